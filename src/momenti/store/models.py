@@ -1,0 +1,220 @@
+"""The store: SQLAlchemy models of everything momenti knows. This is the truth; the warehouse is a replica.
+
+Fact tables (responses, answers, events, feedback) have monotonic integer ids so the warehouse can sync
+incrementally ("everything with id > what I have"). Their `external_id` is the idempotency key: the id the
+source gave, or a content hash when it gave none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# SQLite only makes INTEGER PRIMARY KEY an alias of the rowid (fast, monotonic with AUTOINCREMENT).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(BigId, Identity(always=False), primary_key=True)
+
+
+# --- journey design -------------------------------------------------------------------------------
+
+
+class Journey(Base):
+    __tablename__ = "journeys"
+    id: Mapped[int] = _id()
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    name_it: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    description: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    stages: Mapped[list[Stage]] = relationship(back_populates="journey", order_by="Stage.position")
+
+
+class Stage(Base):
+    __tablename__ = "stages"
+    __table_args__ = (UniqueConstraint("journey_id", "key"),)
+    id: Mapped[int] = _id()
+    journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    name_it: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    journey: Mapped[Journey] = relationship(back_populates="stages")
+    touchpoints: Mapped[list[Touchpoint]] = relationship(
+        back_populates="stage", order_by="Touchpoint.position"
+    )
+
+
+class Touchpoint(Base):
+    __tablename__ = "touchpoints"
+    id: Mapped[int] = _id()
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"))
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    name_it: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    channel: Mapped[str] = mapped_column(String(50))
+    owner_team: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    brand_promise: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    customer_expectation: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    moment_of_truth: Mapped[bool] = mapped_column(Boolean, default=False)
+    target_metric: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    target_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # A touchpoint removed from the YAML but referenced by data is archived, never deleted.
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    stage: Mapped[Stage] = relationship(back_populates="touchpoints")
+
+
+class Question(Base):
+    """An answer key: nps/csat/ces have fixed scales; other keys are created on first import."""
+
+    __tablename__ = "questions"
+    id: Mapped[int] = _id()
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # nps | csat | ces | rating | choice | text
+    scale_min: Mapped[float | None] = mapped_column(Float, nullable=True)
+    scale_max: Mapped[float | None] = mapped_column(Float, nullable=True)
+    label: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+# --- customers and facts --------------------------------------------------------------------------
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = _id()
+    customer_key: Mapped[str] = mapped_column(String(200), unique=True)
+    first_seen: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    attributes: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON object, attr -> value
+    # Raised on every insert or update so the warehouse can pick up changed customers incrementally.
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+
+
+class Response(Base):
+    __tablename__ = "responses"
+    __table_args__ = (
+        Index("ix_responses_touchpoint_submitted", "touchpoint_id", "submitted_at"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = _id()
+    external_id: Mapped[str] = mapped_column(String(200), unique=True)
+    customer_key: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    touchpoint_id: Mapped[int] = mapped_column(ForeignKey("touchpoints.id"))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime)
+    channel: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    partial: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
+    value_num: Mapped[float | None] = mapped_column(Float, nullable=True)
+    value_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    id: Mapped[int] = _id()
+    external_id: Mapped[str] = mapped_column(String(200), unique=True)
+    customer_key: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    case_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    timestamp: Mapped[datetime] = mapped_column(DateTime)
+    activity: Mapped[str] = mapped_column(String(200))
+    touchpoint_id: Mapped[int | None] = mapped_column(ForeignKey("touchpoints.id"), nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    attributes: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON object of extra columns
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    id: Mapped[int] = _id()
+    external_id: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(50))
+    text: Mapped[str] = mapped_column(Text)
+    rating: Mapped[float | None] = mapped_column(Float, nullable=True)
+    customer_key: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    touchpoint_id: Mapped[int | None] = mapped_column(ForeignKey("touchpoints.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    language: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
+# --- operations -----------------------------------------------------------------------------------
+
+
+class ImportRun(Base):
+    __tablename__ = "imports"
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))  # running | done | failed
+    rows_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_added: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_duplicate: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = _id()
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(20))  # shown in listings, never the secret
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class IdempotencyKey(Base):
+    """The stored answer to a write request, replayed when the same key arrives again."""
+
+    __tablename__ = "idempotency_keys"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+FACT_TABLES = ("responses", "events", "feedback")
