@@ -8,6 +8,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from momenti.store.raw import guard_sqlite_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -21,7 +24,9 @@ def make_engine(url: str) -> Engine:
         db_path = url.split("///", 1)[1] if "///" in url else ""
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60})
+        # No pool: a sqlite3 connection lives only while used, so ADBC's SQLite may open between uses.
+        engine = create_engine(url, connect_args={"timeout": 60}, poolclass=NullPool)
+        guard_sqlite_engine(engine)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # noqa: ANN001

@@ -1,0 +1,229 @@
+"""Readers: CSV, JSON Lines and Parquet -> one Arrow table of strings plus the source line of each row.
+
+Every value is read as text so that validation, not the reader, decides what is a number or a date; that
+is what lets a bad value be reported by line and field instead of failing the whole file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from momenti.errors import InputError
+
+LINE = "_line"
+
+
+@dataclass
+class SourceTable:
+    table: pa.Table  # all columns utf8, plus LINE (int64)
+    unit: str  # "line" for text files, "row" for Parquet
+    problems: list[tuple[int, str, str]]  # (line, field, reason) found while reading (bad JSON lines)
+
+
+def detect_format(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".parquet" in suffixes or ".pq" in suffixes:
+        return "parquet"
+    if ".jsonl" in suffixes or ".ndjson" in suffixes or ".json" in suffixes:
+        return "jsonl"
+    if ".csv" in suffixes or ".tsv" in suffixes or ".txt" in suffixes:
+        return "csv"
+    raise InputError(f"{path}: unknown file type (use .csv, .tsv, .jsonl, .ndjson or .parquet)")
+
+
+def read_source(path: Path, mapping: dict[str, str] | None = None) -> SourceTable:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    fmt = detect_format(path)
+    reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[fmt]
+    src = reader(path)
+    if mapping:
+        src.table = rename(src.table, mapping, str(path))
+    return src
+
+
+def rename(table: pa.Table, mapping: dict[str, str], source: str) -> pa.Table:
+    missing = [s for s in mapping if s not in table.column_names]
+    if missing:
+        raise InputError(f"{source}: --map names columns not in the file: {', '.join(missing)}")
+    return table.rename_columns([mapping.get(c, c) for c in table.column_names])
+
+
+def as_strings(table: pa.Table) -> pa.Table:
+    """Cast every column to utf8 (timestamps in ISO form, so zones survive)."""
+    cols = []
+    for name in table.column_names:
+        col = table[name]
+        if pa.types.is_timestamp(col.type):
+            fmt = "%Y-%m-%dT%H:%M:%S%z" if col.type.tz else "%Y-%m-%dT%H:%M:%S"
+            col = pc.strftime(col, format=fmt)
+        elif pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        if not pa.types.is_string(col.type):
+            if pa.types.is_large_string(col.type) or pa.types.is_primitive(col.type):
+                col = col.cast(pa.string())
+            else:  # nested values (lists, structs) are kept as their JSON text
+                col = pa.array([None if v is None else json.dumps(v, default=str) for v in col.to_pylist()],
+                               pa.string())
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
+def _sniff_delimiter(sample: str, path: Path) -> str:
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    first = sample.splitlines()[0] if sample else ""
+    try:
+        return csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _decode_head(path: Path) -> tuple[str, str]:
+    raw = path.open("rb").read(1 << 16)
+    for enc in ("utf-8-sig", "utf-8"):
+        try:
+            return raw.decode(enc), enc
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(raw) - 4:  # cut in the middle of a character at the sample end
+                return raw[: exc.start].decode(enc), enc
+    return raw.decode("cp1252", errors="replace"), "cp1252"
+
+
+def _read_csv(path: Path) -> SourceTable:
+    sample, encoding = _decode_head(path)
+    delimiter = _sniff_delimiter(sample, path)
+    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), None)
+    if not header:
+        raise InputError(f"{path}: empty file (no header line)")
+    header = [h.strip() for h in header]
+    dup = {h for h in header if header.count(h) > 1}
+    if dup:
+        raise InputError(f"{path}:1: header: column names repeated: {', '.join(sorted(dup))}")
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding="utf8" if encoding != "cp1252" else "cp1252",
+                                           column_names=header, skip_rows=1, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, strings_can_be_null=True,
+                null_values=[""], quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"{path}: {_csv_error(exc)}") from exc
+    lines = _csv_lines(path, table.num_rows, encoding, delimiter)
+    return SourceTable(table.append_column(LINE, pa.array(lines, pa.int64())), "line", [])
+
+
+def _csv_error(exc: Exception) -> str:
+    msg = str(exc)
+    # Arrow names the row it choked on ("Row #12: Expected 6 columns, got 7"); say it as a line.
+    if "Row #" in msg:
+        row = msg.split("Row #", 1)[1].split(":", 1)
+        return f"line {int(row[0]) + 1}: {row[1].strip()}" if row[0].isdigit() else msg
+    return msg
+
+
+def _csv_lines(path: Path, rows: int, encoding: str, delimiter: str):  # noqa: ANN202
+    """Source line of each record: row + 2, unless quoted values span lines (then counted exactly)."""
+    import numpy as np
+
+    with path.open("rb") as fh:
+        physical = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
+    if physical in (rows + 1, rows):  # one line per record (last line with or without newline)
+        return np.arange(2, rows + 2, dtype=np.int64)
+    out = np.empty(rows, dtype=np.int64)
+    with path.open(encoding="utf-8-sig" if encoding.startswith("utf") else encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        next(reader, None)
+        i = 0
+        start = reader.line_num + 1
+        for _ in reader:
+            if i < rows:
+                out[i] = start
+            i += 1
+            start = reader.line_num + 1
+    return out
+
+
+def _read_jsonl(path: Path) -> SourceTable:
+    try:
+        table = pajson.read_json(path, read_options=pajson.ReadOptions(block_size=1 << 24))
+        table = as_strings(table)
+        lines = _jsonl_lines(path)
+        if len(lines) == table.num_rows:
+            return SourceTable(table.append_column(LINE, pa.array(lines, pa.int64())), "line", [])
+    except pa.ArrowInvalid:
+        pass
+    return _read_jsonl_slow(path)
+
+
+def _jsonl_lines(path: Path) -> list[int]:
+    with path.open("rb") as fh:
+        return [i for i, line in enumerate(fh, start=1) if line.strip()]
+
+
+def _read_jsonl_slow(path: Path) -> SourceTable:
+    """Line by line, so one bad line is reported and the others kept."""
+    records: list[dict] = []
+    lines: list[int] = []
+    problems: list[tuple[int, str, str]] = []
+    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+        for i, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append((i, "json", f"not valid JSON: {exc.msg} at column {exc.colno}"))
+                continue
+            if not isinstance(obj, dict):
+                problems.append((i, "json", "each line must be a JSON object"))
+                continue
+            records.append({k: _json_text(v) for k, v in obj.items()})
+            lines.append(i)
+    names = list(dict.fromkeys(k for r in records for k in r))
+    cols = {n: pa.array([r.get(n) for r in records], pa.string()) for n in names}
+    cols[LINE] = pa.array(lines, pa.int64())
+    return SourceTable(pa.table(cols), "line", problems)
+
+
+def _json_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _read_parquet(path: Path) -> SourceTable:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file: {exc}") from exc
+    table = as_strings(table)
+    return SourceTable(table.append_column(LINE, pa.array(range(1, table.num_rows + 1), pa.int64())), "row", [])
+
+
+def records_to_table(records: list[dict]) -> SourceTable:
+    """API batches: a list of JSON objects -> the same shape as a file (line = position in the batch)."""
+    names = list(dict.fromkeys(k for r in records for k in r))
+    cols = {n: pa.array([_json_text(r.get(n)) for r in records], pa.string()) for n in names}
+    cols[LINE] = pa.array(range(1, len(records) + 1), pa.int64())
+    return SourceTable(pa.table(cols), "item", [])

@@ -1,0 +1,209 @@
+"""An import from start to end: read, validate, report rejects, write in chunks, record the run."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from momenti.ingest.read import LINE, SourceTable
+from momenti.ingest.specs import KINDS
+from momenti.ingest.validate import QuestionInfo, Validated, validate
+from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, upsert_customers
+from momenti.store.models import ImportRun, Question, Touchpoint
+from momenti.store.raw import DbapiConnection, RawConnection
+from momenti.warehouse.connection import open_warehouse
+from momenti.warehouse.sync import Dimensions, push
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass
+class ImportSummary:
+    kind: str
+    source: str
+    read: int = 0
+    added: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[str] = field(default_factory=list)  # "source:line: field: reason"
+    rejects_file: str | None = None
+    dry_run: bool = False
+    import_id: int | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _touchpoints(session: Session) -> dict[str, int]:
+    return {k: i for k, i in session.execute(select(Touchpoint.key, Touchpoint.id))}
+
+
+def _questions(session: Session) -> dict[str, QuestionInfo]:
+    return {
+        q.key: QuestionInfo(q.id, q.key, q.kind, q.scale_min, q.scale_max)
+        for q in session.scalars(select(Question))
+    }
+
+
+def _error_lines(v: Validated, src: SourceTable, source_name: str) -> list[str]:
+    unit = "" if src.unit == "line" else f"{src.unit} "
+    out = [f"{source_name}:{unit}{line}: {fld}: {reason}" for line, fld, reason in src.problems]
+    lines = v.rejects.column(LINE).to_pylist()
+    fields = v.rejects.column("field").to_pylist()
+    reasons = v.rejects.column("reason").to_pylist()
+    out += [f"{source_name}:{unit}{a}: {b}: {c}" for a, b, c in zip(lines, fields, reasons, strict=True)]
+    return out
+
+
+def _write_rejects(path: Path, v: Validated, src: SourceTable) -> str | None:
+    target = path.with_name(path.name.split(".")[0] + ".rejects.csv")
+    if not v.rejected_rows.num_rows and not src.problems:
+        if target.exists():
+            target.unlink()  # a stale rejects file from an earlier run would mislead
+        return None
+    names = v.rejected_rows.column_names
+    with target.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(names)
+        for row in v.rejected_rows.to_pylist():
+            w.writerow([row[n] for n in names])
+        for line, fld, reason in src.problems:
+            w.writerow([line if n == LINE else f"{fld}: {reason}" if n == "_error" else None for n in names]
+                       if names else [line, f"{fld}: {reason}"])
+    return str(target)
+
+
+def import_source(
+    engine: Engine,
+    kind: str,
+    src: SourceTable,
+    source_name: str,
+    *,
+    path: Path | None = None,
+    dry_run: bool = False,
+    chunk_rows: int = 1_000_000,
+    progress: Progress | None = None,
+    warehouse_url: str | None = None,
+    connect: Callable[[], RawConnection] | None = None,
+) -> ImportSummary:
+    started = time.perf_counter()
+    spec = KINDS[kind]
+    report = progress or (lambda *_: None)
+    summary = ImportSummary(kind=kind, source=source_name, dry_run=dry_run)
+    with Session(engine) as session:
+        touchpoints = _touchpoints(session)
+        questions = _questions(session)
+    report("validating", 0, src.table.num_rows)
+    v = validate(src, spec, touchpoints, questions, source_name)
+    summary.read = v.total + len(src.problems)
+    summary.rejected = v.rejected_rows.num_rows + len(src.problems)
+    summary.errors = _error_lines(v, src, source_name)
+    summary.duplicates = v.duplicates_in_input
+    if path is not None:
+        summary.rejects_file = _write_rejects(path, v, src)
+    report("validating", src.table.num_rows, src.table.num_rows)
+
+    open_raw = connect or (lambda: DbapiConnection(engine))
+    if dry_run:
+        with StoreWriter(open_raw()) as writer:
+            if kind == "customers":
+                summary.added = v.rows.num_rows
+            else:
+                found = writer.existing_ids(spec.table, v.rows["external_id"]).num_rows
+                summary.duplicates += found
+                summary.added = v.rows.num_rows - found
+        summary.seconds = time.perf_counter() - started
+        return summary
+    # Store bookkeeping through SQLAlchemy first: the raw connection below may be another SQLite library.
+    summary.import_id = _start_run(engine, kind, source_name, summary)
+    qmap = _ensure_questions(engine, v.new_questions) if spec.answers else {}
+    with StoreWriter(open_raw()) as writer:
+        con = duckdb.connect()
+        con.register("_valid", v.rows)
+        con.execute(f"CREATE TABLE valid_chunks AS SELECT *, row_number() OVER (ORDER BY {LINE}) AS _rank "
+                    "FROM _valid")
+        if v.answers is not None:
+            con.register("answers_in", v.answers)
+            con.register("_questions", pa.table({"key": list(qmap), "id": list(qmap.values())},
+                                                schema=pa.schema([("key", pa.string()), ("id", pa.int64())])))
+        total = v.rows.num_rows
+        now = utcnow()
+        dims = Dimensions.read(writer.conn) if warehouse_url and kind != "customers" else None
+        with ExitStack() as stack:
+            wh = stack.enter_context(open_warehouse(warehouse_url)) if dims is not None else None
+            stack.callback(con.close)
+            report("writing", 0, total)
+            for lo in range(1, total + 1, chunk_rows):
+                hi = min(total, lo + chunk_rows - 1)
+                with writer.locked(spec.table):
+                    if kind == "customers":
+                        rows = con.execute(f"SELECT * FROM valid_chunks WHERE _rank BETWEEN {lo} AND {hi} "
+                                           "ORDER BY _rank").fetch_arrow_table()
+                        added, updated = upsert_customers(writer, rows)
+                        summary.added += added
+                        summary.updated += updated
+                        summary.duplicates += rows.num_rows - added - updated
+                    else:
+                        ids = con.execute(f"SELECT external_id FROM valid_chunks WHERE _rank BETWEEN {lo} AND {hi}")
+                        skip = writer.existing_ids(spec.table, ids.fetch_arrow_table()["external_id"])
+                        facts = chunk_facts(con, spec, writer.next_id(spec.table), skip, lo, hi, now)
+                        writer.append(spec.table, facts)
+                        answers = chunk_answers(con, facts) if v.answers is not None else None
+                        if answers is not None:
+                            writer.append("answers", answers)
+                        writer.finish_ids(spec.table)
+                        summary.added += facts.num_rows
+                        summary.duplicates += skip.num_rows
+                    writer.conn.execute(
+                        f"UPDATE imports SET rows_added = {summary.added}, rows_duplicate = {summary.duplicates}"
+                        f" WHERE id = {summary.import_id}")
+                if dims is not None and kind != "customers":
+                    # Committed: hand the same rows to the warehouse now instead of reading them back later.
+                    push(warehouse_url, kind, facts, answers, dims, wh)  # type: ignore[arg-type]
+                report("writing", hi, total)
+    _finish_run(engine, summary)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _start_run(engine: Engine, kind: str, source: str, s: ImportSummary) -> int:
+    with Session(engine) as session, session.begin():
+        run = ImportRun(kind=kind, source=source, started_at=utcnow(), status="running",
+                        rows_read=s.read, rows_added=0, rows_duplicate=s.duplicates, rows_rejected=s.rejected)
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _finish_run(engine: Engine, s: ImportSummary) -> None:
+    with Session(engine) as session, session.begin():
+        run = session.get(ImportRun, s.import_id)
+        if run is not None:
+            run.status, run.finished_at = "done", utcnow()
+            run.rows_added, run.rows_duplicate = s.added, s.duplicates
+
+
+def _ensure_questions(engine: Engine, new: list[QuestionInfo]) -> dict[str, int]:
+    with Session(engine) as session, session.begin():
+        have = {q.key for q in session.scalars(select(Question))}
+        for info in new:
+            if info.key not in have:
+                session.add(Question(key=info.key, kind=info.kind, scale_min=info.lo, scale_max=info.hi))
+        session.flush()
+        return {k: i for k, i in session.execute(select(Question.key, Question.id))}

@@ -1,0 +1,234 @@
+"""Bulk validation of a whole input in DuckDB: one SQL pass turns strings into typed rows and errors.
+
+Each rule of `specs.py` becomes a CASE expression producing "field: reason" for the rows that break it;
+a row with any error is rejected (all its errors reported), every other row is kept. Nothing here loops
+over rows in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from momenti.errors import InputError
+from momenti.ingest.read import LINE, SourceTable
+from momenti.ingest.specs import SCORE_SCALES, FieldSpec, KindSpec, question_kind_for
+
+
+@dataclass
+class QuestionInfo:
+    id: int | None  # None until created in the store
+    key: str
+    kind: str
+    lo: float | None
+    hi: float | None
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind not in ("text", "choice")
+
+
+@dataclass
+class Validated:
+    rows: pa.Table  # typed, valid, first occurrence of each external_id, ordered by line
+    answers: pa.Table | None  # responses only: external_id, question (key), value_num, value_text
+    rejects: pa.Table  # _line, field, reason (one row per error)
+    rejected_rows: pa.Table  # the original rows that were rejected (with _line)
+    duplicates_in_input: int
+    total: int
+    new_questions: list[QuestionInfo] = field(default_factory=list)
+
+
+def q(name: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _shown(col: str) -> str:
+    # The offending value, shortened, for the message.
+    return f"left({col}, 40)"
+
+
+def _field_sql(f: FieldSpec, present: set[str]) -> tuple[str, list[str]]:
+    """Typed value expression and error expressions for one declared field."""
+    if f.name not in present:
+        typed = {"text": "VARCHAR", "timestamp": "TIMESTAMP", "number": "DOUBLE", "touchpoint": "BIGINT"}
+        return f"NULL::{typed[f.type]}", []
+    raw = f"nullif(trim({q(f.name)}), '')"
+    errors = []
+    if f.required:
+        errors.append(f"CASE WHEN {raw} IS NULL THEN '{f.name}: missing' END")
+    if f.type == "text":
+        value = raw
+    elif f.type == "timestamp":
+        value = f"(try_cast({raw} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+        errors.append(
+            f"CASE WHEN {raw} IS NOT NULL AND try_cast({raw} AS TIMESTAMPTZ) IS NULL THEN "
+            f"'{f.name}: not a date: ' || {_shown(raw)} || ' (use ISO 8601, e.g. 2025-03-01T10:00:00Z)' END"
+        )
+    elif f.type == "number":
+        value = f"try_cast({raw} AS DOUBLE)"
+        errors.append(f"CASE WHEN {raw} IS NOT NULL AND {value} IS NULL THEN "
+                      f"'{f.name}: not a number: ' || {_shown(raw)} END")
+        if f.lo is not None:
+            errors.append(f"CASE WHEN {value} < {f.lo} THEN '{f.name}: ' || {value} || ' below {f.lo:g}' END")
+        if f.hi is not None:
+            errors.append(f"CASE WHEN {value} > {f.hi} THEN '{f.name}: ' || {value} || ' above {f.hi:g}' END")
+    elif f.type == "touchpoint":
+        value = f"(SELECT id FROM _tp WHERE _tp.key = {raw})"
+        errors.append(f"CASE WHEN {raw} IS NOT NULL AND {value} IS NULL THEN "
+                      f"'{f.name}: unknown touchpoint ' || {_shown(raw)} END")
+    else:  # pragma: no cover - specs are ours
+        raise ValueError(f.type)
+    return value, errors
+
+
+def _answer_sql(col: str, info: QuestionInfo) -> tuple[str, str, list[str]]:
+    raw = f"nullif(trim({q(col)}), '')"
+    if not info.numeric:
+        return "NULL", raw, []
+    num = f"try_cast({raw} AS DOUBLE)"
+    errors = [f"CASE WHEN {raw} IS NOT NULL AND {num} IS NULL THEN "
+              f"'{col}: wrong type: ' || {_shown(raw)} || ' is not a number' END"]
+    if info.kind in SCORE_SCALES or (info.lo is not None and info.hi is not None):
+        lo, hi = (info.lo, info.hi) if info.lo is not None else SCORE_SCALES[info.kind]
+        integer = "" if info.kind not in SCORE_SCALES else f" OR {num} <> floor({num})"
+        errors.append(f"CASE WHEN {num} < {lo} OR {num} > {hi}{integer} THEN "
+                      f"'{col}: score ' || {raw} || ' outside {lo:g}..{hi:g}' END")
+    return num, "NULL", errors
+
+
+def _classify_new_columns(con: duckdb.DuckDBPyConnection, cols: list[str]) -> dict[str, bool]:
+    """For answer columns not known yet: numeric when every non-empty value parses as a number."""
+    if not cols:
+        return {}
+    exprs = ", ".join(
+        f"bool_and(try_cast(nullif(trim({q(c)}), '') AS DOUBLE) IS NOT NULL "
+        f"OR nullif(trim({q(c)}), '') IS NULL) AS {q(c)}" for c in cols
+    )
+    row = con.execute(f"SELECT {exprs} FROM src").fetchone()
+    return {c: bool(v) if v is not None else False for c, v in zip(cols, row, strict=True)}
+
+
+def validate(
+    src: SourceTable,
+    spec: KindSpec,
+    touchpoints: dict[str, int],
+    questions: dict[str, QuestionInfo],
+    source_name: str,
+) -> Validated:
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    con.register("src_raw", src.table)
+    # Columns starting with "_" are ours (the line number, or a rejects file's error column): never data.
+    cols = [c for c in src.table.column_names if not c.startswith("_")]
+    if spec.kind == "events" and "activity" not in cols and "touchpoint" not in cols:
+        raise InputError(f"{source_name}: needs an 'activity' or a 'touchpoint' column")
+    con.execute("CREATE TEMP VIEW src AS SELECT * FROM src_raw")
+    con.register("_tp", pa.table({"key": list(touchpoints), "id": list(touchpoints.values())},
+                                 schema=pa.schema([("key", pa.string()), ("id", pa.int64())])))
+    present = set(cols)
+    required_missing = [f.name for f in spec.fields if f.required and f.name not in present]
+    if spec.kind == "customers" and spec.id_field not in present:
+        required_missing.insert(0, spec.id_field)
+    if required_missing:
+        raise InputError(f"{source_name}: missing required column(s): {', '.join(required_missing)} "
+                         f"(columns found: {', '.join(cols) or 'none'})")
+
+    selects: list[str] = []
+    errors: list[str] = []
+    for f in spec.fields:
+        value, errs = _field_sql(f, present)
+        if spec.kind == "events" and f.name == "activity" and "touchpoint" in present:
+            value = f"coalesce({value}, nullif(trim({q('touchpoint')}), ''))"
+        selects.append(f"{value} AS {q(f.name)}")
+        errors += errs
+    if spec.kind == "events":
+        errors.append("CASE WHEN nullif(trim(" + (q("activity") if "activity" in present else "NULL")
+                      + "), '') IS NULL AND " + ("nullif(trim(" + q("touchpoint") + "), '')"
+                                                 if "touchpoint" in present else "NULL")
+                      + " IS NULL THEN 'activity: missing (give an activity or a touchpoint)' END")
+
+    declared = set(spec.names) | {spec.id_field}
+    extra = [c for c in cols if c not in declared]
+    new_questions: list[QuestionInfo] = []
+    answer_cols: dict[str, QuestionInfo] = {}
+    if spec.answers:
+        unknown = [c for c in extra if c not in questions]
+        for c, numeric in _classify_new_columns(con, unknown).items():
+            kind, lo, hi = question_kind_for(c, numeric)
+            info = QuestionInfo(None, c, kind, lo, hi)
+            new_questions.append(info)
+            answer_cols[c] = info
+        for c in extra:
+            answer_cols.setdefault(c, questions.get(c))  # type: ignore[arg-type]
+        for i, (c, info) in enumerate(answer_cols.items()):
+            num, txt, errs = _answer_sql(c, info)
+            selects += [f"{num} AS _a{i}_num", f"{txt} AS _a{i}_txt"]
+            errors += errs
+    elif spec.attributes:
+        if extra:
+            pairs = ", ".join(f"{lit(c)}, nullif(trim({q(c)}), '')" for c in extra)
+            selects.append(f"json_object({pairs})::VARCHAR AS attributes")
+        else:
+            selects.append("NULL::VARCHAR AS attributes")
+
+    id_raw = f"nullif(trim({q(spec.id_field)}), '')" if spec.id_field in present else "NULL"
+    if spec.kind == "customers":
+        errors.append(f"CASE WHEN {id_raw} IS NULL THEN '{spec.id_field}: missing' END")
+    hashed = ", ".join(f"{lit(c + '=')} || coalesce({q(c)}, '')" for c in sorted(cols))
+    # No id: a content hash is the idempotency key, so the same row imported twice is recognised.
+    external = f"coalesce({id_raw}, 'h:' || md5(concat_ws(chr(31), {hashed})))"
+    err_list = "list_filter([" + ", ".join(errors) + "]::VARCHAR[], x -> x IS NOT NULL)" if errors else "[]"
+    con.execute(f"""
+        CREATE TEMP TABLE checked AS
+        SELECT {LINE}, {external} AS external_id, {err_list} AS _errors, {", ".join(selects)}
+        FROM src
+    """)
+    rejects = con.execute(f"""
+        SELECT {LINE}, split_part(e, ': ', 1) AS field, substr(e, length(split_part(e, ': ', 1)) + 3) AS reason
+        FROM (SELECT {LINE}, unnest(_errors) AS e FROM checked WHERE len(_errors) > 0)
+        ORDER BY {LINE}
+    """).fetch_arrow_table()
+    rejected_rows = con.execute(f"""
+        SELECT src.*, array_to_string(c._errors, '; ') AS _error FROM src JOIN checked c USING ({LINE})
+        WHERE len(c._errors) > 0 ORDER BY {LINE}
+    """).fetch_arrow_table()
+    con.execute(f"""
+        CREATE TEMP TABLE valid AS
+        SELECT * EXCLUDE (_errors, _dup) FROM (
+            SELECT *, row_number() OVER (PARTITION BY external_id ORDER BY {LINE}) AS _dup
+            FROM checked WHERE len(_errors) = 0)
+        WHERE _dup = 1 ORDER BY {LINE}
+    """)
+    n_valid_all = con.execute("SELECT count(*) FROM checked WHERE len(_errors) = 0").fetchone()[0]
+    n_valid = con.execute("SELECT count(*) FROM valid").fetchone()[0]
+
+    answers = None
+    if spec.answers:
+        parts = [
+            f"SELECT external_id, {lit(c)} AS question, _a{i}_num AS value_num, _a{i}_txt AS value_text "
+            f"FROM valid WHERE _a{i}_num IS NOT NULL OR _a{i}_txt IS NOT NULL"
+            for i, c in enumerate(answer_cols)
+        ]
+        sql = " UNION ALL ".join(parts) if parts else (
+            "SELECT NULL::VARCHAR external_id, NULL::VARCHAR question, NULL::DOUBLE value_num, "
+            "NULL::VARCHAR value_text WHERE false")
+        answers = con.execute(sql).fetch_arrow_table()
+        drop = [f"_a{i}_num, _a{i}_txt" for i in range(len(answer_cols))]
+        keep = con.execute("SELECT * EXCLUDE (" + ", ".join(drop) + ") FROM valid" if drop
+                           else "SELECT * FROM valid").fetch_arrow_table()
+    else:
+        keep = con.execute("SELECT * FROM valid").fetch_arrow_table()
+    total = src.table.num_rows
+    con.close()
+    return Validated(
+        rows=keep, answers=answers, rejects=rejects, rejected_rows=rejected_rows,
+        duplicates_in_input=n_valid_all - n_valid, total=total, new_questions=new_questions,
+    )

@@ -1,0 +1,186 @@
+"""Bulk writes of validated rows into the store, through ADBC (SQLite bulk insert, PostgreSQL COPY).
+
+Each chunk is one transaction: it takes the write lock, drops rows whose external_id the store already
+has (idempotency), gives the new rows the next ids (monotonic, so the warehouse can sync by id) and inserts
+facts and answers together. A crash between chunks leaves whole chunks only; a re-run skips what landed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import pyarrow as pa
+
+from momenti.ingest.specs import KindSpec
+from momenti.store.raw import RawConnection
+
+# Column order of each fact table as written (store column <- validated column).
+FACT_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "responses": [("external_id", "external_id"), ("customer_key", "customer_id"),
+                  ("touchpoint_id", "touchpoint"), ("submitted_at", "submitted_at"),
+                  ("channel", "lower(channel)"), ("language", "lower(language)"), ("partial", "false")],
+    "events": [("external_id", "external_id"), ("customer_key", "customer_id"), ("case_id", "case_id"),
+               ("timestamp", "timestamp"), ("activity", "activity"),
+               ("touchpoint_id", "touchpoint"), ("channel", "lower(channel)"), ("reason", "reason"),
+               ("duration_s", "duration_s"), ("agent", "agent"), ("outcome", "outcome"),
+               ("attributes", "attributes")],
+    "feedback": [("external_id", "external_id"), ("source", "lower(source)"), ("text", "text"),
+                 ("rating", "rating"), ("customer_key", "customer_id"), ("touchpoint_id", "touchpoint"),
+                 ("created_at", "coalesce(created_at, $now)"), ("url", "url"),
+                 ("language", "lower(language)")],
+}
+TIME_COLUMNS = {"submitted_at", "timestamp", "created_at", "first_seen"}
+
+
+class StoreWriter:
+    """Write transactions over a raw store connection (ADBC or DBAPI, see store/raw.py)."""
+
+    def __init__(self, conn: RawConnection) -> None:
+        self.conn = conn
+        self.sqlite = conn.sqlite
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> StoreWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def scalar(self, sql: str) -> object:
+        return self.conn.scalar(sql)
+
+    @contextmanager
+    def locked(self, table: str) -> Iterator[None]:
+        """A write transaction holding the table's write lock until commit."""
+        try:
+            if self.sqlite:
+                # A write as first statement takes SQLite's write lock now, before ids are read.
+                self.conn.execute("UPDATE imports SET status = status WHERE 0")
+            else:
+                self.conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+            yield
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+
+    def next_id(self, table: str) -> int:
+        top = int(self.scalar(f"SELECT coalesce(max(id), 0) FROM {table}") or 0)
+        if self.sqlite:  # AUTOINCREMENT never reuses an id, even of deleted rows
+            seq = self.scalar(f"SELECT seq FROM sqlite_sequence WHERE name = '{table}'")
+            top = max(top, int(seq or 0))
+        return top + 1
+
+    def existing_ids(self, table: str, external_ids: pa.Array) -> pa.Table:
+        if self.scalar(f"SELECT 1 FROM {table} LIMIT 1") is None:
+            return pa.table({"external_id": pa.array([], pa.string())})
+        self.conn.ingest("_incoming", pa.table({"external_id": external_ids}), temporary=True)
+        found = self.conn.fetch_arrow(
+            f"SELECT i.external_id FROM _incoming i JOIN {table} t ON t.external_id = i.external_id")
+        self.conn.execute("DROP TABLE _incoming")
+        if not found.num_rows:
+            return pa.table({"external_id": pa.array([], pa.string())})
+        return found.cast(pa.schema([("external_id", pa.string())]))
+
+    def append(self, table: str, data: pa.Table) -> None:
+        if data.num_rows:
+            self.conn.ingest(table, self._for_store(data))
+
+    def finish_ids(self, table: str) -> None:
+        if not self.sqlite:  # explicit ids were written: move the identity sequence past them
+            self.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                              f"(SELECT coalesce(max(id), 1) FROM {table}))")
+
+    def _for_store(self, data: pa.Table) -> pa.Table:
+        if not self.sqlite:
+            return data
+        # SQLAlchemy reads SQLite datetimes in this text form; write them the same way.
+        import pyarrow.compute as pc
+
+        cols = []
+        for name in data.column_names:
+            col = data[name]
+            if pa.types.is_timestamp(col.type):
+                col = pc.strftime(col, format="%Y-%m-%d %H:%M:%S")  # %S carries the microseconds
+            elif pa.types.is_boolean(col.type):
+                col = col.cast(pa.int64())
+            cols.append(col)
+        return pa.table(cols, names=data.column_names)
+
+
+def chunk_facts(
+    con: duckdb.DuckDBPyConnection, spec: KindSpec, first_id: int, skip: pa.Table, lo: int, hi: int,
+    now: dt.datetime,
+) -> pa.Table:
+    """The store rows of one chunk (lines lo..hi of `valid`), minus `skip`, numbered from first_id."""
+    con.register("_skip", skip)
+    cols = ", ".join(f"{expr} AS {name}" for name, expr in FACT_COLUMNS[spec.table])
+    cols = cols.replace("$now", f"TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}'")
+    rows = con.execute(f"""
+        SELECT {first_id} - 1 + row_number() OVER (ORDER BY _rank) AS id, {cols}
+        FROM valid_chunks v
+        WHERE _rank BETWEEN {lo} AND {hi} AND NOT EXISTS (SELECT 1 FROM _skip s WHERE s.external_id = v.external_id)
+        ORDER BY _rank
+    """).fetch_arrow_table()
+    con.unregister("_skip")
+    return _cast_times(rows)
+
+
+def _cast_times(t: pa.Table) -> pa.Table:
+    cols = []
+    for name in t.column_names:
+        col = t[name]
+        if pa.types.is_timestamp(col.type):
+            col = col.cast(pa.timestamp("us"))
+        cols.append(col)
+    return pa.table(cols, names=t.column_names)
+
+
+def chunk_answers(con: duckdb.DuckDBPyConnection, facts: pa.Table) -> pa.Table:
+    con.register("_facts", facts.select(["id", "external_id"]))
+    out = con.execute("""
+        SELECT f.id AS response_id, q.id AS question_id, a.value_num, a.value_text
+        FROM answers_in a JOIN _facts f USING (external_id) JOIN _questions q ON q.key = a.question
+    """).fetch_arrow_table()
+    con.unregister("_facts")
+    return out
+
+
+def upsert_customers(writer: StoreWriter, rows: pa.Table) -> tuple[int, int]:
+    """Insert new customers, merge attributes of known ones. Returns (added, updated)."""
+    if not rows.num_rows:
+        return 0, 0
+    before = int(writer.scalar("SELECT count(*) FROM customers") or 0)
+    seq = int(writer.scalar("SELECT coalesce(max(seq), 0) FROM customers") or 0) + 1
+    data = pa.table({
+        "customer_key": rows["external_id"], "first_seen": _cast_times(rows.select(["first_seen"]))["first_seen"],
+        "attributes": rows["attributes"], "seq": pa.array([seq] * rows.num_rows, pa.int64()),
+    })
+    writer.conn.ingest("_cust_in", writer._for_store(data), temporary=True)
+    if writer.sqlite:
+        merge = "json_patch(coalesce(customers.attributes, '{}'), coalesce(excluded.attributes, '{}'))"
+        first = "min(coalesce(customers.first_seen, excluded.first_seen), coalesce(excluded.first_seen, customers.first_seen))"
+        where = "WHERE true"  # SQLite needs a WHERE to parse ON CONFLICT after INSERT ... SELECT
+    else:
+        merge = "(coalesce(customers.attributes, '{}')::jsonb || coalesce(excluded.attributes, '{}')::jsonb)::text"
+        first = "least(customers.first_seen, excluded.first_seen)"
+        where = ""
+    changed = ("customers.attributes IS DISTINCT FROM " + merge if not writer.sqlite
+               else "customers.attributes IS NOT " + merge)
+    changed += " OR customers.first_seen IS DISTINCT FROM " + first if not writer.sqlite else \
+        " OR customers.first_seen IS NOT " + first
+    writer.conn.execute(f"""
+        INSERT INTO customers (customer_key, first_seen, attributes, seq)
+        SELECT customer_key, first_seen, attributes, seq FROM _cust_in {where}
+        ON CONFLICT (customer_key) DO UPDATE SET attributes = {merge}, first_seen = {first}, seq = excluded.seq
+        WHERE {changed}
+    """)
+    updated = int(writer.scalar(f"SELECT count(*) FROM customers WHERE seq = {seq}") or 0)
+    writer.conn.execute("DROP TABLE _cust_in")
+    added = int(writer.scalar("SELECT count(*) FROM customers") or 0) - before
+    return added, updated - added

@@ -1,0 +1,136 @@
+"""A metric question as a small object, compiled to one Ibis expression and run on the warehouse.
+
+The CLI, the REST API, the web page and the Python API all build a `MetricQuery` and call `run_metric`;
+they differ only in how they render the DataFrame it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import ibis
+import pandas as pd
+
+from momenti.errors import InputError
+from momenti.metrics.scores import METRICS, empty_like, order_columns
+from momenti.warehouse.connection import WarehouseConnection
+
+PERIODS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+DIMENSIONS = ("touchpoint", "stage", "journey", "channel", "language")
+# Dimensions the daily rollup can answer; anything else (segments, language) reads raw answers.
+ROLLUP_DIMENSIONS = {"touchpoint", "stage", "journey", "channel"}
+JOURNEY_DIMENSIONS = {"stage", "journey"}
+
+
+@dataclass
+class MetricQuery:
+    metric: str
+    by: list[str] = field(default_factory=list)
+    period: str | None = None
+    start: dt.date | None = None  # inclusive
+    end: dt.date | None = None  # inclusive
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    question: str | None = None  # default: the question named like the metric
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise InputError(f"unknown metric {self.metric!r}; choose one of: {', '.join(METRICS)}")
+        if self.period is not None and self.period not in PERIODS:
+            raise InputError(f"unknown period {self.period!r}; choose one of: {', '.join(PERIODS)}")
+        for dim in [*self.by, *self.filters]:
+            if dim not in DIMENSIONS and not (dim.startswith("segment:") and len(dim) > len("segment:")):
+                raise InputError(f"unknown dimension {dim!r}; use {', '.join(DIMENSIONS)} or segment:<attribute>")
+        if len(set(self.by)) != len(self.by):
+            raise InputError("a dimension is repeated in 'by'")
+        if self.start and self.end and self.start > self.end:
+            raise InputError(f"--from {self.start} is after --to {self.end}")
+
+    @property
+    def keys(self) -> list[str]:
+        return [*self.by, *(["period"] if self.period else [])]
+
+    @property
+    def uses_rollup(self) -> bool:
+        return all(d in ROLLUP_DIMENSIONS for d in [*self.by, *self.filters])
+
+
+def _column_name(dim: str) -> str:
+    return dim.replace(":", "_") if dim.startswith("segment:") else dim
+
+
+def score_source(wh: WarehouseConnection, q: MetricQuery) -> ibis.Table:
+    """A relation of (ts, dimensions..., score, n): from the rollup when it can answer, else raw answers."""
+    question = q.question or q.metric
+    if q.uses_rollup:
+        t = wh.table("score_daily")
+        t = t.filter(t.question == question).select(ts=t.day, touchpoint=t.touchpoint, channel=t.channel,
+                                                     score=t.score, n=t.n)
+    else:
+        a = wh.table("answers")
+        a = a.filter((a.question == question) & a.value_num.notnull())
+        t = a.select(ts=a.submitted_at, touchpoint=a.touchpoint, channel=a.channel, language=a.language,
+                     customer_id=a.customer_id, score=a.value_num, n=ibis.literal(1, "int64"))
+    if q.start is not None:
+        t = t.filter(t.ts >= ibis.literal(q.start))
+    if q.end is not None:
+        t = t.filter(t.ts < ibis.literal(q.end + dt.timedelta(days=1)))
+    needed = [*q.by, *q.filters]
+    if any(d in JOURNEY_DIMENSIONS for d in needed):
+        tp = wh.table("touchpoints").select("touchpoint", "stage", "journey")
+        t = t.left_join(tp, "touchpoint").drop("touchpoint_right")
+    for dim in needed:
+        if dim.startswith("segment:"):
+            attr = dim.split(":", 1)[1]
+            ca = wh.table("customer_attributes")
+            seg = ca.filter(ca.attr == attr).select(customer_id=ca.customer_id, **{_column_name(dim): ca.value})
+            t = t.left_join(seg, "customer_id").drop("customer_id_right")
+    for dim, values in q.filters.items():
+        t = t.filter(t[_column_name(dim)].isin(values))
+    return t
+
+
+def build_counts(wh: WarehouseConnection, q: MetricQuery) -> ibis.Table:
+    """The aggregated counts per group as an Ibis expression (what `explain` shows as SQL)."""
+    t = score_source(wh, q)
+    metric = METRICS[q.metric]
+    groups = {_column_name(d): t[_column_name(d)] for d in q.by}
+    if q.period:
+        groups["period"] = t.ts.cast("timestamp").truncate(PERIODS[q.period]).cast("date")
+    aggs = {"n": t.n.sum(), **metric.counts(t)}
+    if groups:
+        return t.group_by(**groups).aggregate(**aggs).order_by(list(groups))
+    return t.aggregate(**aggs)
+
+
+def fetch_counts(wh: WarehouseConnection, q: MetricQuery) -> pd.DataFrame:
+    df = build_counts(wh, q).to_pandas()
+    keys = [_column_name(k) for k in q.keys]
+    df = df[df["n"].fillna(0) > 0].reset_index(drop=True)
+    for col in df.columns:
+        if col not in keys:
+            df[col] = pd.to_numeric(df[col])
+    if "period" in df:
+        df["period"] = pd.to_datetime(df["period"]).dt.strftime("%Y-%m-%d")
+    return df
+
+
+def finish(q: MetricQuery, counts: pd.DataFrame, confidence: float, min_n: int) -> pd.DataFrame:
+    keys = [_column_name(k) for k in q.keys]
+    if counts.empty:
+        return empty_like(keys, q.metric)
+    df = METRICS[q.metric].finish(counts.copy(), confidence)
+    df["n"] = df["n"].astype("int64")
+    for c in ("promoters", "passives", "detractors", "satisfied", "easy"):
+        if c in df:
+            df[c] = df[c].astype("int64")
+    df["small_sample"] = df["n"] < min_n
+    return order_columns(df, keys, q.metric)
+
+
+def run_metric(wh: WarehouseConnection, q: MetricQuery, confidence: float = 0.95, min_n: int = 30) -> pd.DataFrame:
+    return finish(q, fetch_counts(wh, q), confidence, min_n)
+
+
+def to_sql(wh: WarehouseConnection, q: MetricQuery) -> str:
+    return str(ibis.to_sql(build_counts(wh, q), dialect=wh.ibis.name))

@@ -1,0 +1,54 @@
+"""The warehouse tables: an analytical replica of the store, shaped for questions.
+
+`answers` is the fact table most metrics read: one row per answer, carrying its response's context
+(customer, touchpoint, time, channel) so that a metric is a filter and a group-by without joins.
+`score_daily` is a rollup (counts per day x touchpoint x channel x score question x score) kept up to date
+at each sync; every score metric is a function of those counts, so a dashboard never scans raw answers.
+It is append-only: each sync adds its own counts and readers sum them.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+SCHEMA_VERSION = 1
+
+TABLES: dict[str, ibis.Schema] = {
+    "responses": ibis.schema({
+        "id": "int64", "external_id": "string", "customer_id": "string", "touchpoint": "string",
+        "submitted_at": "timestamp", "channel": "string", "language": "string", "partial": "boolean",
+    }),
+    "answers": ibis.schema({
+        "response_id": "int64", "question": "string", "value_num": "float64", "value_text": "string",
+        "customer_id": "string", "touchpoint": "string", "submitted_at": "timestamp", "channel": "string",
+        "language": "string",
+    }),
+    "events": ibis.schema({
+        "id": "int64", "external_id": "string", "customer_id": "string", "case_id": "string",
+        "timestamp": "timestamp", "activity": "string", "touchpoint": "string", "channel": "string",
+        "reason": "string", "duration_s": "float64", "agent": "string", "outcome": "string",
+        "attributes": "string",
+    }),
+    "feedback": ibis.schema({
+        "id": "int64", "external_id": "string", "source": "string", "text": "string", "rating": "float64",
+        "customer_id": "string", "touchpoint": "string", "created_at": "timestamp", "url": "string",
+        "language": "string",
+    }),
+    "customers": ibis.schema({"customer_id": "string", "first_seen": "timestamp", "seq": "int64"}),
+    "customer_attributes": ibis.schema({"customer_id": "string", "attr": "string", "value": "string"}),
+    "touchpoints": ibis.schema({
+        "touchpoint": "string", "touchpoint_name_it": "string", "touchpoint_name_en": "string",
+        "touchpoint_channel": "string", "stage": "string", "stage_name_it": "string", "stage_name_en": "string",
+        "stage_position": "int64", "journey": "string", "journey_name_it": "string",
+        "journey_name_en": "string", "touchpoint_position": "int64", "moment_of_truth": "boolean",
+        "target_metric": "string", "target_score": "float64", "archived": "boolean",
+    }),
+    "questions": ibis.schema({"question": "string", "kind": "string", "scale_min": "float64",
+                              "scale_max": "float64"}),
+    "score_daily": ibis.schema({"day": "date", "touchpoint": "string", "channel": "string", "question": "string",
+                                "score": "float64", "n": "int64"}),
+    "_meta": ibis.schema({"key": "string", "value": "string"}),
+}
+
+# Questions whose answers feed the score rollup.
+SCORE_KINDS = ("nps", "csat", "ces")

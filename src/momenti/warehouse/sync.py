@@ -1,0 +1,256 @@
+"""Incremental, resumable, idempotent sync of the store into the warehouse.
+
+Facts move by monotonic id: the warehouse asks for "id > the largest I have" in batches, each batch landing
+in one warehouse transaction together with its rollup counts, so an interrupted sync resumes where it
+stopped and a repeated one adds nothing. Dimensions (journeys, questions) are small: replaced each time.
+Customers carry a `seq` raised on every change and move the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import ibis
+import pyarrow as pa
+
+from momenti.store.raw import RawConnection
+from momenti.warehouse.connection import WarehouseConnection, open_warehouse
+from momenti.warehouse.schema import SCHEMA_VERSION, SCORE_KINDS, TABLES
+
+Progress = Callable[[str, int, int], None]
+BATCH_IDS = 2_000_000
+
+TOUCHPOINTS_SQL = """
+SELECT t.id AS touchpoint_id, t.key AS touchpoint, t.name_it AS touchpoint_name_it,
+       t.name_en AS touchpoint_name_en, t.channel AS touchpoint_channel, s.key AS stage,
+       s.name_it AS stage_name_it, s.name_en AS stage_name_en, s.position AS stage_position,
+       j.key AS journey, j.name_it AS journey_name_it, j.name_en AS journey_name_en,
+       t.position AS touchpoint_position, t.moment_of_truth, t.target_metric, t.target_score, t.archived
+FROM touchpoints t JOIN stages s ON s.id = t.stage_id JOIN journeys j ON j.id = s.journey_id
+"""
+
+# How store-shaped rows become warehouse rows (run in a scratch DuckDB; `_tp` and `_q` map ids to keys).
+SHAPE_SQL = {
+    "responses": """SELECT f.id, f.external_id, f.customer_key AS customer_id, _tp.touchpoint,
+        CAST(f.submitted_at AS TIMESTAMP) AS submitted_at, f.channel, f.language, CAST(f.partial AS BOOLEAN) AS partial
+        FROM facts f LEFT JOIN _tp ON _tp.touchpoint_id = f.touchpoint_id""",
+    "answers": """SELECT a.response_id, _q.question, a.value_num, a.value_text, r.customer_id, r.touchpoint,
+        r.submitted_at, r.channel, r.language
+        FROM ans a JOIN shaped_responses r ON r.id = a.response_id JOIN _q ON _q.question_id = a.question_id""",
+    "events": """SELECT f.id, f.external_id, f.customer_key AS customer_id, f.case_id,
+        CAST(f.timestamp AS TIMESTAMP) AS timestamp, f.activity, _tp.touchpoint, f.channel, f.reason,
+        f.duration_s, f.agent, f.outcome, f.attributes
+        FROM facts f LEFT JOIN _tp ON _tp.touchpoint_id = f.touchpoint_id""",
+    "feedback": """SELECT f.id, f.external_id, f.source, f.text, f.rating, f.customer_key AS customer_id,
+        _tp.touchpoint, CAST(f.created_at AS TIMESTAMP) AS created_at, f.url, f.language
+        FROM facts f LEFT JOIN _tp ON _tp.touchpoint_id = f.touchpoint_id""",
+}
+
+
+@dataclass
+class SyncReport:
+    added: dict[str, int] = field(default_factory=dict)
+    rebuilt: bool = False
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+TOUCHPOINT_TYPES = {"touchpoint_id": pa.int64(), "stage_position": pa.int64(), "touchpoint_position": pa.int64(),
+                    "moment_of_truth": pa.bool_(), "target_score": pa.float64(), "archived": pa.bool_()}
+QUESTION_TYPES = {"question_id": pa.int64(), "scale_min": pa.float64(), "scale_max": pa.float64()}
+
+
+def _typed(t: pa.Table, types: dict[str, pa.DataType]) -> pa.Table:
+    """Same columns whatever the driver returned (SQLite gives ints for booleans, all-null columns as null)."""
+    cols = []
+    for name in t.column_names:
+        col = t[name]
+        want = types.get(name, pa.string())
+        if col.type != want:
+            col = col.cast(pa.int64()).cast(want) if pa.types.is_boolean(want) and not pa.types.is_null(
+                col.type) else col.cast(want)
+        cols.append(col)
+    return pa.table(cols, names=t.column_names)
+
+
+class Dimensions:
+    """Id -> key maps of the store, used to shape facts for the warehouse."""
+
+    def __init__(self, touchpoints: pa.Table, questions: pa.Table) -> None:
+        self.touchpoints = touchpoints  # TOUCHPOINTS_SQL columns
+        self.questions = questions  # question_id, question, kind, scale_min, scale_max
+
+    @classmethod
+    def read(cls, store: RawConnection) -> Dimensions:
+        tps = store.fetch_arrow(TOUCHPOINTS_SQL)
+        questions = store.fetch_arrow("SELECT id AS question_id, key AS question, kind, scale_min, scale_max "
+                                      "FROM questions")
+        return cls(_typed(tps, TOUCHPOINT_TYPES), _typed(questions, QUESTION_TYPES))
+
+    def score_questions(self) -> list[str]:
+        return [q for q, k in zip(self.questions["question"].to_pylist(), self.questions["kind"].to_pylist(),
+                                  strict=True) if k in SCORE_KINDS]
+
+
+def shape(kind: str, facts: pa.Table, answers: pa.Table | None, dims: Dimensions) -> dict[str, pa.Table]:
+    """Store-shaped Arrow rows of one kind -> the warehouse tables they feed (with rollup counts)."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    con.register("facts", facts)
+    con.register("_tp", dims.touchpoints.select(["touchpoint_id", "touchpoint"]))
+    out = {kind: con.execute(SHAPE_SQL[kind]).fetch_arrow_table()}
+    if kind == "responses" and answers is not None:
+        con.register("shaped_responses", out["responses"])
+        con.register("ans", answers)
+        con.register("_q", dims.questions.select(["question_id", "question"]))
+        out["answers"] = con.execute(SHAPE_SQL["answers"]).fetch_arrow_table()
+        scores = dims.score_questions() or [""]
+        con.register("shaped_answers", out["answers"])
+        qlist = ", ".join("'" + q.replace("'", "''") + "'" for q in scores)
+        out["score_daily"] = con.execute(f"""
+            SELECT CAST(submitted_at AS DATE) AS day, touchpoint, channel, question, value_num AS score,
+                   count(*)::BIGINT AS n
+            FROM shaped_answers WHERE question IN ({qlist}) AND value_num IS NOT NULL
+            GROUP BY ALL""").fetch_arrow_table()
+    con.close()
+    return out
+
+
+def ensure_schema(wh: WarehouseConnection, rebuild: bool = False) -> bool:
+    """Create missing tables; drop and recreate everything when asked or when the layout changed."""
+    have = wh.tables()
+    version = None
+    if "_meta" in have:
+        rows = wh.table("_meta").filter(lambda t: t.key == "schema_version").value.to_pyarrow().to_pylist()
+        version = rows[0] if rows else None
+    if rebuild or (have and version != str(SCHEMA_VERSION)):
+        for name in TABLES:
+            if name in have:
+                wh.ibis.drop_table(name)
+        have = set()
+        rebuild = True
+    for name, schema in TABLES.items():
+        if name not in have:
+            wh.ibis.create_table(name, schema=schema)
+    if "_meta" not in have:
+        wh.insert("_meta", pa.table({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}))
+    return rebuild
+
+
+def _max(wh: WarehouseConnection, table: str, column: str) -> int:
+    value = wh.table(table)[column].max().execute()
+    return int(value) if value is not None and value == value else 0
+
+
+def append_shaped(wh: WarehouseConnection, tables: dict[str, pa.Table]) -> None:
+    with wh.transaction():
+        for name, data in tables.items():
+            wh.insert(name, data)
+
+
+def replace_dimensions(wh: WarehouseConnection, dims: Dimensions) -> None:
+    with wh.transaction():
+        wh.sql('DELETE FROM "touchpoints"')
+        wh.insert("touchpoints", dims.touchpoints.drop_columns(["touchpoint_id"]))
+        wh.sql('DELETE FROM "questions"')
+        wh.insert("questions", dims.questions.drop_columns(["question_id"]))
+
+
+def _sync_facts(wh: WarehouseConnection, store: RawConnection, dims: Dimensions, kind: str,
+                report: Progress) -> int:
+    start = _max(wh, kind, "id")
+    top = int(store.scalar(f"SELECT coalesce(max(id), 0) FROM {kind}") or 0)
+    added = 0
+    lo = start
+    while lo < top:
+        hi = min(top, lo + BATCH_IDS)
+        facts = store.fetch_arrow(f"SELECT * FROM {kind} WHERE id > {lo} AND id <= {hi} ORDER BY id")
+        answers = None
+        if kind == "responses":
+            answers = store.fetch_arrow(f"SELECT * FROM answers WHERE response_id > {lo} AND response_id <= {hi}")
+        append_shaped(wh, shape(kind, facts, answers, dims))
+        added += facts.num_rows
+        lo = hi
+        report(f"sync {kind}", lo - start, top - start)
+    return added
+
+
+def _sync_customers(wh: WarehouseConnection, store: RawConnection) -> int:
+    since = _max(wh, "customers", "seq")
+    rows = store.fetch_arrow(f"SELECT customer_key AS customer_id, first_seen, attributes, seq FROM customers "
+                             f"WHERE seq > {since}")
+    if not rows.num_rows:
+        return 0
+    con = duckdb.connect()
+    con.register("c", rows)
+    customers = con.execute("SELECT customer_id, CAST(first_seen AS TIMESTAMP) AS first_seen, seq FROM c"
+                            ).fetch_arrow_table()
+    attrs = con.execute("""
+        SELECT customer_id, k.key AS attr, json_extract_string(attributes, '$."' || k.key || '"') AS value
+        FROM c, (SELECT unnest(json_keys(attributes)) AS key) k WHERE attributes IS NOT NULL
+    """).fetch_arrow_table() if "attributes" in rows.column_names else None
+    con.close()
+    with wh.transaction():
+        if wh.is_duckdb:
+            wh.duck.register("_changed", customers.select(["customer_id"]))
+            wh.duck.execute("DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM _changed)")
+            wh.duck.execute("DELETE FROM customer_attributes WHERE customer_id IN (SELECT customer_id FROM _changed)")
+            wh.duck.unregister("_changed")
+        else:
+            keys = ", ".join("'" + k.replace("'", "''") + "'" for k in customers["customer_id"].to_pylist())
+            wh.sql(f"DELETE FROM customers WHERE customer_id IN ({keys})")
+            wh.sql(f"DELETE FROM customer_attributes WHERE customer_id IN ({keys})")
+        wh.insert("customers", customers)
+        if attrs is not None:
+            wh.insert("customer_attributes", attrs)
+    return customers.num_rows
+
+
+def sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: bool = False,
+         progress: Progress | None = None) -> SyncReport:
+    started = time.perf_counter()
+    report = progress or (lambda *_: None)
+    out = SyncReport()
+    with connect() as store, open_warehouse(warehouse_url) as wh:
+        out.rebuilt = ensure_schema(wh, rebuild)
+        dims = Dimensions.read(store)
+        replace_dimensions(wh, dims)
+        for kind in ("responses", "events", "feedback"):
+            out.added[kind] = _sync_facts(wh, store, dims, kind, report)
+        out.added["customers"] = _sync_customers(wh, store)
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def push(warehouse_url: str, kind: str, facts: pa.Table, answers: pa.Table | None, dims: Dimensions,
+         wh: WarehouseConnection | None = None) -> bool:
+    """After an import chunk commits: append it straight to the warehouse when the warehouse is exactly
+    caught up to the chunk's first id (so the result equals a sync). Otherwise leave it to `sync`."""
+    if not facts.num_rows:
+        return True
+    first = int(facts["id"][0].as_py())
+
+    def _do(conn: WarehouseConnection) -> bool:
+        ensure_schema(conn)
+        if _max(conn, kind, "id") != first - 1:
+            return False
+        append_shaped(conn, shape(kind, facts, answers, dims))
+        return True
+
+    if wh is not None:
+        return _do(wh)
+    with open_warehouse(warehouse_url) as conn:
+        return _do(conn)
+
+
+def table_counts(warehouse_url: str) -> dict[str, int]:
+    with open_warehouse(warehouse_url) as wh:
+        return {name: int(wh.table(name).count().execute()) for name in TABLES if name in wh.tables()}
+
+
+__all__ = ["sync", "push", "Dimensions", "shape", "ensure_schema", "table_counts", "ibis"]

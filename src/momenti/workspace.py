@@ -1,0 +1,175 @@
+"""The Python API: `momenti.open(...)` returns a Workspace; every question returns a pandas DataFrame.
+
+The CLI, the REST API and the web pages are thin layers over these methods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from momenti.config import Settings, get_settings
+from momenti.ingest.read import SourceTable, read_source, records_to_table
+from momenti.ingest.run import ImportSummary, Progress, import_source
+from momenti.journeys.apply import ApplySummary, apply_document, export_document, load_document, parse_document
+from momenti.metrics.compare import compare as compare_metric
+from momenti.metrics.query import MetricQuery, run_metric, to_sql
+from momenti.store.db import is_sqlite, make_engine, migrate
+from momenti.store.raw import AdbcConnection, DbapiConnection, RawConnection
+from momenti.warehouse.connection import open_warehouse
+from momenti.warehouse.sync import SyncReport, sync, table_counts
+
+DateLike = dt.date | str | None
+
+
+def _date(value: DateLike) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+class Workspace:
+    def __init__(self, settings: Settings, bulk: bool = True) -> None:
+        """`bulk`: use ADBC for imports and sync (fast; for CLI and notebooks). The server passes False."""
+        self.settings = settings
+        self.bulk = bulk
+        if is_sqlite(settings.store_url):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(settings.store_url)
+        migrate(self.engine)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    @property
+    def store_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=False)
+
+    def raw(self) -> RawConnection:
+        """A raw Arrow-speaking store connection for bulk work."""
+        return AdbcConnection(self.store_url) if self.bulk else DbapiConnection(self.engine)
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def warehouse(self):  # noqa: ANN201 - context manager yielding a WarehouseConnection
+        return open_warehouse(self.settings.warehouse)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- journeys -----------------------------------------------------------------------------
+
+    def apply_journey(self, source: str | Path | dict) -> ApplySummary:
+        if isinstance(source, dict):
+            import yaml
+
+            doc = parse_document(yaml.safe_dump(source, allow_unicode=True), "<document>")
+        else:
+            doc = load_document(Path(source))
+        with self.session() as s, s.begin():
+            summary = apply_document(s, doc)
+        self.sync()
+        return summary
+
+    def journey_document(self) -> dict:
+        with self.session() as s:
+            return export_document(s)
+
+    # -- data in ------------------------------------------------------------------------------
+
+    def import_file(self, kind: str, path: str | Path, *, mapping: dict[str, str] | None = None,
+                    dry_run: bool = False, progress: Progress | None = None) -> ImportSummary:
+        path = Path(path)
+        src = read_source(path, mapping)
+        return self._import(kind, src, str(path), path=path, dry_run=dry_run, progress=progress)
+
+    def import_records(self, kind: str, records: Sequence[dict], source: str = "api",
+                       dry_run: bool = False) -> ImportSummary:
+        return self._import(kind, records_to_table(list(records)), source, dry_run=dry_run)
+
+    def import_table(self, kind: str, table, source: str = "table",  # noqa: ANN001 - a pyarrow Table
+                     progress: Progress | None = None) -> ImportSummary:
+        import pyarrow as pa
+
+        from momenti.ingest.read import LINE, as_strings
+
+        t = as_strings(table)
+        src = SourceTable(t.append_column(LINE, pa.array(range(1, t.num_rows + 1), pa.int64())), "row", [])
+        return self._import(kind, src, source, progress=progress)
+
+    def _import(self, kind: str, src: SourceTable, source: str, *, path: Path | None = None,
+                dry_run: bool = False, progress: Progress | None = None) -> ImportSummary:
+        summary = import_source(self.engine, kind, src, source, path=path, dry_run=dry_run,
+                                chunk_rows=self.settings.import_chunk_rows, progress=progress,
+                                warehouse_url=None if dry_run else self.settings.warehouse, connect=self.raw)
+        if not dry_run:
+            self.sync(progress=progress)
+        return summary
+
+    # -- warehouse ----------------------------------------------------------------------------
+
+    def sync(self, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
+        return sync(self.raw, self.settings.warehouse, rebuild=rebuild, progress=progress)
+
+    def warehouse_counts(self) -> dict[str, int]:
+        return table_counts(self.settings.warehouse)
+
+    # -- questions ----------------------------------------------------------------------------
+
+    def query(self, metric: str, by: Sequence[str] | str | None = None, period: str | None = None,
+              start: DateLike = None, end: DateLike = None, filters: dict[str, list[str]] | None = None,
+              question: str | None = None) -> MetricQuery:
+        if isinstance(by, str):
+            by = [b.strip() for b in by.split(",") if b.strip()]
+        return MetricQuery(metric, list(by or []), period, _date(start), _date(end), dict(filters or {}),
+                           question)
+
+    def metric(self, metric: str, **kwargs: object) -> pd.DataFrame:
+        q = self.query(metric, **kwargs)  # type: ignore[arg-type]
+        with self.warehouse() as wh:
+            return run_metric(wh, q, self.settings.confidence, self.settings.min_n)
+
+    def nps(self, **kwargs: object) -> pd.DataFrame:
+        """NPS per group: n, promoters, passives, detractors, nps, ci_low, ci_high (adjusted Wald)."""
+        return self.metric("nps", **kwargs)
+
+    def csat(self, **kwargs: object) -> pd.DataFrame:
+        """CSAT top-2-box % per group with a Wilson interval, and the mean score."""
+        return self.metric("csat", **kwargs)
+
+    def ces(self, **kwargs: object) -> pd.DataFrame:
+        """CES mean per group with a t-interval, and % easy (5-7) with a Wilson interval."""
+        return self.metric("ces", **kwargs)
+
+    def compare(self, metric: str, by: Sequence[str] | str | None = None, period: str | None = None,
+                periods: tuple[str, str] | None = None, **kwargs: object) -> pd.DataFrame:
+        q = self.query(metric, by=by, period=period, **kwargs)  # type: ignore[arg-type]
+        with self.warehouse() as wh:
+            return compare_metric(wh, q, periods, self.settings.confidence, self.settings.min_n)
+
+    def explain(self, metric: str, **kwargs: object) -> str:
+        """The SQL the warehouse runs for a metric question."""
+        q = self.query(metric, **kwargs)  # type: ignore[arg-type]
+        with self.warehouse() as wh:
+            return to_sql(wh, q)
+
+
+def open(target: str | Path | None = None, **overrides: object) -> Workspace:  # noqa: A001
+    """Open a workspace: a data directory (default ./momenti-data or MOMENTI_DATA_DIR) or a database URL."""
+    if target is not None:
+        text = str(target)
+        if "://" in text:
+            overrides.setdefault("database_url", text)
+        else:
+            overrides.setdefault("data_dir", Path(text))
+    return Workspace(get_settings(**overrides))
