@@ -93,9 +93,12 @@ class Workspace:
         src = read_source(path, mapping)
         return self._import(kind, src, str(path), path=path, dry_run=dry_run, progress=progress)
 
-    def import_records(self, kind: str, records: Sequence[dict], source: str = "api",
-                       dry_run: bool = False) -> ImportSummary:
-        return self._import(kind, records_to_table(list(records)), source, dry_run=dry_run)
+    def import_records(self, kind: str, records: Sequence[dict], source: str = "api", dry_run: bool = False,
+                       strict: bool = False, sync: bool = True) -> ImportSummary:
+        """Records as dicts (the REST API's path). `strict`: all or nothing; `sync=False`: the caller
+        schedules the warehouse sync itself (the server debounces it)."""
+        return self._import(kind, records_to_table(list(records)), source, dry_run=dry_run, strict=strict,
+                            sync=sync)
 
     def import_table(self, kind: str, table, source: str = "table",  # noqa: ANN001 - a pyarrow Table
                      progress: Progress | None = None) -> ImportSummary:
@@ -108,11 +111,13 @@ class Workspace:
         return self._import(kind, src, source, progress=progress)
 
     def _import(self, kind: str, src: SourceTable, source: str, *, path: Path | None = None,
-                dry_run: bool = False, progress: Progress | None = None) -> ImportSummary:
+                dry_run: bool = False, progress: Progress | None = None, strict: bool = False,
+                sync: bool = True) -> ImportSummary:
         summary = import_source(self.engine, kind, src, source, path=path, dry_run=dry_run,
                                 chunk_rows=self.settings.import_chunk_rows, progress=progress,
-                                warehouse_url=None if dry_run else self.settings.warehouse, connect=self.raw)
-        if not dry_run:
+                                warehouse_url=None if dry_run else self.settings.warehouse, connect=self.raw,
+                                strict=strict)
+        if sync and not dry_run and summary.added + summary.updated:
             self.sync(progress=progress)
         return summary
 

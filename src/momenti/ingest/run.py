@@ -101,7 +101,9 @@ def import_source(
     progress: Progress | None = None,
     warehouse_url: str | None = None,
     connect: Callable[[], RawConnection] | None = None,
+    strict: bool = False,
 ) -> ImportSummary:
+    """Import validated rows. `strict`: write nothing if any row is rejected (API batches)."""
     started = time.perf_counter()
     spec = KINDS[kind]
     report = progress or (lambda *_: None)
@@ -120,6 +122,9 @@ def import_source(
     report("validating", src.table.num_rows, src.table.num_rows)
 
     open_raw = connect or (lambda: DbapiConnection(engine))
+    if strict and summary.rejected:
+        summary.seconds = time.perf_counter() - started
+        return summary
     if dry_run:
         with StoreWriter(open_raw()) as writer:
             if kind == "customers":

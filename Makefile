@@ -1,0 +1,35 @@
+# momenti: two commands to start. `make demo` (build the demo workspace and serve it), `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo serve test lint bench clean-demo
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/momenti demo
+	$(BIN)/momenti serve
+
+serve: install
+	$(BIN)/momenti serve
+
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check src tests bench
+
+bench: install
+	$(BIN)/python bench/metrics.py
+	$(BIN)/python bench/ingest.py
+
+clean-demo:
+	rm -rf momenti-data

@@ -1,0 +1,52 @@
+"""momenti demo: build the Banca Esempio demo workspace (reused when it already has data)."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+import momenti
+from momenti.cli.output import console, err_console
+
+
+def _has_data(ws: momenti.Workspace) -> bool:
+    from sqlalchemy import select
+
+    from momenti.store.models import Response
+
+    with ws.session() as s:
+        return s.scalar(select(Response.id).limit(1)) is not None
+
+
+def demo(
+    size: str = typer.Option("default", "--size", help="small, default or large"),
+    seed: int = typer.Option(42, "--seed", help="Random seed (the demo is deterministic)"),
+    force: bool = typer.Option(False, "--force", help="Generate even if the workspace already has data"),
+) -> None:
+    """Generate the demo: an Italian retail bank, 24 months of surveys, interactions and feedback."""
+    from momenti.demo import generate
+
+    with momenti.open() as ws:
+        if _has_data(ws) and not force:
+            console.print(f"demo data already in {ws.settings.data_dir}: reusing it (--force to add again)")
+            return
+        started = time.perf_counter()
+        console.print(f"generating the demo ({size}, seed {seed}) ...")
+        data = generate(size=size, seed=seed)
+        ws.apply_journey(data.journey)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            for kind, table in (("customers", data.customers), ("responses", data.responses),
+                                ("events", data.events), ("feedback", data.feedback)):
+                task = bar.add_task(f"import {kind}", total=table.num_rows)
+
+                def progress(phase: str, done: int, total: int, task: int = task) -> None:
+                    if phase == "writing":
+                        bar.update(task, completed=done, total=max(total, 1))
+
+                summary = ws.import_table(kind, table, source=f"demo:{kind}", progress=progress)
+                bar.update(task, completed=table.num_rows)
+                console.print(f"  {kind:10} {summary.added:>10,} added, {summary.rejected:,} rejected")
+        console.print(f"demo ready in {time.perf_counter() - started:.0f}s: {ws.settings.data_dir}")

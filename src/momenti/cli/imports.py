@@ -1,0 +1,81 @@
+"""momenti import: responses, events, feedback, customers from CSV, JSON Lines or Parquet."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+import momenti
+from momenti.cli.output import console, err_console, fail
+from momenti.ingest.run import ImportSummary
+
+app = typer.Typer(help="Import data files (CSV, JSON Lines, Parquet). Bad rows go to a rejects file.",
+                  no_args_is_help=True)
+SHOWN_ERRORS = 20
+
+
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            fail(f"--map {pair!r}: write source=target")
+        src, dst = pair.split("=", 1)
+        out[src.strip()] = dst.strip()
+    return out
+
+
+def _report(s: ImportSummary, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(s.as_dict(), default=str) + "\n")
+        return
+    for line in s.errors[:SHOWN_ERRORS]:
+        err_console.print(line, highlight=False, markup=False)
+    if len(s.errors) > SHOWN_ERRORS:
+        err_console.print(f"… {len(s.errors) - SHOWN_ERRORS} more in {s.rejects_file}")
+    verb = "would add" if s.dry_run else "added"
+    extra = f", {s.updated:,} updated" if s.updated else ""
+    console.print(f"{s.source}: {s.read:,} rows read, {verb} {s.added:,}{extra}, {s.duplicates:,} duplicates "
+                  f"skipped, {s.rejected:,} rejected in {s.seconds:.1f}s", highlight=False)
+    if s.rejects_file:
+        console.print(f"rejected rows with their errors: {s.rejects_file}", highlight=False)
+
+
+def _run(kind: str, path: Path, maps: list[str], dry_run: bool, as_json: bool, fail_on_reject: bool) -> None:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with momenti.open() as ws, Progress(*columns, console=err_console, transient=True,
+                                        disable=as_json) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=max(total, 1))
+            bar.update(tasks[phase], completed=done, total=max(total, 1))
+
+        summary = ws.import_file(kind, path, mapping=_mapping(maps), dry_run=dry_run, progress=progress)
+    _report(summary, as_json)
+    if fail_on_reject and summary.rejected:
+        raise typer.Exit(1)
+
+
+def _command(kind: str, doc: str):  # noqa: ANN202
+    def command(
+        path: Path = typer.Argument(..., help="CSV, JSON Lines (.jsonl) or Parquet file"),
+        map_: list[str] = typer.Option([], "--map", help="Rename a column: source=target (repeatable)"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Validate and count, write nothing"),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
+        fail_on_reject: bool = typer.Option(False, "--fail-on-reject", help="Exit 1 when any row is rejected"),
+    ) -> None:
+        _run(kind, path, map_, dry_run, as_json, fail_on_reject)
+
+    command.__doc__ = doc
+    return command
+
+
+app.command("responses")(_command("responses", "Survey responses: one row per response; other columns are answers."))
+app.command("events")(_command("events", "Interaction log: customer_id, timestamp, activity (or touchpoint), ..."))
+app.command("feedback")(_command("feedback", "Unsolicited feedback: feedback_id, source, text, ..."))
+app.command("customers")(_command("customers", "Customer attributes: customer_id, first_seen, any attribute."))

@@ -1,0 +1,37 @@
+"""The `momenti` command."""
+
+from __future__ import annotations
+
+import typer
+
+from momenti.cli import demo, imports, journey, metrics, warehouse
+from momenti.cli.output import err_console
+from momenti.errors import MomentiError
+
+app = typer.Typer(help="momenti: moments of truth, measured honestly.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.add_typer(journey.app, name="journey")
+app.add_typer(imports.app, name="import")
+app.add_typer(metrics.app, name="metrics")
+app.add_typer(warehouse.app, name="warehouse")
+app.command("demo")(demo.demo)
+
+try:  # the server and token commands live in their own modules
+    from momenti.cli import serve, tokens
+
+    app.add_typer(tokens.app, name="token")
+    app.command("serve")(serve.serve)
+except ImportError:  # pragma: no cover - only while those modules are being written
+    pass
+
+
+def main() -> None:
+    try:
+        app()
+    except MomentiError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(2) from exc
+
+
+if __name__ == "__main__":
+    main()
