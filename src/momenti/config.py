@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     sync_debounce_s: float = Field(default=1.0, description="Delay before API writes reach the warehouse")
-    import_chunk_rows: int = Field(default=1_000_000, description="Rows committed per import transaction")
+    import_chunk_rows: int = Field(default=250_000, description="Rows committed per import transaction")
     api_max_batch: int = Field(default=10_000, description="Largest batch accepted by one API request")
     api_max_body_bytes: int = Field(default=20_000_000, description="Largest request body accepted")
 

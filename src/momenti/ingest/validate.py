@@ -55,45 +55,52 @@ def _shown(col: str) -> str:
     return f"left({col}, 40)"
 
 
-def _field_sql(f: FieldSpec, present: set[str]) -> tuple[str, list[str]]:
-    """Typed value expression and error expressions for one declared field."""
+def _raw(col: str) -> str:
+    return f"nullif(trim({q(col)}), '')"
+
+
+def _field_sql(f: FieldSpec, present: set[str]) -> tuple[str, str, list[str]]:
+    """For one declared field: (parsed expression for the inner select, final value, error expressions).
+
+    Values are parsed once in an inner select (as __v_<name>); the outer select reads them for both the
+    typed value and its error messages."""
     if f.name not in present:
         typed = {"text": "VARCHAR", "timestamp": "TIMESTAMP", "number": "DOUBLE", "touchpoint": "BIGINT"}
-        return f"NULL::{typed[f.type]}", []
-    raw = f"nullif(trim({q(f.name)}), '')"
+        return "", f"NULL::{typed[f.type]}", []
+    raw, v = _raw(f.name), q(f"__v_{f.name}")
     errors = []
     if f.required:
         errors.append(f"CASE WHEN {raw} IS NULL THEN '{f.name}: missing' END")
     if f.type == "text":
-        value = raw
-    elif f.type == "timestamp":
-        value = f"(try_cast({raw} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
-        errors.append(
-            f"CASE WHEN {raw} IS NOT NULL AND try_cast({raw} AS TIMESTAMPTZ) IS NULL THEN "
-            f"'{f.name}: not a date: ' || {_shown(raw)} || ' (use ISO 8601, e.g. 2025-03-01T10:00:00Z)' END"
-        )
+        return "", raw, errors
+    if f.type == "timestamp":
+        # The session time zone is UTC, so the cast to TIMESTAMP gives UTC wall time (cheaper than AT TIME ZONE).
+        parsed, value = f"try_cast({raw} AS TIMESTAMPTZ)", f"CAST({v} AS TIMESTAMP)"
+        errors.append(f"CASE WHEN {raw} IS NOT NULL AND {v} IS NULL THEN '{f.name}: not a date: ' || "
+                      f"{_shown(raw)} || ' (use ISO 8601, e.g. 2025-03-01T10:00:00Z)' END")
     elif f.type == "number":
-        value = f"try_cast({raw} AS DOUBLE)"
-        errors.append(f"CASE WHEN {raw} IS NOT NULL AND {value} IS NULL THEN "
-                      f"'{f.name}: not a number: ' || {_shown(raw)} END")
+        parsed, value = f"try_cast({raw} AS DOUBLE)", v
+        errors.append(f"CASE WHEN {raw} IS NOT NULL AND {v} IS NULL THEN '{f.name}: not a number: ' || "
+                      f"{_shown(raw)} END")
         if f.lo is not None:
-            errors.append(f"CASE WHEN {value} < {f.lo} THEN '{f.name}: ' || {value} || ' below {f.lo:g}' END")
+            errors.append(f"CASE WHEN {v} < {f.lo} THEN '{f.name}: ' || {v} || ' below {f.lo:g}' END")
         if f.hi is not None:
-            errors.append(f"CASE WHEN {value} > {f.hi} THEN '{f.name}: ' || {value} || ' above {f.hi:g}' END")
+            errors.append(f"CASE WHEN {v} > {f.hi} THEN '{f.name}: ' || {v} || ' above {f.hi:g}' END")
     elif f.type == "touchpoint":
-        value = f"(SELECT id FROM _tp WHERE _tp.key = {raw})"
-        errors.append(f"CASE WHEN {raw} IS NOT NULL AND {value} IS NULL THEN "
-                      f"'{f.name}: unknown touchpoint ' || {_shown(raw)} END")
+        parsed, value = f"(SELECT id FROM _tp WHERE _tp.key = {raw})", v  # decorrelated into a hash join
+        errors.append(f"CASE WHEN {raw} IS NOT NULL AND {v} IS NULL THEN '{f.name}: unknown touchpoint ' || "
+                      f"{_shown(raw)} END")
     else:  # pragma: no cover - specs are ours
         raise ValueError(f.type)
-    return value, errors
+    return f"{parsed} AS {v}", value, errors
 
 
-def _answer_sql(col: str, info: QuestionInfo) -> tuple[str, str, list[str]]:
-    raw = f"nullif(trim({q(col)}), '')"
+def _answer_sql(i: int, col: str, info: QuestionInfo) -> tuple[str, str, str, list[str]]:
+    """(parsed expression, number, text, errors) of one answer column."""
+    raw = _raw(col)
     if not info.numeric:
-        return "NULL", raw, []
-    num = f"try_cast({raw} AS DOUBLE)"
+        return "", "NULL::DOUBLE", raw, []
+    num = q(f"__a{i}")
     errors = [f"CASE WHEN {raw} IS NOT NULL AND {num} IS NULL THEN "
               f"'{col}: wrong type: ' || {_shown(raw)} || ' is not a number' END"]
     if info.kind in SCORE_SCALES or (info.lo is not None and info.hi is not None):
@@ -101,7 +108,7 @@ def _answer_sql(col: str, info: QuestionInfo) -> tuple[str, str, list[str]]:
         integer = "" if info.kind not in SCORE_SCALES else f" OR {num} <> floor({num})"
         errors.append(f"CASE WHEN {num} < {lo} OR {num} > {hi}{integer} THEN "
                       f"'{col}: score ' || {raw} || ' outside {lo:g}..{hi:g}' END")
-    return num, "NULL", errors
+    return f"try_cast({raw} AS DOUBLE) AS {num}", num, "NULL::VARCHAR", errors
 
 
 def _classify_new_columns(con: duckdb.DuckDBPyConnection, cols: list[str]) -> dict[str, bool]:
@@ -141,12 +148,14 @@ def validate(
         raise InputError(f"{source_name}: missing required column(s): {', '.join(required_missing)} "
                          f"(columns found: {', '.join(cols) or 'none'})")
 
+    parsed: list[str] = []
     selects: list[str] = []
     errors: list[str] = []
     for f in spec.fields:
-        value, errs = _field_sql(f, present)
+        inner, value, errs = _field_sql(f, present)
         if spec.kind == "events" and f.name == "activity" and "touchpoint" in present:
-            value = f"coalesce({value}, nullif(trim({q('touchpoint')}), ''))"
+            value = f"coalesce({value}, {_raw('touchpoint')})"
+        parsed += [inner] if inner else []
         selects.append(f"{value} AS {q(f.name)}")
         errors += errs
     if spec.kind == "events":
@@ -169,7 +178,8 @@ def validate(
         for c in extra:
             answer_cols.setdefault(c, questions.get(c))  # type: ignore[arg-type]
         for i, (c, info) in enumerate(answer_cols.items()):
-            num, txt, errs = _answer_sql(c, info)
+            inner, num, txt, errs = _answer_sql(i, c, info)
+            parsed += [inner] if inner else []
             selects += [f"{num} AS _a{i}_num", f"{txt} AS _a{i}_txt"]
             errors += errs
     elif spec.attributes:
@@ -184,22 +194,22 @@ def validate(
         errors.append(f"CASE WHEN {id_raw} IS NULL THEN '{spec.id_field}: missing' END")
     hashed = ", ".join(f"{lit(c + '=')} || coalesce({q(c)}, '')" for c in sorted(cols))
     # No id: a content hash is the idempotency key, so the same row imported twice is recognised.
-    external = f"coalesce({id_raw}, 'h:' || md5(concat_ws(chr(31), {hashed})))"
+    external = f"CASE WHEN {id_raw} IS NULL THEN 'h:' || md5(concat_ws(chr(31), {hashed})) ELSE {id_raw} END"
     err_list = "list_filter([" + ", ".join(errors) + "]::VARCHAR[], x -> x IS NOT NULL)" if errors else "[]"
     con.execute(f"""
         CREATE TEMP TABLE checked AS
         SELECT {LINE}, {external} AS external_id, {err_list} AS _errors, {", ".join(selects)}
-        FROM src
+        FROM (SELECT *{"".join(", " + p for p in parsed)} FROM src)
     """)
     rejects = con.execute(f"""
         SELECT {LINE}, split_part(e, ': ', 1) AS field, substr(e, length(split_part(e, ': ', 1)) + 3) AS reason
         FROM (SELECT {LINE}, unnest(_errors) AS e FROM checked WHERE len(_errors) > 0)
         ORDER BY {LINE}
-    """).fetch_arrow_table()
+    """).to_arrow_table()
     rejected_rows = con.execute(f"""
         SELECT src.*, array_to_string(c._errors, '; ') AS _error FROM src JOIN checked c USING ({LINE})
         WHERE len(c._errors) > 0 ORDER BY {LINE}
-    """).fetch_arrow_table()
+    """).to_arrow_table()
     con.execute(f"""
         CREATE TEMP TABLE valid AS
         SELECT * EXCLUDE (_errors, _dup) FROM (
@@ -220,12 +230,12 @@ def validate(
         sql = " UNION ALL ".join(parts) if parts else (
             "SELECT NULL::VARCHAR external_id, NULL::VARCHAR question, NULL::DOUBLE value_num, "
             "NULL::VARCHAR value_text WHERE false")
-        answers = con.execute(sql).fetch_arrow_table()
+        answers = con.execute(sql).to_arrow_table()
         drop = [f"_a{i}_num, _a{i}_txt" for i in range(len(answer_cols))]
         keep = con.execute("SELECT * EXCLUDE (" + ", ".join(drop) + ") FROM valid" if drop
-                           else "SELECT * FROM valid").fetch_arrow_table()
+                           else "SELECT * FROM valid").to_arrow_table()
     else:
-        keep = con.execute("SELECT * FROM valid").fetch_arrow_table()
+        keep = con.execute("SELECT * FROM valid").to_arrow_table()
     total = src.table.num_rows
     con.close()
     return Validated(

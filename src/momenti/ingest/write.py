@@ -57,11 +57,9 @@ class StoreWriter:
     @contextmanager
     def locked(self, table: str) -> Iterator[None]:
         """A write transaction holding the table's write lock until commit."""
+        self.conn.begin()  # SQLite: BEGIN IMMEDIATE takes the write lock before ids are read
         try:
-            if self.sqlite:
-                # A write as first statement takes SQLite's write lock now, before ids are read.
-                self.conn.execute("UPDATE imports SET status = status WHERE 0")
-            else:
+            if not self.sqlite:
                 self.conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
             yield
             self.conn.commit()
@@ -99,18 +97,21 @@ class StoreWriter:
     def _for_store(self, data: pa.Table) -> pa.Table:
         if not self.sqlite:
             return data
-        # SQLAlchemy reads SQLite datetimes in this text form; write them the same way.
-        import pyarrow.compute as pc
-
-        cols = []
-        for name in data.column_names:
-            col = data[name]
-            if pa.types.is_timestamp(col.type):
-                col = pc.strftime(col, format="%Y-%m-%d %H:%M:%S")  # %S carries the microseconds
-            elif pa.types.is_boolean(col.type):
-                col = col.cast(pa.int64())
-            cols.append(col)
-        return pa.table(cols, names=data.column_names)
+        # SQLAlchemy reads SQLite datetimes in this text form; write them the same way (DuckDB formats
+        # in parallel, several times faster than a per-value strftime).
+        exprs = []
+        for name, typ in zip(data.column_names, data.schema.types, strict=True):
+            if pa.types.is_timestamp(typ):
+                exprs.append(f"strftime(\"{name}\", '%Y-%m-%d %H:%M:%S.%f') AS \"{name}\"")
+            elif pa.types.is_boolean(typ):
+                exprs.append(f"\"{name}\"::BIGINT AS \"{name}\"")
+            else:
+                exprs.append(f"\"{name}\"")
+        con = duckdb.connect()
+        con.register("data", data)
+        out = con.execute(f"SELECT {', '.join(exprs)} FROM data").to_arrow_table()
+        con.close()
+        return out
 
 
 def chunk_facts(
@@ -126,7 +127,7 @@ def chunk_facts(
         FROM valid_chunks v
         WHERE _rank BETWEEN {lo} AND {hi} AND NOT EXISTS (SELECT 1 FROM _skip s WHERE s.external_id = v.external_id)
         ORDER BY _rank
-    """).fetch_arrow_table()
+    """).to_arrow_table()
     con.unregister("_skip")
     return _cast_times(rows)
 
@@ -146,7 +147,7 @@ def chunk_answers(con: duckdb.DuckDBPyConnection, facts: pa.Table) -> pa.Table:
     out = con.execute("""
         SELECT f.id AS response_id, q.id AS question_id, a.value_num, a.value_text
         FROM answers_in a JOIN _facts f USING (external_id) JOIN _questions q ON q.key = a.question
-    """).fetch_arrow_table()
+    """).to_arrow_table()
     con.unregister("_facts")
     return out
 

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Identity,
-    Index,
     Integer,
     MetaData,
     String,
@@ -121,10 +120,8 @@ class Customer(Base):
 
 class Response(Base):
     __tablename__ = "responses"
-    __table_args__ = (
-        Index("ix_responses_touchpoint_submitted", "touchpoint_id", "submitted_at"),
-        {"sqlite_autoincrement": True},
-    )
+    # No index for aggregation here: questions go to the warehouse. Each index slows every bulk import.
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = _id()
     external_id: Mapped[str] = mapped_column(String(200), unique=True)
     customer_key: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
@@ -137,6 +134,8 @@ class Response(Base):
 
 class Answer(Base):
     __tablename__ = "answers"
+    # Clustered on (response_id, question_id): no rowid and no second copy of the key.
+    __table_args__ = ({"sqlite_with_rowid": False},)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
     value_num: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -103,12 +103,12 @@ def shape(kind: str, facts: pa.Table, answers: pa.Table | None, dims: Dimensions
     con.execute("SET TimeZone='UTC'")
     con.register("facts", facts)
     con.register("_tp", dims.touchpoints.select(["touchpoint_id", "touchpoint"]))
-    out = {kind: con.execute(SHAPE_SQL[kind]).fetch_arrow_table()}
+    out = {kind: con.execute(SHAPE_SQL[kind]).to_arrow_table()}
     if kind == "responses" and answers is not None:
         con.register("shaped_responses", out["responses"])
         con.register("ans", answers)
         con.register("_q", dims.questions.select(["question_id", "question"]))
-        out["answers"] = con.execute(SHAPE_SQL["answers"]).fetch_arrow_table()
+        out["answers"] = con.execute(SHAPE_SQL["answers"]).to_arrow_table()
         scores = dims.score_questions() or [""]
         con.register("shaped_answers", out["answers"])
         qlist = ", ".join("'" + q.replace("'", "''") + "'" for q in scores)
@@ -116,7 +116,7 @@ def shape(kind: str, facts: pa.Table, answers: pa.Table | None, dims: Dimensions
             SELECT CAST(submitted_at AS DATE) AS day, touchpoint, channel, question, value_num AS score,
                    count(*)::BIGINT AS n
             FROM shaped_answers WHERE question IN ({qlist}) AND value_num IS NOT NULL
-            GROUP BY ALL""").fetch_arrow_table()
+            GROUP BY ALL""").to_arrow_table()
     con.close()
     return out
 
@@ -189,11 +189,11 @@ def _sync_customers(wh: WarehouseConnection, store: RawConnection) -> int:
     con = duckdb.connect()
     con.register("c", rows)
     customers = con.execute("SELECT customer_id, CAST(first_seen AS TIMESTAMP) AS first_seen, seq FROM c"
-                            ).fetch_arrow_table()
+                            ).to_arrow_table()
     attrs = con.execute("""
         SELECT customer_id, k.key AS attr, json_extract_string(attributes, '$."' || k.key || '"') AS value
         FROM c, (SELECT unnest(json_keys(attributes)) AS key) k WHERE attributes IS NOT NULL
-    """).fetch_arrow_table() if "attributes" in rows.column_names else None
+    """).to_arrow_table() if "attributes" in rows.column_names else None
     con.close()
     with wh.transaction():
         if wh.is_duckdb:
