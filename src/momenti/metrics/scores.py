@@ -51,7 +51,7 @@ def _csat_counts(t: ibis.Table) -> dict[str, ibis.Expr]:
 
 def _csat_finish(df: pd.DataFrame, confidence: float) -> pd.DataFrame:
     est, lo, hi = stats.wilson(df.satisfied, df.n, confidence)
-    return df.assign(csat=est, ci_low=lo, ci_high=hi, mean=df.total / df.n.astype(float)).drop(columns="total")
+    return df.assign(csat=est, ci_low=lo, ci_high=hi, mean_score=df.total / df.n.astype(float)).drop(columns="total")
 
 
 def _ces_counts(t: ibis.Table) -> dict[str, ibis.Expr]:

@@ -19,6 +19,11 @@ def _arr(x) -> np.ndarray:  # noqa: ANN001
     return np.asarray(x, dtype=float)
 
 
+def _out(*values: np.ndarray) -> tuple:
+    """Scalars in, floats out; arrays in, arrays out."""
+    return tuple(float(v) if np.ndim(v) == 0 else v for v in values)
+
+
 def nps(promoters, passives, detractors, confidence: float = 0.95):  # noqa: ANN001, ANN201
     """(nps, ci_low, ci_high) in points; nan where n == 0."""
     p, a, d = _arr(promoters), _arr(passives), _arr(detractors)
@@ -29,7 +34,7 @@ def nps(promoters, passives, detractors, confidence: float = 0.95):  # noqa: ANN
         half = z_value(confidence) * np.sqrt(var / na)
     lo = np.clip(centre - half, -1.0, 1.0) * 100.0
     hi = np.clip(centre + half, -1.0, 1.0) * 100.0
-    return est, np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
+    return _out(est, np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan))
 
 
 def _nps_adjusted(p: np.ndarray, a: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,7 +53,7 @@ def wilson(successes, n, confidence: float = 0.95):  # noqa: ANN001, ANN201
         den = 1 + z**2 / n
         centre = (ph + z**2 / (2 * n)) / den
         half = z * np.sqrt(ph * (1 - ph) / n + z**2 / (4 * n**2)) / den
-    return 100.0 * ph, 100.0 * np.clip(centre - half, 0, 1), 100.0 * np.clip(centre + half, 0, 1)
+    return _out(100.0 * ph, 100.0 * np.clip(centre - half, 0, 1), 100.0 * np.clip(centre + half, 0, 1))
 
 
 def mean_t(n, total, total_sq, confidence: float = 0.95):  # noqa: ANN001, ANN201
@@ -60,7 +65,7 @@ def mean_t(n, total, total_sq, confidence: float = 0.95):  # noqa: ANN001, ANN20
         sd = np.sqrt(var)
         t = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
         half = np.where(n > 1, t * sd / np.sqrt(n), np.nan)
-    return mean, mean - half, mean + half, sd
+    return _out(mean, mean - half, mean + half, sd)
 
 
 # --- comparisons between two groups (a = earlier/baseline, b = later) ---------------------------------
@@ -81,7 +86,7 @@ def nps_diff(pa, aa, da, pb, ab, db, confidence: float = 0.95):  # noqa: ANN001,
         z = diff_adj / se
         delta = 100.0 * ((pb - db) / (pb + ab + db) - (pa - da) / (pa + aa + da))
     half = z_value(confidence) * se
-    return delta, 100.0 * (diff_adj - half), 100.0 * (diff_adj + half), z, _two_sided(z)
+    return _out(delta, 100.0 * (diff_adj - half), 100.0 * (diff_adj + half), z, _two_sided(z))
 
 
 def proportion_diff(ka, na, kb, nb, confidence: float = 0.95):  # noqa: ANN001, ANN201
@@ -97,7 +102,7 @@ def proportion_diff(ka, na, kb, nb, confidence: float = 0.95):  # noqa: ANN001, 
         hi = d + np.sqrt((ub - p2) ** 2 + (p1 - la) ** 2)
         pool = (ka + kb) / (na + nb)
         z = d / np.sqrt(pool * (1 - pool) * (1 / na + 1 / nb))
-    return 100.0 * d, 100.0 * lo, 100.0 * hi, z, _two_sided(z)
+    return _out(100.0 * d, 100.0 * lo, 100.0 * hi, z, _two_sided(z))
 
 
 def mean_diff(na, sa, ssa, nb, sb, ssb, confidence: float = 0.95):  # noqa: ANN001, ANN201
@@ -112,4 +117,4 @@ def mean_diff(na, sa, ssa, nb, sb, ssb, confidence: float = 0.95):  # noqa: ANN0
         t = (mb - ma) / se
         p = 2.0 * stats.t.sf(np.abs(t), df)
         half = stats.t.ppf(0.5 + confidence / 2, df) * se
-    return mb - ma, mb - ma - half, mb - ma + half, t, p
+    return _out(mb - ma, mb - ma - half, mb - ma + half, t, p)
