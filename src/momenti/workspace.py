@@ -118,13 +118,13 @@ class Workspace:
                                 warehouse_url=None if dry_run else self.settings.warehouse, connect=self.raw,
                                 strict=strict)
         if sync and not dry_run and summary.added + summary.updated:
-            self.sync(progress=progress)
+            self.sync(progress=progress, compact=True)
         return summary
 
     # -- warehouse ----------------------------------------------------------------------------
 
-    def sync(self, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
-        return sync(self.raw, self.settings.warehouse, rebuild=rebuild, progress=progress)
+    def sync(self, rebuild: bool = False, progress: Progress | None = None, compact: bool = False) -> SyncReport:
+        return sync(self.raw, self.settings.warehouse, rebuild=rebuild, progress=progress, compact=compact)
 
     def warehouse_counts(self) -> dict[str, int]:
         return table_counts(self.settings.warehouse)

@@ -32,16 +32,20 @@ def _report(s: ImportSummary, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(s.as_dict(), default=str) + "\n")
         return
+    # soft_wrap: one error per line, never folded at the terminal width (people and scripts grep them).
     for line in s.errors[:SHOWN_ERRORS]:
-        err_console.print(line, highlight=False, markup=False)
+        err_console.print(line, highlight=False, markup=False, soft_wrap=True)
     if len(s.errors) > SHOWN_ERRORS:
-        err_console.print(f"… {len(s.errors) - SHOWN_ERRORS} more in {s.rejects_file}")
+        err_console.print(f"… {len(s.errors) - SHOWN_ERRORS} more in {s.rejects_file}", highlight=False,
+                          markup=False, soft_wrap=True)
     verb = "would add" if s.dry_run else "added"
     extra = f", {s.updated:,} updated" if s.updated else ""
     console.print(f"{s.source}: {s.read:,} rows read, {verb} {s.added:,}{extra}, {s.duplicates:,} duplicates "
-                  f"skipped, {s.rejected:,} rejected in {s.seconds:.1f}s", highlight=False)
+                  f"skipped, {s.rejected:,} rejected in {s.seconds:.1f}s", highlight=False, markup=False,
+                  soft_wrap=True)
     if s.rejects_file:
-        console.print(f"rejected rows with their errors: {s.rejects_file}", highlight=False)
+        console.print(f"rejected rows with their errors: {s.rejects_file}", highlight=False, markup=False,
+                      soft_wrap=True)
 
 
 def _run(kind: str, path: Path, maps: list[str], dry_run: bool, as_json: bool, fail_on_reject: bool) -> None:

@@ -53,6 +53,9 @@ def read_source(path: Path, mapping: dict[str, str] | None = None) -> SourceTabl
 
 
 def rename(table: pa.Table, mapping: dict[str, str], source: str) -> pa.Table:
+    empty = [s for s, t in mapping.items() if not t.strip()]
+    if empty:
+        raise InputError(f"{source}: --map gives no new name for: {', '.join(empty)}")
     missing = [s for s in mapping if s not in table.column_names]
     if missing:
         raise InputError(f"{source}: --map names columns not in the file: {', '.join(missing)}")
@@ -106,7 +109,8 @@ def _read_csv(path: Path) -> SourceTable:
     header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), None)
     if not header:
         raise InputError(f"{path}: empty file (no header line)")
-    header = [h.strip() for h in header]
+    # An unnamed column (a spreadsheet's or pandas' index) still holds data: name it by its position.
+    header = [h.strip() or f"column_{i}" for i, h in enumerate(header, start=1)]
     dup = {h for h in header if header.count(h) > 1}
     if dup:
         raise InputError(f"{path}:1: header: column names repeated: {', '.join(sorted(dup))}")
@@ -137,12 +141,17 @@ def _csv_error(exc: Exception) -> str:
 
 
 def _csv_lines(path: Path, rows: int, encoding: str, delimiter: str):  # noqa: ANN202
-    """Source line of each record: row + 2, unless quoted values span lines (then counted exactly)."""
+    """Source line of each record: row + 2, unless quoted values span lines or blank lines (which the
+    reader skips) sit between records (then counted exactly)."""
     import numpy as np
 
+    physical, last = 0, b""
     with path.open("rb") as fh:
-        physical = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
-    if physical in (rows + 1, rows):  # one line per record (last line with or without newline)
+        for chunk in iter(lambda: fh.read(1 << 24), b""):
+            physical += chunk.count(b"\n")
+            last = chunk[-1:]
+    lines = physical + (1 if last not in (b"\n", b"") else 0)  # a last line without its newline counts too
+    if lines == rows + 1:  # header + one line per record: no value spans lines, no blank line
         return np.arange(2, rows + 2, dtype=np.int64)
     out = np.empty(rows, dtype=np.int64)
     with path.open(encoding="utf-8-sig" if encoding.startswith("utf") else encoding, newline="") as fh:
@@ -150,7 +159,10 @@ def _csv_lines(path: Path, rows: int, encoding: str, delimiter: str):  # noqa: A
         next(reader, None)
         i = 0
         start = reader.line_num + 1
-        for _ in reader:
+        for record in reader:
+            if not record:  # a blank line: the Arrow reader skips it too
+                start = reader.line_num + 1
+                continue
             if i < rows:
                 out[i] = start
             i += 1

@@ -95,9 +95,9 @@ def _field_sql(f: FieldSpec, present: set[str]) -> tuple[str, str, list[str]]:
     return f"{parsed} AS {v}", value, errors
 
 
-def _answer_sql(i: int, col: str, info: QuestionInfo) -> tuple[str, str, str, list[str]]:
-    """(parsed expression, number, text, errors) of one answer column."""
-    raw = _raw(col)
+def _answer_sql(i: int, col: str, info: QuestionInfo, ref: str | None = None) -> tuple[str, str, str, list[str]]:
+    """(parsed expression, number, text, errors) of one answer column (`ref`: its name inside DuckDB)."""
+    raw = _raw(ref or col)
     if not info.numeric:
         return "", "NULL::DOUBLE", raw, []
     num = q(f"__a{i}")
@@ -105,22 +105,41 @@ def _answer_sql(i: int, col: str, info: QuestionInfo) -> tuple[str, str, str, li
               f"'{col}: wrong type: ' || {_shown(raw)} || ' is not a number' END"]
     if info.kind in SCORE_SCALES or (info.lo is not None and info.hi is not None):
         lo, hi = (info.lo, info.hi) if info.lo is not None else SCORE_SCALES[info.kind]
-        integer = "" if info.kind not in SCORE_SCALES else f" OR {num} <> floor({num})"
-        errors.append(f"CASE WHEN {num} < {lo} OR {num} > {hi}{integer} THEN "
+        errors.append(f"CASE WHEN {num} < {lo} OR {num} > {hi} THEN "
                       f"'{col}: score ' || {raw} || ' outside {lo:g}..{hi:g}' END")
+        if info.kind in SCORE_SCALES:  # the standard scales have whole points only
+            errors.append(f"CASE WHEN {num} BETWEEN {lo} AND {hi} AND {num} <> floor({num}) THEN "
+                          f"'{col}: score ' || {raw} || ' is not a whole number ({lo:g}..{hi:g})' END")
     return f"try_cast({raw} AS DOUBLE) AS {num}", num, "NULL::VARCHAR", errors
 
 
-def _classify_new_columns(con: duckdb.DuckDBPyConnection, cols: list[str]) -> dict[str, bool]:
+def _classify_new_columns(con: duckdb.DuckDBPyConnection, cols: list[str], ref: dict[str, str]) -> dict[str, bool]:
     """For answer columns not known yet: numeric when every non-empty value parses as a number."""
     if not cols:
         return {}
     exprs = ", ".join(
-        f"bool_and(try_cast(nullif(trim({q(c)}), '') AS DOUBLE) IS NOT NULL "
-        f"OR nullif(trim({q(c)}), '') IS NULL) AS {q(c)}" for c in cols
+        f"bool_and(try_cast(nullif(trim({q(ref[c])}), '') AS DOUBLE) IS NOT NULL "
+        f"OR nullif(trim({q(ref[c])}), '') IS NULL) AS {q(ref[c])}" for c in cols
     )
     row = con.execute(f"SELECT {exprs} FROM src").fetchone()
     return {c: bool(v) if v is not None else False for c, v in zip(cols, row, strict=True)}
+
+
+def _duckdb_names(names: list[str], keep: set[str], line_at: int) -> list[str]:
+    """DuckDB matches identifiers without regard to case, so columns named "activity" and "Activity" would
+    read the same values. Give each column a name unique without case. The line number (column `line_at`)
+    and the names in `keep` (the declared fields) keep theirs, so the rules can refer to them as they are;
+    a file's own `_line` column (a rejects file imported again) is renamed away."""
+    out: list[str | None] = [None] * len(names)
+    taken: set[str] = set()
+    order = sorted(range(len(names)), key=lambda i: (i != line_at, names[i] not in keep))
+    for i in order:
+        name, k = names[i], 1
+        while name.lower() in taken:
+            name, k = f"{names[i]}__{k}", k + 1
+        taken.add(name.lower())
+        out[i] = name
+    return out  # type: ignore[return-value]
 
 
 def validate(
@@ -132,9 +151,13 @@ def validate(
 ) -> Validated:
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
-    con.register("src_raw", src.table)
+    original = src.table.column_names
+    line_at = len(original) - 1 - original[::-1].index(LINE)  # readers append the line number last
+    duck_names = _duckdb_names(original, {*spec.names, spec.id_field}, line_at)
+    ref = {c: d for i, (c, d) in enumerate(zip(original, duck_names, strict=True)) if i != line_at}
+    con.register("src_raw", src.table.rename_columns(duck_names))
     # Columns starting with "_" are ours (the line number, or a rejects file's error column): never data.
-    cols = [c for c in src.table.column_names if not c.startswith("_")]
+    cols = [c for c in original if not c.startswith("_")]
     if spec.kind == "events" and "activity" not in cols and "touchpoint" not in cols:
         raise InputError(f"{source_name}: needs an 'activity' or a 'touchpoint' column")
     con.execute("CREATE TEMP VIEW src AS SELECT * FROM src_raw")
@@ -170,7 +193,7 @@ def validate(
     answer_cols: dict[str, QuestionInfo] = {}
     if spec.answers:
         unknown = [c for c in extra if c not in questions]
-        for c, numeric in _classify_new_columns(con, unknown).items():
+        for c, numeric in _classify_new_columns(con, unknown, ref).items():
             kind, lo, hi = question_kind_for(c, numeric)
             info = QuestionInfo(None, c, kind, lo, hi)
             new_questions.append(info)
@@ -178,13 +201,13 @@ def validate(
         for c in extra:
             answer_cols.setdefault(c, questions.get(c))  # type: ignore[arg-type]
         for i, (c, info) in enumerate(answer_cols.items()):
-            inner, num, txt, errs = _answer_sql(i, c, info)
-            parsed += [inner] if inner else []
+            expr, num, txt, errs = _answer_sql(i, c, info, ref[c])
+            parsed += [expr] if expr else []
             selects += [f"{num} AS _a{i}_num", f"{txt} AS _a{i}_txt"]
             errors += errs
     elif spec.attributes:
         if extra:
-            pairs = ", ".join(f"{lit(c)}, nullif(trim({q(c)}), '')" for c in extra)
+            pairs = ", ".join(f"{lit(c)}, nullif(trim({q(ref[c])}), '')" for c in extra)
             selects.append(f"json_object({pairs})::VARCHAR AS attributes")
         else:
             selects.append("NULL::VARCHAR AS attributes")
@@ -192,7 +215,7 @@ def validate(
     id_raw = f"nullif(trim({q(spec.id_field)}), '')" if spec.id_field in present else "NULL"
     if spec.kind == "customers":
         errors.append(f"CASE WHEN {id_raw} IS NULL THEN '{spec.id_field}: missing' END")
-    hashed = ", ".join(f"{lit(c + '=')} || coalesce({q(c)}, '')" for c in sorted(cols))
+    hashed = ", ".join(f"{lit(c + '=')} || coalesce({q(ref[c])}, '')" for c in sorted(cols))
     # No id: a content hash is the idempotency key, so the same row imported twice is recognised.
     external = f"CASE WHEN {id_raw} IS NULL THEN 'h:' || md5(concat_ws(chr(31), {hashed})) ELSE {id_raw} END"
     err_list = "list_filter([" + ", ".join(errors) + "]::VARCHAR[], x -> x IS NOT NULL)" if errors else "[]"
@@ -206,10 +229,12 @@ def validate(
         FROM (SELECT {LINE}, unnest(_errors) AS e FROM checked WHERE len(_errors) > 0)
         ORDER BY {LINE}
     """).to_arrow_table()
+    # The rejected rows as read (data columns only), with their line and errors: a rejects file.
+    data_cols = "".join(f"src.{q(ref[c])}, " for c in cols)
     rejected_rows = con.execute(f"""
-        SELECT src.*, array_to_string(c._errors, '; ') AS _error FROM src JOIN checked c USING ({LINE})
+        SELECT {data_cols}src.{LINE}, array_to_string(c._errors, '; ') AS _error FROM src JOIN checked c USING ({LINE})
         WHERE len(c._errors) > 0 ORDER BY {LINE}
-    """).to_arrow_table()
+    """).to_arrow_table().rename_columns([*cols, LINE, "_error"])
     con.execute(f"""
         CREATE TEMP TABLE valid AS
         SELECT * EXCLUDE (_errors, _dup) FROM (

@@ -118,15 +118,18 @@ def chunk_facts(
     con: duckdb.DuckDBPyConnection, spec: KindSpec, first_id: int, skip: pa.Table, lo: int, hi: int,
     now: dt.datetime,
 ) -> pa.Table:
-    """The store rows of one chunk (lines lo..hi of `valid`), minus `skip`, numbered from first_id."""
+    """The store rows of one chunk (lines lo..hi of `valid`), minus `skip`, numbered from first_id.
+
+    Within a chunk, ids follow the external id's order: the rows then reach the store's unique index on
+    external_id as one sorted run instead of scattered inserts (several times faster on large tables)."""
     con.register("_skip", skip)
     cols = ", ".join(f"{expr} AS {name}" for name, expr in FACT_COLUMNS[spec.table])
     cols = cols.replace("$now", f"TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}'")
     rows = con.execute(f"""
-        SELECT {first_id} - 1 + row_number() OVER (ORDER BY _rank) AS id, {cols}
+        SELECT {first_id} - 1 + row_number() OVER (ORDER BY external_id) AS id, {cols}
         FROM valid_chunks v
         WHERE _rank BETWEEN {lo} AND {hi} AND NOT EXISTS (SELECT 1 FROM _skip s WHERE s.external_id = v.external_id)
-        ORDER BY _rank
+        ORDER BY external_id
     """).to_arrow_table()
     con.unregister("_skip")
     return _cast_times(rows)

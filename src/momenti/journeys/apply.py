@@ -40,9 +40,23 @@ def template_text(name: str) -> str:
     return (resources.files("momenti.journeys") / "templates" / f"{name}.yaml").read_text("utf-8")
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key written twice in one mapping (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001, ANN201
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} repeated in the same mapping", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_document(text: str, source: str = "<journey>") -> JourneyDocument:
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         raise InputError(f"{source}: not valid YAML: {exc}") from exc
     try:
@@ -137,15 +151,44 @@ def apply_document(session: Session, doc: JourneyDocument) -> ApplySummary:
             session.delete(tp)
             summary.deleted.append(f"touchpoint {key}")
     session.flush()
+    # Stages and journeys gone from the document go too, once nothing is left in them (a stage still holding
+    # archived touchpoints stays, hidden by export_document).
+    seen_stages = {(j.key, s.key) for j in doc.journeys for s in j.stages}
+    seen_journeys = {j.key for j in doc.journeys}
+    for journey in session.scalars(select(Journey)).all():
+        for stage in list(journey.stages):
+            if (journey.key, stage.key) not in seen_stages and not _has_touchpoints(session, stage.id):
+                journey.stages.remove(stage)
+                session.delete(stage)
+                summary.deleted.append(f"stage {stage.key}")
+        session.flush()
+        if journey.key not in seen_journeys and not journey.stages:
+            session.delete(journey)
+            summary.deleted.append(f"journey {journey.key}")
+    session.flush()
     return summary
+
+
+def _has_touchpoints(session: Session, stage_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(Touchpoint.stage_id == stage_id))))
+
+
+def _hidden(stage: Stage) -> bool:
+    """A stage gone from the document, kept only for its archived touchpoints (a stage in the document
+    has either no touchpoints or some active ones)."""
+    return bool(stage.touchpoints) and all(t.archived for t in stage.touchpoints)
 
 
 def export_document(session: Session) -> dict:
     """The store's journeys as a document (what `journey show` prints)."""
     out = []
     for j in session.scalars(select(Journey).order_by(Journey.position)):
+        if j.stages and all(_hidden(s) for s in j.stages):
+            continue
         stages = []
         for s in j.stages:
+            if _hidden(s):
+                continue
             tps = []
             for t in s.touchpoints:
                 if t.archived:
@@ -157,5 +200,8 @@ def export_document(session: Session) -> dict:
                     "target_metric": t.target_metric, "target_score": t.target_score,
                 }.items() if v is not None})
             stages.append({"key": s.key, "name": {"it": s.name_it, "en": s.name_en}, "touchpoints": tps})
-        out.append({"key": j.key, "name": {"it": j.name_it, "en": j.name_en}, "stages": stages})
+        journey = {"key": j.key, "name": {"it": j.name_it, "en": j.name_en}}
+        if j.description is not None:  # shown so that applying what `show` prints keeps it
+            journey["description"] = j.description
+        out.append({**journey, "stages": stages})
     return {"journeys": out}

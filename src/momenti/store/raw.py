@@ -113,7 +113,7 @@ class AdbcConnection(RawConnection):
             # Bulk rows arrive validated (touchpoint, question and response ids resolved by the importer),
             # so per-row foreign-key probes would only repeat that work.
             self.cur.execute("PRAGMA foreign_keys = OFF")
-            self.cur.execute("PRAGMA cache_size = -262144")  # 256 MiB: unique-index inserts stay in memory
+            self.cur.execute("PRAGMA cache_size = -1048576")  # 1 GiB: the unique index stays in memory
             self.cur.execute("PRAGMA synchronous = NORMAL")
 
     def execute(self, sql: str) -> None:

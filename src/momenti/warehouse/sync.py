@@ -142,6 +142,23 @@ def ensure_schema(wh: WarehouseConnection, rebuild: bool = False) -> bool:
     return rebuild
 
 
+def compact_rollup(wh: WarehouseConnection) -> None:
+    """Fold the counts each sync appended into one row per key (readers sum either way; this keeps it small)."""
+    t = wh.table("score_daily")
+    keys = ["day", "touchpoint", "channel", "question", "score"]
+    folded = t.group_by(keys).aggregate(n=t.n.sum().cast("int64"))
+    if wh.is_duckdb:
+        with wh.transaction():
+            wh.duck.execute("CREATE TEMP TABLE _folded AS " + wh.ibis.compile(folded))
+            wh.duck.execute("DELETE FROM score_daily")
+            wh.duck.execute("INSERT INTO score_daily SELECT * FROM _folded")
+            wh.duck.execute("DROP TABLE _folded")
+    else:
+        data = folded.to_pyarrow()
+        wh.sql('DELETE FROM "score_daily"')
+        wh.insert("score_daily", data)
+
+
 def _max(wh: WarehouseConnection, table: str, column: str) -> int:
     value = wh.table(table)[column].max().execute()
     return int(value) if value is not None and value == value else 0
@@ -212,7 +229,8 @@ def _sync_customers(wh: WarehouseConnection, store: RawConnection) -> int:
 
 
 def sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: bool = False,
-         progress: Progress | None = None) -> SyncReport:
+         progress: Progress | None = None, compact: bool = False) -> SyncReport:
+    """Bring the warehouse up to date. `compact`: also fold the rollup (after pushes by an import)."""
     started = time.perf_counter()
     report = progress or (lambda *_: None)
     out = SyncReport()
@@ -223,6 +241,8 @@ def sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: bool
         for kind in ("responses", "events", "feedback"):
             out.added[kind] = _sync_facts(wh, store, dims, kind, report)
         out.added["customers"] = _sync_customers(wh, store)
+        if out.added["responses"] or compact:
+            compact_rollup(wh)
     out.seconds = time.perf_counter() - started
     return out
 
