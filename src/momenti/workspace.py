@@ -6,7 +6,8 @@ The CLI, the REST API and the web pages are thin layers over these methods.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +21,8 @@ from momenti.metrics.compare import compare as compare_metric
 from momenti.metrics.query import MetricQuery, run_metric, to_sql
 from momenti.store.db import is_sqlite, make_engine, migrate
 from momenti.store.raw import AdbcConnection, DbapiConnection, RawConnection
-from momenti.warehouse.connection import open_warehouse
-from momenti.warehouse.sync import SyncReport, sync, table_counts
+from momenti.warehouse.connection import WarehouseConnection, open_warehouse
+from momenti.warehouse.sync import SyncReport, ensure_schema, sync, table_counts
 
 DateLike = dt.date | str | None
 
@@ -37,6 +38,7 @@ class Workspace:
         """`bulk`: use ADBC for imports and sync (fast; for CLI and notebooks). The server passes False."""
         self.settings = settings
         self.bulk = bulk
+        self._warehouse_ready = False
         if is_sqlite(settings.store_url):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(settings.store_url)
@@ -55,8 +57,14 @@ class Workspace:
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
-    def warehouse(self):  # noqa: ANN201 - context manager yielding a WarehouseConnection
-        return open_warehouse(self.settings.warehouse)
+    @contextmanager
+    def warehouse(self) -> Iterator[WarehouseConnection]:
+        """The warehouse, open for one operation (its tables created on first use)."""
+        with open_warehouse(self.settings.warehouse) as wh:
+            if not self._warehouse_ready:
+                ensure_schema(wh)
+                self._warehouse_ready = True
+            yield wh
 
     def close(self) -> None:
         self.engine.dispose()

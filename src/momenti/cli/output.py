@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 
 import pandas as pd
 from rich.console import Console
@@ -12,11 +12,12 @@ from rich.table import Table
 
 from momenti.frames import records
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (a file, CI, another program) would be cut to 80 columns; tables need more room than that.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"

@@ -205,6 +205,12 @@ def validate(
             parsed += [expr] if expr else []
             selects += [f"{num} AS _a{i}_num", f"{txt} AS _a{i}_txt"]
             errors += errs
+    elif spec.attributes and spec.kind == "customers":
+        # Customer attributes are merged into what the store has: an empty cell gives no value (it neither
+        # erases a known one nor makes the same file look changed when imported again).
+        entries = ", ".join(f"{{'k': {lit(c)}, 'v': nullif(trim({q(ref[c])}), '')}}" for c in extra)
+        selects.append(f"to_json(map_from_entries(list_filter([{entries}], x -> x.v IS NOT NULL)))::VARCHAR "
+                       "AS attributes" if extra else "'{}' AS attributes")
     elif spec.attributes:
         if extra:
             pairs = ", ".join(f"{lit(c)}, nullif(trim({q(ref[c])}), '')" for c in extra)

@@ -168,14 +168,16 @@ def upsert_customers(writer: StoreWriter, rows: pa.Table) -> tuple[int, int]:
     writer.conn.ingest("_cust_in", writer._for_store(data), temporary=True)
     if writer.sqlite:
         merge = "json_patch(coalesce(customers.attributes, '{}'), coalesce(excluded.attributes, '{}'))"
-        first = "min(coalesce(customers.first_seen, excluded.first_seen), coalesce(excluded.first_seen, customers.first_seen))"
+        first = ("min(coalesce(customers.first_seen, excluded.first_seen), "
+                 "coalesce(excluded.first_seen, customers.first_seen))")
         where = "WHERE true"  # SQLite needs a WHERE to parse ON CONFLICT after INSERT ... SELECT
     else:
         merge = "(coalesce(customers.attributes, '{}')::jsonb || coalesce(excluded.attributes, '{}')::jsonb)::text"
         first = "least(customers.first_seen, excluded.first_seen)"
         where = ""
-    changed = ("customers.attributes IS DISTINCT FROM " + merge if not writer.sqlite
-               else "customers.attributes IS NOT " + merge)
+    # Compared as JSON on PostgreSQL: the text the store has may be spelled differently (key order, spaces).
+    changed = (f"coalesce(customers.attributes, '{{}}')::jsonb IS DISTINCT FROM ({merge})::jsonb"
+               if not writer.sqlite else f"coalesce(customers.attributes, '{{}}') IS NOT {merge}")
     changed += " OR customers.first_seen IS DISTINCT FROM " + first if not writer.sqlite else \
         " OR customers.first_seen IS NOT " + first
     writer.conn.execute(f"""

@@ -40,9 +40,7 @@ def _nps_counts(t: ibis.Table) -> dict[str, ibis.Expr]:
 
 def _nps_finish(df: pd.DataFrame, confidence: float) -> pd.DataFrame:
     est, lo, hi = stats.nps(df.promoters, df.passives, df.detractors, confidence)
-    n = df.n.to_numpy(dtype=float)
-    return df.assign(nps=est, ci_low=lo, ci_high=hi,
-                     promoters_pct=100 * df.promoters / n, detractors_pct=100 * df.detractors / n)
+    return df.assign(nps=est, ci_low=lo, ci_high=hi)
 
 
 def _csat_counts(t: ibis.Table) -> dict[str, ibis.Expr]:
