@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from momenti.store.raw import guard_sqlite_engine
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent / "alembic"
 
 
 def is_sqlite(url: str) -> bool:

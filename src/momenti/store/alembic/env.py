@@ -12,7 +12,12 @@ target_metadata = Base.metadata
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if not url:  # run from the command line: the workspace's own store
+            from momenti.config import get_settings
+
+            url = get_settings().store_url
+        engine = create_engine(url)
         with engine.begin() as connection:
             _configure_and_run(connection)
         return
