@@ -112,7 +112,25 @@ def fetch_counts(wh: WarehouseConnection, q: MetricQuery) -> pd.DataFrame:
             df[col] = pd.to_numeric(df[col])
     if "period" in df:
         df["period"] = pd.to_datetime(df["period"]).dt.strftime("%Y-%m-%d")
-    return df
+    return _journey_order(wh, df, keys)
+
+
+def _journey_order(wh: WarehouseConnection, df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Stages and touchpoints in the order of the journey map (as a reader walks it), not alphabetically."""
+    if df.empty or not {"stage", "touchpoint", "journey"} & set(keys):
+        return df
+    dim = wh.table("touchpoints").to_pandas()
+    rank = {
+        "journey": {k: i for i, k in enumerate(dict.fromkeys(dim.sort_values(["journey"]).journey))},
+        "stage": {k: i for i, k in enumerate(dict.fromkeys(dim.sort_values(["journey", "stage_position"]).stage))},
+        "touchpoint": {k: i for i, k in enumerate(dim.sort_values(
+            ["journey", "stage_position", "touchpoint_position"]).touchpoint)},
+    }
+
+    def sort_key(col: pd.Series) -> pd.Series:
+        return col.map(rank[col.name]).fillna(len(rank[col.name])) if col.name in rank else col
+
+    return df.sort_values(keys, key=sort_key, kind="stable").reset_index(drop=True)
 
 
 def finish(q: MetricQuery, counts: pd.DataFrame, confidence: float, min_n: int) -> pd.DataFrame:
