@@ -1,0 +1,66 @@
+"""Typed dependencies of the API routes: the workspace, the settings, the caller's token, the JSON body."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from momenti.api.records import BodyError, parse_json
+from momenti.config import Settings
+from momenti.errors import AuthError
+from momenti.store.models import ApiToken
+from momenti.store.tokens import verify_token
+from momenti.workspace import Workspace
+
+
+def get_workspace(request: Request) -> Workspace:
+    return request.app.state.workspace
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.workspace.settings
+
+
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+# auto_error=False: a missing header is answered by us (401 + WWW-Authenticate), not FastAPI's 403.
+_bearer = HTTPBearer(auto_error=False, description="An API token: `momenti token create NAME` prints one.")
+
+
+def get_token(ws: WorkspaceDep,
+              credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiToken:
+    if credentials is None or not credentials.credentials:
+        raise AuthError("missing bearer token: send 'Authorization: Bearer <token>'")
+    with ws.session() as s, s.begin():
+        token = verify_token(s, credentials.credentials)
+    if token is None:
+        raise AuthError("invalid or revoked token")
+    return token
+
+
+TokenDep = Annotated[ApiToken, Depends(get_token)]
+
+
+async def read_json_body(request: Request) -> Any:
+    """The request body parsed as JSON, refusing more than MOMENTI_API_MAX_BODY_BYTES (413) without reading
+    it all into memory first."""
+    limit = request.app.state.workspace.settings.api_max_body_bytes
+    too_big = BodyError([{"loc": ["body"], "msg": f"body larger than {limit} bytes (MOMENTI_API_MAX_BODY_BYTES); "
+                          "split the batch", "type": "too_long"}], status_code=413)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    return parse_json(b"".join(chunks))
+
+
+JsonBody = Annotated[Any, Depends(read_json_body)]

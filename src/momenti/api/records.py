@@ -1,0 +1,109 @@
+"""From a JSON request body to import records and back: parsing, flattening, ids, error locations.
+
+Kept apart from the routes so they stay thin: a route parses, calls `Workspace.import_records`, answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from momenti.api.schemas import CREATE_MODELS, NESTED
+from momenti.ingest.read import _json_text
+from momenti.ingest.specs import KINDS
+
+# "api:item 3: touchpoint: unknown touchpoint foo" -> item 3 (1-based), field, reason
+_ERROR_LINE = re.compile(r"^[^:]*:(?:item |line |row )?(\d+): ([^:]+): (.*)$", re.S)
+
+
+class BodyError(Exception):
+    """The body cannot be accepted; `errors` are FastAPI-style items ({"loc", "msg", "type"})."""
+
+    def __init__(self, errors: list[dict[str, Any]], status_code: int = 422) -> None:
+        super().__init__(errors[0]["msg"] if errors else "invalid body")
+        self.errors = errors
+        self.status_code = status_code
+
+
+def parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise BodyError([{"loc": ["body"], "msg": "empty body: send a JSON object or a list of objects",
+                          "type": "missing"}])
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise BodyError([{"loc": ["body"], "msg": "body is not UTF-8 text", "type": "json_invalid"}]) from None
+    except json.JSONDecodeError as exc:
+        raise BodyError([{"loc": ["body", exc.pos], "msg": f"malformed JSON: {exc.msg} (line {exc.lineno}, "
+                          f"column {exc.colno})", "type": "json_invalid"}]) from None
+
+
+def canonical_hash(payload: Any) -> str:
+    """Hash of the parsed body, so whitespace or key order do not make a retry look different."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def validate_items(kind: str, payload: Any, max_batch: int) -> list[Any]:
+    """One object or a list of objects -> validated models. Error locations always carry the item index
+    (0 for a single object), so a client reads every error the same way."""
+    items = payload if isinstance(payload, list) else [payload]
+    if not isinstance(payload, list | dict):
+        raise BodyError([{"loc": ["body"], "msg": "expected a JSON object or a list of objects",
+                          "type": "type_error"}])
+    if not items:
+        raise BodyError([{"loc": ["body"], "msg": "empty list: send at least one record", "type": "too_short"}])
+    if len(items) > max_batch:
+        raise BodyError([{"loc": ["body"], "msg": f"batch of {len(items)} records; at most {max_batch} per "
+                          "request (MOMENTI_API_MAX_BATCH)", "type": "too_long"}], status_code=413)
+    try:
+        return TypeAdapter(list[CREATE_MODELS[kind]]).validate_python(items)
+    except ValidationError as exc:
+        raise BodyError([{"loc": ["body", *err["loc"]], "msg": err["msg"].removeprefix("Value error, "),
+                          "type": err["type"]} for err in exc.errors()]) from None
+
+
+def _content_id(record: dict[str, Any]) -> str:
+    # Same recipe as the bulk validator's content hash (sorted "column=value" joined by U+001F, md5), applied
+    # to this record's own fields only, so it does not depend on what else was in the batch.
+    parts = [f"{k}={_json_text(v) or ''}" for k, v in sorted(record.items())]
+    return "h:" + hashlib.md5("\x1f".join(parts).encode("utf-8")).hexdigest()  # noqa: S324 - not security
+
+
+def flatten(kind: str, models: list[Any]) -> list[dict[str, Any]]:
+    """Models -> import records: nested answers/attributes become columns, timestamps ISO text, and every
+    record gets its id (the client's, or a content hash) so the response can list them."""
+    nested = NESTED.get(kind)
+    id_field = KINDS[kind].id_field
+    out = []
+    for m in models:
+        data = m.model_dump(exclude_none=True)
+        extra = data.pop(nested, {}) if nested else {}
+        rec = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()}
+        rec.update(extra)
+        if not rec.get(id_field):
+            rec[id_field] = _content_id({k: v for k, v in rec.items() if k != id_field})
+        out.append(rec)
+    return out
+
+
+def import_errors(kind: str, lines: list[str], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The import validator's "api:item N: field: reason" lines -> FastAPI-style error items."""
+    nested = NESTED.get(kind)
+    declared = set(KINDS[kind].names) | {KINDS[kind].id_field}
+    out = []
+    for line in lines:
+        m = _ERROR_LINE.match(line)
+        if not m:
+            out.append({"loc": ["body"], "msg": line, "type": "value_error"})
+            continue
+        index, fld, reason = int(m[1]) - 1, m[2], m[3]
+        loc: list[Any] = ["body", index, fld]
+        if nested and fld not in declared and 0 <= index < len(records) and fld in records[index]:
+            loc = ["body", index, nested, fld]
+        out.append({"loc": loc, "msg": reason, "type": "value_error"})
+    return out

@@ -1,0 +1,79 @@
+"""POST /api/v1/responses, /events, /feedback: one record or a batch, all or nothing, safe to retry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+
+from momenti.api.deps import JsonBody, TokenDep, WorkspaceDep
+from momenti.api.idempotency import check_key, lookup, remember
+from momenti.api.records import BodyError, canonical_hash, flatten, import_errors, validate_items
+from momenti.api.schemas import CREATE_MODELS, WriteResult
+from momenti.ingest.specs import KINDS
+from momenti.workspace import Workspace
+
+router = APIRouter(prefix="/api/v1", tags=["write"])
+
+IdempotencyKeyHeader = Annotated[str | None, Header(
+    alias="Idempotency-Key", description="Any unique string (e.g. a UUID). A retry with the same key and body "
+    "replays the first answer (header `Idempotent-Replay: true`) and writes nothing; another body -> 409.")]
+
+
+def ingest(request: Request, ws: Workspace, kind: str, payload: Any) -> tuple[int, dict[str, Any]]:
+    """Validate and write; (status, body). Shape errors and value errors alike answer 422, nothing written."""
+    models = validate_items(kind, payload, ws.settings.api_max_batch)
+    records = flatten(kind, models)
+    # One import at a time, never beside the debounced sync: both append to the warehouse (api/syncer.py).
+    with request.app.state.syncer.lock:
+        summary = ws.import_records(kind, records, source="api", strict=True, sync=False)
+    if summary.rejected:
+        raise BodyError(import_errors(kind, summary.errors, records))
+    if summary.added:
+        request.app.state.syncer.touch()
+    body = WriteResult(added=summary.added, duplicates=summary.duplicates,
+                       ids=[r[KINDS[kind].id_field] for r in records])
+    return (201 if summary.added else 200), body.model_dump()
+
+
+def _endpoint(kind: str):  # noqa: ANN202
+    def write(request: Request, ws: WorkspaceDep, token: TokenDep, payload: JsonBody,
+              idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+        key = check_key(idempotency_key) if idempotency_key is not None else None
+        where = f"POST {request.url.path}"
+        digest = canonical_hash(payload)
+        if key is not None:
+            stored = lookup(ws.engine, token.id, key, where, digest)
+            if stored is not None:
+                return JSONResponse(stored.body, stored.status_code, headers={"Idempotent-Replay": "true"})
+        status, body = ingest(request, ws, kind, payload)
+        if key is not None:
+            # Only successes are remembered (as Stripe does): a rejected body can be fixed and resent.
+            stored = remember(ws.engine, token.id, key, where, digest, status, body)
+            if stored.body != body:  # a concurrent request with this key answered first: say what it said
+                return JSONResponse(stored.body, stored.status_code, headers={"Idempotent-Replay": "true"})
+        return JSONResponse(body, status)
+
+    model = CREATE_MODELS[kind].__name__
+    ref = {"$ref": f"#/components/schemas/{model}"}
+    write.__name__ = f"create_{kind}"
+    write.__doc__ = (f"Add {kind}: one JSON object or a list (a batch). All or nothing: if any record is "
+                     "rejected the answer is 422 with the index and field of each problem, and nothing is "
+                     "written. 201 when records were added, 200 when all were already known (same ids).")
+    return write, {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"anyOf": [ref, {"type": "array", "items": ref, "minItems": 1}]}}}}}
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, unknown or revoked token"},
+    409: {"description": "Idempotency-Key reused with a different request"},
+    413: {"description": "Body or batch too large"},
+    422: {"description": "Rejected records: `detail` lists `{loc: [body, index, field], msg, type}`"},
+}
+
+for _kind in CREATE_MODELS:
+    _fn, _extra = _endpoint(_kind)
+    router.add_api_route(f"/{_kind}", _fn, methods=["POST"], status_code=201, response_model=WriteResult,
+                         responses={200: {"model": WriteResult, "description": "All records already known"},
+                                    **_ERRORS}, openapi_extra=_extra, summary=f"Add {_kind}")

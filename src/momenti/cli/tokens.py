@@ -1,0 +1,49 @@
+"""momenti token: API tokens for the REST API's write endpoints (the secret is shown once, stored hashed)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+import momenti
+from momenti.cli.output import console, err_console
+from momenti.store.tokens import create_token, list_tokens, revoke_token
+
+app = typer.Typer(help="API tokens (Authorization: Bearer <token>).", no_args_is_help=True)
+
+
+def _when(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "–"  # type: ignore[attr-defined]
+
+
+@app.command()
+def create(name: str = typer.Argument(..., help="A label for who uses it, e.g. crm-export")) -> None:
+    """Create a token and print its secret. It is shown only now: store it in the client's secret store."""
+    with momenti.open() as ws, ws.session() as s, s.begin():
+        row, secret = create_token(s, name)
+    # The secret alone on stdout (scripts can capture it); the explanation on stderr.
+    err_console.print(f"token [bold]{row.name}[/bold] (id {row.id}) created; copy the secret now, it is not "
+                      "shown again:", highlight=False)
+    console.print(secret, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("list")
+def list_(include_revoked: bool = typer.Option(True, "--all/--active", help="Show revoked tokens too")) -> None:
+    """Tokens with their prefix, creation, last use and revocation (never the secret)."""
+    with momenti.open() as ws, ws.session() as s:
+        rows = list_tokens(s, include_revoked=include_revoked)
+    table = Table(header_style="bold")
+    for col in ("id", "name", "prefix", "created", "last used", "revoked"):
+        table.add_column(col, justify="right" if col == "id" else "left")
+    for r in rows:
+        table.add_row(str(r.id), r.name, r.prefix + "…", _when(r.created_at), _when(r.last_used_at),
+                      _when(r.revoked_at) if r.revoked_at else "")
+    console.print(table)
+
+
+@app.command()
+def revoke(name_or_id: str = typer.Argument(..., help="The token's name or numeric id")) -> None:
+    """Revoke a token: requests with it get 401 from now on."""
+    with momenti.open() as ws, ws.session() as s, s.begin():
+        row = revoke_token(s, name_or_id)
+    console.print(f"revoked token {row.name} (id {row.id}, {row.prefix}…)", highlight=False)
