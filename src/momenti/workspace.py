@@ -123,7 +123,8 @@ class Workspace:
                 sync: bool = True) -> ImportSummary:
         summary = import_source(self.engine, kind, src, source, path=path, dry_run=dry_run,
                                 chunk_rows=self.settings.import_chunk_rows, progress=progress,
-                                warehouse_url=None if dry_run else self.settings.warehouse, connect=self.raw,
+                                warehouse_url=self.settings.warehouse if sync and not dry_run else None,
+                                connect=self.raw,
                                 strict=strict)
         if sync and not dry_run and summary.added + summary.updated:
             self.sync(progress=progress, compact=True)

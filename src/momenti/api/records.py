@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from momenti.api.schemas import CREATE_MODELS, NESTED
-from momenti.ingest.read import _json_text
+from momenti.ingest.read import json_text
 from momenti.ingest.specs import KINDS
 
 # "api:item 3: touchpoint: unknown touchpoint foo" -> item 3 (1-based), field, reason
@@ -70,7 +70,7 @@ def validate_items(kind: str, payload: Any, max_batch: int) -> list[Any]:
 def _content_id(record: dict[str, Any]) -> str:
     # Same recipe as the bulk validator's content hash (sorted "column=value" joined by U+001F, md5), applied
     # to this record's own fields only, so it does not depend on what else was in the batch.
-    parts = [f"{k}={_json_text(v) or ''}" for k, v in sorted(record.items())]
+    parts = [f"{k}={json_text(v) or ''}" for k, v in sorted(record.items())]
     return "h:" + hashlib.md5("\x1f".join(parts).encode("utf-8")).hexdigest()  # noqa: S324 - not security
 
 

@@ -50,8 +50,9 @@ def _report(s: ImportSummary, as_json: bool) -> None:
 
 def _run(kind: str, path: Path, maps: list[str], dry_run: bool, as_json: bool, fail_on_reject: bool) -> None:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    # No bar when stderr is not a terminal: there it would only leave a blank line before the error lines.
     with momenti.open() as ws, Progress(*columns, console=err_console, transient=True,
-                                        disable=as_json) as bar:
+                                        disable=as_json or not err_console.is_terminal) as bar:
         tasks: dict[str, int] = {}
 
         def progress(phase: str, done: int, total: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,6 +28,7 @@ class SourceTable:
     table: pa.Table  # all columns utf8, plus LINE (int64)
     unit: str  # "line" for text files, "row" for Parquet
     problems: list[tuple[int, str, str]]  # (line, field, reason) found while reading (bad JSON lines)
+    renamed: dict[str, str] = field(default_factory=dict)  # name after --map -> name in the file
 
 
 def detect_format(path: Path) -> str:
@@ -49,6 +50,7 @@ def read_source(path: Path, mapping: dict[str, str] | None = None) -> SourceTabl
     src = reader(path)
     if mapping:
         src.table = rename(src.table, mapping, str(path))
+        src.renamed = {target: source for source, target in mapping.items()}
     return src
 
 
@@ -56,6 +58,10 @@ def rename(table: pa.Table, mapping: dict[str, str], source: str) -> pa.Table:
     empty = [s for s, t in mapping.items() if not t.strip()]
     if empty:
         raise InputError(f"{source}: --map gives no new name for: {', '.join(empty)}")
+    names = [mapping.get(c, c) for c in table.column_names]
+    twice = sorted({t for t in mapping.values() if names.count(t) > 1})
+    if twice:
+        raise InputError(f"{source}: after --map, more than one column is named: {', '.join(twice)}")
     missing = [s for s in mapping if s not in table.column_names]
     if missing:
         raise InputError(f"{source}: --map names columns not in the file: {', '.join(missing)}")
@@ -72,6 +78,8 @@ def as_strings(table: pa.Table) -> pa.Table:
             col = pc.strftime(col, format=fmt)
         elif pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
+        if pa.types.is_decimal(col.type):  # a number, not nested: its plain text ("9.50"), not JSON ('"9.50"')
+            col = col.cast(pa.string())
         if not pa.types.is_string(col.type):
             if pa.types.is_large_string(col.type) or pa.types.is_primitive(col.type):
                 col = col.cast(pa.string())
@@ -114,21 +122,46 @@ def _read_csv(path: Path) -> SourceTable:
     dup = {h for h in header if header.count(h) > 1}
     if dup:
         raise InputError(f"{path}:1: header: column names repeated: {', '.join(sorted(dup))}")
-    try:
-        table = pacsv.read_csv(
+    convert = pacsv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=True,
+                                   null_values=[""], quoted_strings_can_be_null=True)
+
+    def read(use_threads: bool, on_invalid=None) -> pa.Table:  # noqa: ANN001
+        return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(encoding="utf8" if encoding != "cp1252" else "cp1252",
-                                           column_names=header, skip_rows=1, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header}, strings_can_be_null=True,
-                null_values=[""], quoted_strings_can_be_null=True,
-            ),
+                                           column_names=header, skip_rows=1, block_size=1 << 24,
+                                           use_threads=use_threads),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                             invalid_row_handler=on_invalid),
+            convert_options=convert,
         )
+
+    invalid: list[tuple[int, int, int]] = []  # (record number, header = 1; values expected; values found)
+
+    def skip(row) -> str:  # noqa: ANN001 - pyarrow's InvalidRow
+        invalid.append((row.number, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    try:
+        table = read(use_threads=True)
     except pa.ArrowInvalid as exc:
-        raise InputError(f"{path}: {_csv_error(exc)}") from exc
-    lines = _csv_lines(path, table.num_rows, encoding, delimiter)
-    return SourceTable(table.append_column(LINE, pa.array(lines, pa.int64())), "line", [])
+        if "columns" not in str(exc):
+            raise InputError(f"{path}: {_csv_error(exc)}") from exc
+        # Records with too many or too few values: read again on one thread (so that Arrow numbers the
+        # records), report each by line and keep the others, as a bad JSON line is.
+        try:
+            table = read(use_threads=False, on_invalid=skip)
+        except pa.ArrowInvalid as exc2:
+            raise InputError(f"{path}: {_csv_error(exc2)}") from exc2
+    lines = _csv_lines(path, table.num_rows + len(invalid), encoding, delimiter)
+    problems = []
+    if invalid:
+        import numpy as np
+
+        problems = [(int(lines[n - 2]), "csv", f"expected {want} values (one per column), found {got}")
+                    for n, want, got in invalid]
+        lines = np.delete(lines, [n - 2 for n, _, _ in invalid])
+    return SourceTable(table.append_column(LINE, pa.array(lines, pa.int64())), "line", problems)
 
 
 def _csv_error(exc: Exception) -> str:
@@ -196,6 +229,10 @@ def _read_jsonl_slow(path: Path) -> SourceTable:
         for i, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
+            if not records and not problems and line.lstrip().startswith("[") and _array_document(line):
+                # One JSON document holding an array: every line would be reported as broken. Say what it is.
+                raise InputError(f"{path}: a JSON array; momenti reads JSON Lines, one object per line "
+                                 f"(convert with: jq -c '.[]' {path.name})")
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -204,7 +241,7 @@ def _read_jsonl_slow(path: Path) -> SourceTable:
             if not isinstance(obj, dict):
                 problems.append((i, "json", "each line must be a JSON object"))
                 continue
-            records.append({k: _json_text(v) for k, v in obj.items()})
+            records.append({k: json_text(v) for k, v in obj.items()})
             lines.append(i)
     names = list(dict.fromkeys(k for r in records for k in r))
     cols = {n: pa.array([r.get(n) for r in records], pa.string()) for n in names}
@@ -212,7 +249,16 @@ def _read_jsonl_slow(path: Path) -> SourceTable:
     return SourceTable(pa.table(cols), "line", problems)
 
 
-def _json_text(value: object) -> str | None:
+def _array_document(first_line: str) -> bool:
+    """Whether a first line starting with "[" opens a JSON array of objects (all on it, or over many lines)."""
+    try:
+        value = json.loads(first_line)
+    except json.JSONDecodeError:
+        return True  # "[" alone, or "[{...}," : the array goes on over the next lines
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def json_text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -236,6 +282,6 @@ def _read_parquet(path: Path) -> SourceTable:
 def records_to_table(records: list[dict]) -> SourceTable:
     """API batches: a list of JSON objects -> the same shape as a file (line = position in the batch)."""
     names = list(dict.fromkeys(k for r in records for k in r))
-    cols = {n: pa.array([_json_text(r.get(n)) for r in records], pa.string()) for n in names}
+    cols = {n: pa.array([json_text(r.get(n)) for r in records], pa.string()) for n in names}
     cols[LINE] = pa.array(range(1, len(records) + 1), pa.int64())
     return SourceTable(pa.table(cols), "item", [])

@@ -11,15 +11,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from momenti.ingest.read import LINE, SourceTable
 from momenti.ingest.specs import KINDS
 from momenti.ingest.validate import QuestionInfo, Validated, validate
 from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, upsert_customers
+from momenti.scratch import scratch
 from momenti.store.models import ImportRun, Question, Touchpoint
 from momenti.store.raw import DbapiConnection, RawConnection
 from momenti.warehouse.connection import open_warehouse
@@ -64,16 +65,18 @@ def _questions(session: Session) -> dict[str, QuestionInfo]:
 
 def _error_lines(v: Validated, src: SourceTable, source_name: str) -> list[str]:
     unit = "" if src.unit == "line" else f"{src.unit} "
-    out = [f"{source_name}:{unit}{line}: {fld}: {reason}" for line, fld, reason in src.problems]
     lines = v.rejects.column(LINE).to_pylist()
     fields = v.rejects.column("field").to_pylist()
     reasons = v.rejects.column("reason").to_pylist()
-    out += [f"{source_name}:{unit}{a}: {b}: {c}" for a, b, c in zip(lines, fields, reasons, strict=True)]
-    return out
+    found = [*src.problems, *zip(lines, fields, reasons, strict=True)]
+    found.sort(key=lambda e: e[0])  # in file order, whoever found them (stable: a row's errors stay in order)
+    return [f"{source_name}:{unit}{a}: {b}: {c}" for a, b, c in found]
 
 
 def _write_rejects(path: Path, v: Validated, src: SourceTable) -> str | None:
     target = path.with_name(path.name.split(".")[0] + ".rejects.csv")
+    if target.resolve() == path.resolve():  # a rejects file imported again: never overwrite (or delete) it
+        target = path.with_name(path.stem + ".rejects.csv")
     if not v.rejected_rows.num_rows and not src.problems:
         if target.exists():
             target.unlink()  # a stale rejects file from an earlier run would mislead
@@ -81,12 +84,13 @@ def _write_rejects(path: Path, v: Validated, src: SourceTable) -> str | None:
     names = v.rejected_rows.column_names
     with target.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(names)
-        for row in v.rejected_rows.to_pylist():
-            w.writerow([row[n] for n in names])
-        for line, fld, reason in src.problems:
-            w.writerow([line if n == LINE else f"{fld}: {reason}" if n == "_error" else None for n in names]
-                       if names else [line, f"{fld}: {reason}"])
+        # The file's own column names (before --map), so the fixed rows import again with the same command.
+        w.writerow([src.renamed.get(n, n) for n in names])
+        rows = [(row[LINE], [row[n] for n in names]) for row in v.rejected_rows.to_pylist()]
+        rows += [(line, [line if n == LINE else f"{fld}: {reason}" if n == "_error" else None for n in names])
+                 for line, fld, reason in src.problems]
+        rows.sort(key=lambda r: r[0])  # in file order
+        w.writerows(values for _, values in rows)
     return str(target)
 
 
@@ -140,9 +144,9 @@ def import_source(
     summary.import_id = _start_run(engine, kind, source_name, summary)
     qmap = _ensure_questions(engine, v.new_questions) if spec.answers else {}
     with StoreWriter(open_raw()) as writer:
-        con = duckdb.connect()
+        con = scratch()
         con.register("_valid", v.rows)
-        con.execute(f"CREATE TABLE valid_chunks AS SELECT *, row_number() OVER (ORDER BY {LINE}) AS _rank "
+        con.execute(f"CREATE TEMP TABLE valid_chunks AS SELECT *, row_number() OVER (ORDER BY {LINE}) AS _rank "
                     "FROM _valid")
         if v.answers is not None:
             con.register("answers_in", v.answers)
@@ -223,10 +227,18 @@ def _finish_run(engine: Engine, s: ImportSummary) -> None:
 
 
 def _ensure_questions(engine: Engine, new: list[QuestionInfo]) -> dict[str, int]:
-    with Session(engine) as session, session.begin():
-        have = {q.key for q in session.scalars(select(Question))}
-        for info in new:
-            if info.key not in have:
-                session.add(Question(key=info.key, kind=info.kind, scale_min=info.lo, scale_max=info.hi))
-        session.flush()
-        return {k: i for k, i in session.execute(select(Question.key, Question.id))}
+    """Create the answer keys seen for the first time; another import may create the same key at the same
+    moment, in which case its row is the one to use."""
+    for attempt in range(3):
+        try:
+            with Session(engine) as session, session.begin():
+                have = {q.key for q in session.scalars(select(Question))}
+                for info in new:
+                    if info.key not in have:
+                        session.add(Question(key=info.key, kind=info.kind, scale_min=info.lo, scale_max=info.hi))
+                session.flush()
+                return {k: i for k, i in session.execute(select(Question.key, Question.id))}
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

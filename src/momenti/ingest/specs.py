@@ -10,6 +10,10 @@ from dataclasses import dataclass
 
 # Fixed scales of the standard score questions: value -> must be an integer in [lo, hi].
 SCORE_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+# Longest values the store's columns hold (PostgreSQL enforces them; checked here so that SQLite agrees and
+# a long value is a rejected row, not a failed import).
+ID_MAX_LEN = 200  # external ids and customer keys
+QUESTION_KEY_MAX_LEN = 100  # answer column names become question keys
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,7 @@ class FieldSpec:
     lo: float | None = None
     hi: float | None = None
     aliases: tuple[str, ...] = ()
+    max_len: int | None = None  # text fields: longest value the store keeps
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,11 @@ class KindSpec:
 RESPONSES = KindSpec(
     "responses", "responses", "response_id",
     (
-        FieldSpec("customer_id", "text", required=True),
+        FieldSpec("customer_id", "text", required=True, max_len=ID_MAX_LEN),
         FieldSpec("touchpoint", "touchpoint", required=True),
         FieldSpec("submitted_at", "timestamp", required=True),
-        FieldSpec("channel", "text"),
-        FieldSpec("language", "text"),
+        FieldSpec("channel", "text", max_len=50),
+        FieldSpec("language", "text", max_len=10),
     ),
     answers=True,
 )
@@ -54,17 +59,17 @@ RESPONSES = KindSpec(
 EVENTS = KindSpec(
     "events", "events", "event_id",
     (
-        FieldSpec("customer_id", "text", required=True),
+        FieldSpec("customer_id", "text", required=True, max_len=ID_MAX_LEN),
         FieldSpec("timestamp", "timestamp", required=True),
         # activity may be omitted when a touchpoint is given: the touchpoint key then names the activity.
-        FieldSpec("activity", "text"),
+        FieldSpec("activity", "text", max_len=200),
         FieldSpec("touchpoint", "touchpoint"),
-        FieldSpec("case_id", "text"),
-        FieldSpec("channel", "text"),
-        FieldSpec("reason", "text"),
+        FieldSpec("case_id", "text", max_len=200),
+        FieldSpec("channel", "text", max_len=50),
+        FieldSpec("reason", "text", max_len=200),
         FieldSpec("duration_s", "number", lo=0),
-        FieldSpec("agent", "text"),
-        FieldSpec("outcome", "text"),
+        FieldSpec("agent", "text", max_len=100),
+        FieldSpec("outcome", "text", max_len=100),
     ),
     attributes=True,
 )
@@ -72,14 +77,14 @@ EVENTS = KindSpec(
 FEEDBACK = KindSpec(
     "feedback", "feedback", "feedback_id",
     (
-        FieldSpec("source", "text", required=True),
+        FieldSpec("source", "text", required=True, max_len=50),
         FieldSpec("text", "text", required=True),
         FieldSpec("rating", "number", lo=0, hi=10),
-        FieldSpec("customer_id", "text"),
+        FieldSpec("customer_id", "text", max_len=ID_MAX_LEN),
         FieldSpec("touchpoint", "touchpoint"),
         FieldSpec("created_at", "timestamp"),
         FieldSpec("url", "text"),
-        FieldSpec("language", "text"),
+        FieldSpec("language", "text", max_len=10),
     ),
 )
 

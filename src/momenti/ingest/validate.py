@@ -14,7 +14,15 @@ import pyarrow as pa
 
 from momenti.errors import InputError
 from momenti.ingest.read import LINE, SourceTable
-from momenti.ingest.specs import SCORE_SCALES, FieldSpec, KindSpec, question_kind_for
+from momenti.ingest.specs import (
+    ID_MAX_LEN,
+    QUESTION_KEY_MAX_LEN,
+    SCORE_SCALES,
+    FieldSpec,
+    KindSpec,
+    question_kind_for,
+)
+from momenti.scratch import scratch
 
 
 @dataclass
@@ -71,6 +79,8 @@ def _field_sql(f: FieldSpec, present: set[str]) -> tuple[str, str, list[str]]:
     errors = []
     if f.required:
         errors.append(f"CASE WHEN {raw} IS NULL THEN '{f.name}: missing' END")
+    if f.max_len is not None:
+        errors.append(_too_long(f.name, raw, f.max_len))
     if f.type == "text":
         return "", raw, errors
     if f.type == "timestamp":
@@ -95,6 +105,10 @@ def _field_sql(f: FieldSpec, present: set[str]) -> tuple[str, str, list[str]]:
     return f"{parsed} AS {v}", value, errors
 
 
+def _too_long(name: str, raw: str, max_len: int) -> str:
+    return f"CASE WHEN length({raw}) > {max_len} THEN '{name}: longer than {max_len} characters' END"
+
+
 def _answer_sql(i: int, col: str, info: QuestionInfo, ref: str | None = None) -> tuple[str, str, str, list[str]]:
     """(parsed expression, number, text, errors) of one answer column (`ref`: its name inside DuckDB)."""
     raw = _raw(ref or col)
@@ -102,14 +116,14 @@ def _answer_sql(i: int, col: str, info: QuestionInfo, ref: str | None = None) ->
         return "", "NULL::DOUBLE", raw, []
     num = q(f"__a{i}")
     errors = [f"CASE WHEN {raw} IS NOT NULL AND {num} IS NULL THEN "
-              f"'{col}: wrong type: ' || {_shown(raw)} || ' is not a number' END"]
+              f"{lit(col + ': wrong type: ')} || {_shown(raw)} || ' is not a number' END"]
     if info.kind in SCORE_SCALES or (info.lo is not None and info.hi is not None):
         lo, hi = (info.lo, info.hi) if info.lo is not None else SCORE_SCALES[info.kind]
         errors.append(f"CASE WHEN {num} < {lo} OR {num} > {hi} THEN "
-                      f"'{col}: score ' || {raw} || ' outside {lo:g}..{hi:g}' END")
+                      f"{lit(col + ': score ')} || {raw} || ' outside {lo:g}..{hi:g}' END")
         if info.kind in SCORE_SCALES:  # the standard scales have whole points only
             errors.append(f"CASE WHEN {num} BETWEEN {lo} AND {hi} AND {num} <> floor({num}) THEN "
-                          f"'{col}: score ' || {raw} || ' is not a whole number ({lo:g}..{hi:g})' END")
+                          f"{lit(col + ': score ')} || {raw} || ' is not a whole number ({lo:g}..{hi:g})' END")
     return f"try_cast({raw} AS DOUBLE) AS {num}", num, "NULL::VARCHAR", errors
 
 
@@ -149,8 +163,7 @@ def validate(
     questions: dict[str, QuestionInfo],
     source_name: str,
 ) -> Validated:
-    con = duckdb.connect()
-    con.execute("SET TimeZone='UTC'")
+    con = scratch()
     original = src.table.column_names
     line_at = len(original) - 1 - original[::-1].index(LINE)  # readers append the line number last
     duck_names = _duckdb_names(original, {*spec.names, spec.id_field}, line_at)
@@ -193,6 +206,10 @@ def validate(
     answer_cols: dict[str, QuestionInfo] = {}
     if spec.answers:
         unknown = [c for c in extra if c not in questions]
+        long_keys = [c for c in unknown if len(c) > QUESTION_KEY_MAX_LEN]
+        if long_keys:
+            raise InputError(f"{source_name}: column names longer than {QUESTION_KEY_MAX_LEN} characters cannot "
+                             f"be answer keys; rename them with --map: {'; '.join(long_keys)}")
         for c, numeric in _classify_new_columns(con, unknown, ref).items():
             kind, lo, hi = question_kind_for(c, numeric)
             info = QuestionInfo(None, c, kind, lo, hi)
@@ -221,6 +238,8 @@ def validate(
     id_raw = f"nullif(trim({q(spec.id_field)}), '')" if spec.id_field in present else "NULL"
     if spec.kind == "customers":
         errors.append(f"CASE WHEN {id_raw} IS NULL THEN '{spec.id_field}: missing' END")
+    if spec.id_field in present:
+        errors.append(_too_long(spec.id_field, id_raw, ID_MAX_LEN))
     hashed = ", ".join(f"{lit(c + '=')} || coalesce({q(ref[c])}, '')" for c in sorted(cols))
     # No id: a content hash is the idempotency key, so the same row imported twice is recognised.
     external = f"CASE WHEN {id_raw} IS NULL THEN 'h:' || md5(concat_ws(chr(31), {hashed})) ELSE {id_raw} END"

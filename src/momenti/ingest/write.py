@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from momenti.ingest.specs import KindSpec
+from momenti.scratch import scratch
 from momenti.store.raw import RawConnection
 
 # Column order of each fact table as written (store column <- validated column).
@@ -107,7 +108,7 @@ class StoreWriter:
                 exprs.append(f"\"{name}\"::BIGINT AS \"{name}\"")
             else:
                 exprs.append(f"\"{name}\"")
-        con = duckdb.connect()
+        con = scratch()
         con.register("data", data)
         out = con.execute(f"SELECT {', '.join(exprs)} FROM data").to_arrow_table()
         con.close()

@@ -71,7 +71,7 @@ def compare(
             both = both.rename(columns={"period_a_a": "period_a", "period_b_b": "period_b"})
     else:
         if not q.period:
-            raise InputError("compare needs --period (consecutive periods) or --periods A B")
+            raise InputError("compare needs a period (each against the one before) or two periods A and B")
         counts = fetch_counts(wh, q).sort_values([*keys, "period"])
         prev = counts.groupby(keys, sort=False).shift(1) if keys else counts.shift(1)
         both = counts.join(prev.add_suffix("_a")).rename(columns={"period": "period_b"})

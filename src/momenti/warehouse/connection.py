@@ -92,6 +92,8 @@ def open_warehouse(url: str, wait_s: float = 120.0) -> Iterator[WarehouseConnect
                     raise
                 time.sleep(0.05)
         backend.con.execute("SET TimeZone='UTC'")
+        # Checkpoint (compress and write blocks) once per ~256 MB of changes, not after every import chunk.
+        backend.con.execute("SET checkpoint_threshold = '256MB'")
         conn = WarehouseConnection(backend, True)
     else:
         conn = WarehouseConnection(ibis.connect(url), False)

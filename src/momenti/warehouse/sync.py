@@ -8,14 +8,15 @@ Customers carry a `seq` raised on every change and move the same way.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import duckdb
 import ibis
 import pyarrow as pa
 
+from momenti.scratch import scratch
 from momenti.store.raw import RawConnection
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse
 from momenti.warehouse.schema import SCHEMA_VERSION, SCORE_KINDS, TABLES
@@ -99,8 +100,7 @@ class Dimensions:
 
 def shape(kind: str, facts: pa.Table, answers: pa.Table | None, dims: Dimensions) -> dict[str, pa.Table]:
     """Store-shaped Arrow rows of one kind -> the warehouse tables they feed (with rollup counts)."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone='UTC'")
+    con = scratch()
     con.register("facts", facts)
     con.register("_tp", dims.touchpoints.select(["touchpoint_id", "touchpoint"]))
     out = {kind: con.execute(SHAPE_SQL[kind]).to_arrow_table()}
@@ -203,7 +203,7 @@ def _sync_customers(wh: WarehouseConnection, store: RawConnection) -> int:
                              f"WHERE seq > {since}")
     if not rows.num_rows:
         return 0
-    con = duckdb.connect()
+    con = scratch()
     con.register("c", rows)
     customers = con.execute("SELECT customer_id, CAST(first_seen AS TIMESTAMP) AS first_seen, seq FROM c"
                             ).to_arrow_table()
@@ -228,9 +228,20 @@ def _sync_customers(wh: WarehouseConnection, store: RawConnection) -> int:
     return customers.num_rows
 
 
+# Within one process, syncs and pushes take turns: each checks "what do I have" and then appends, and two
+# interleaved would append the same rows twice. (Across processes the DuckDB file lock serialises them.)
+WAREHOUSE_LOCK = threading.RLock()
+
+
 def sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: bool = False,
          progress: Progress | None = None, compact: bool = False) -> SyncReport:
     """Bring the warehouse up to date. `compact`: also fold the rollup (after pushes by an import)."""
+    with WAREHOUSE_LOCK:
+        return _sync(connect, warehouse_url, rebuild, progress, compact)
+
+
+def _sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: bool, progress: Progress | None,
+          compact: bool) -> SyncReport:
     started = time.perf_counter()
     report = progress or (lambda *_: None)
     out = SyncReport()
@@ -262,10 +273,11 @@ def push(warehouse_url: str, kind: str, facts: pa.Table, answers: pa.Table | Non
         append_shaped(conn, shape(kind, facts, answers, dims))
         return True
 
-    if wh is not None:
-        return _do(wh)
-    with open_warehouse(warehouse_url) as conn:
-        return _do(conn)
+    with WAREHOUSE_LOCK:
+        if wh is not None:
+            return _do(wh)
+        with open_warehouse(warehouse_url) as conn:
+            return _do(conn)
 
 
 def table_counts(warehouse_url: str) -> dict[str, int]:
