@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from momenti.ingest.read import LINE, SourceTable
 from momenti.ingest.specs import KINDS
 from momenti.ingest.validate import QuestionInfo, Validated, validate
-from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, upsert_customers
+from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, rank_answers, upsert_customers
 from momenti.scratch import scratch
 from momenti.store.models import ImportRun, Question, Touchpoint
 from momenti.store.raw import DbapiConnection, RawConnection
@@ -152,6 +152,7 @@ def import_source(
             con.register("answers_in", v.answers)
             con.register("_questions", pa.table({"key": list(qmap), "id": list(qmap.values())},
                                                 schema=pa.schema([("key", pa.string()), ("id", pa.int64())])))
+            rank_answers(con)
         total = v.rows.num_rows
         now = utcnow()
         dims = Dimensions.read(writer.conn) if warehouse_url and kind != "customers" else None
@@ -188,7 +189,7 @@ def import_source(
                         facts = chunk_facts(con, spec, first_id, skip, lo, hi, now)
                         expected_id = first_id + facts.num_rows
                         writer.append(spec.table, facts)
-                        answers = chunk_answers(con, facts) if v.answers is not None else None
+                        answers = chunk_answers(con, facts, lo, hi) if v.answers is not None else None
                         if answers is not None:
                             writer.append("answers", answers)
                         writer.finish_ids(spec.table)
