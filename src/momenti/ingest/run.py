@@ -143,68 +143,73 @@ def import_source(
     # Store bookkeeping through SQLAlchemy first: the raw connection below may be another SQLite library.
     summary.import_id = _start_run(engine, kind, source_name, summary)
     qmap = _ensure_questions(engine, v.new_questions) if spec.answers else {}
-    with StoreWriter(open_raw()) as writer:
-        con = scratch()
-        con.register("_valid", v.rows)
-        con.execute(f"CREATE TEMP TABLE valid_chunks AS SELECT *, row_number() OVER (ORDER BY {LINE}) AS _rank "
-                    "FROM _valid")
-        if v.answers is not None:
-            con.register("answers_in", v.answers)
-            con.register("_questions", pa.table({"key": list(qmap), "id": list(qmap.values())},
-                                                schema=pa.schema([("key", pa.string()), ("id", pa.int64())])))
-            rank_answers(con)
-        total = v.rows.num_rows
-        now = utcnow()
-        dims = Dimensions.read(writer.conn) if warehouse_url and kind != "customers" else None
-        with ExitStack() as stack:
-            wh = stack.enter_context(open_warehouse(warehouse_url)) if dims is not None else None
-            stack.callback(con.close)
-            pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-            pushes: list[Future] = []
-            alone, expected_id = True, None
-            report("writing", 0, total)
-            for lo in range(1, total + 1, chunk_rows):
-                hi = min(total, lo + chunk_rows - 1)
-                with writer.locked(spec.table):
-                    if kind == "customers":
-                        rows = con.execute(f"SELECT * FROM valid_chunks WHERE _rank BETWEEN {lo} AND {hi} "
-                                           "ORDER BY _rank").to_arrow_table()
-                        added, updated = upsert_customers(writer, rows)
-                        summary.added += added
-                        summary.updated += updated
-                        summary.duplicates += rows.num_rows - added - updated
-                    else:
-                        first_id = writer.next_id(spec.table)
-                        # Rows of this file are unique already; only rows written by someone else can clash.
-                        # If the table was empty when we started and nobody wrote since, skip the probe.
-                        alone = alone and (expected_id is None or first_id == expected_id)
-                        if alone and expected_id is None:
-                            alone = first_id == 1
-                        if alone:
-                            skip = pa.table({"external_id": pa.array([], pa.string())})
+    try:
+        with StoreWriter(open_raw()) as writer:
+            con = scratch()
+            con.register("_valid", v.rows)
+            con.execute(f"CREATE TEMP TABLE valid_chunks AS SELECT *, row_number() OVER (ORDER BY {LINE}) AS _rank "
+                        "FROM _valid")
+            if v.answers is not None:
+                con.register("answers_in", v.answers)
+                con.register("_questions", pa.table({"key": list(qmap), "id": list(qmap.values())},
+                                                    schema=pa.schema([("key", pa.string()), ("id", pa.int64())])))
+                rank_answers(con)
+            total = v.rows.num_rows
+            now = utcnow()
+            dims = Dimensions.read(writer.conn) if warehouse_url and kind != "customers" else None
+            with ExitStack() as stack:
+                wh = stack.enter_context(open_warehouse(warehouse_url)) if dims is not None else None
+                stack.callback(con.close)
+                pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+                pushes: list[Future] = []
+                alone, expected_id = True, None
+                report("writing", 0, total)
+                for lo in range(1, total + 1, chunk_rows):
+                    hi = min(total, lo + chunk_rows - 1)
+                    with writer.locked(spec.table):
+                        if kind == "customers":
+                            rows = con.execute(f"SELECT * FROM valid_chunks WHERE _rank BETWEEN {lo} AND {hi} "
+                                               "ORDER BY _rank").to_arrow_table()
+                            added, updated = upsert_customers(writer, rows)
+                            summary.added += added
+                            summary.updated += updated
+                            summary.duplicates += rows.num_rows - added - updated
                         else:
-                            ids = con.execute(
-                                f"SELECT external_id FROM valid_chunks WHERE _rank BETWEEN {lo} AND {hi}")
-                            skip = writer.existing_ids(spec.table, ids.to_arrow_table()["external_id"])
-                        facts = chunk_facts(con, spec, first_id, skip, lo, hi, now)
-                        expected_id = first_id + facts.num_rows
-                        writer.append(spec.table, facts)
-                        answers = chunk_answers(con, facts, lo, hi) if v.answers is not None else None
-                        if answers is not None:
-                            writer.append("answers", answers)
-                        writer.finish_ids(spec.table)
-                        summary.added += facts.num_rows
-                        summary.duplicates += skip.num_rows
-                    writer.conn.execute(
-                        f"UPDATE imports SET rows_added = {summary.added}, rows_duplicate = {summary.duplicates}"
-                        f" WHERE id = {summary.import_id}")
-                if dims is not None and kind != "customers":
-                    # Committed: hand the same rows to the warehouse instead of reading them back later. A
-                    # worker thread does it, in chunk order, while this thread writes the next chunk.
-                    pushes.append(pool.submit(push, warehouse_url, kind, facts, answers, dims, wh))
-                report("writing", hi, total)
-            for pending in pushes:
-                pending.result()
+                            first_id = writer.next_id(spec.table)
+                            # Rows of this file are unique already; only rows written by someone else can clash.
+                            # If the table was empty when we started and nobody wrote since, skip the probe.
+                            alone = alone and (expected_id is None or first_id == expected_id)
+                            if alone and expected_id is None:
+                                alone = first_id == 1
+                            if alone:
+                                skip = pa.table({"external_id": pa.array([], pa.string())})
+                            else:
+                                ids = con.execute(
+                                    f"SELECT external_id FROM valid_chunks WHERE _rank BETWEEN {lo} AND {hi}")
+                                skip = writer.existing_ids(spec.table, ids.to_arrow_table()["external_id"])
+                            facts = chunk_facts(con, spec, first_id, skip, lo, hi, now)
+                            expected_id = first_id + facts.num_rows
+                            writer.append(spec.table, facts)
+                            answers = chunk_answers(con, facts, lo, hi) if v.answers is not None else None
+                            if answers is not None:
+                                writer.append("answers", answers)
+                            writer.finish_ids(spec.table)
+                            summary.added += facts.num_rows
+                            summary.duplicates += skip.num_rows
+                        writer.conn.execute(
+                            f"UPDATE imports SET rows_added = {summary.added}, rows_duplicate = {summary.duplicates}"
+                            f" WHERE id = {summary.import_id}")
+                    if dims is not None and kind != "customers":
+                        # Committed: hand the same rows to the warehouse instead of reading them back later. A
+                        # worker thread does it, in chunk order, while this thread writes the next chunk.
+                        pushes.append(pool.submit(push, warehouse_url, kind, facts, answers, dims, wh))
+                    report("writing", hi, total)
+                for pending in pushes:
+                    pending.result()
+    except BaseException:
+        # Ctrl-C, a crash, an error: whole chunks stay (each was one transaction); the run says so.
+        _finish_run(engine, summary, status="interrupted")
+        raise
     _finish_run(engine, summary)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -219,11 +224,11 @@ def _start_run(engine: Engine, kind: str, source: str, s: ImportSummary) -> int:
         return run.id
 
 
-def _finish_run(engine: Engine, s: ImportSummary) -> None:
+def _finish_run(engine: Engine, s: ImportSummary, status: str = "done") -> None:
     with Session(engine) as session, session.begin():
         run = session.get(ImportRun, s.import_id)
         if run is not None:
-            run.status, run.finished_at = "done", utcnow()
+            run.status, run.finished_at = status, utcnow()
             run.rows_added, run.rows_duplicate = s.added, s.duplicates
 
 
