@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from momenti.ingest.read import LINE, SourceTable
 from momenti.ingest.specs import KINDS
 from momenti.ingest.validate import QuestionInfo, Validated, validate
-from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, rank_answers, upsert_customers
+from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, upsert_customers
 from momenti.scratch import scratch
 from momenti.store.models import ImportRun, Question, Touchpoint
 from momenti.store.raw import DbapiConnection, RawConnection
@@ -146,14 +146,9 @@ def import_source(
     try:
         with StoreWriter(open_raw()) as writer:
             con = scratch()
-            con.register("_valid", v.rows)
-            con.execute(f"CREATE TEMP TABLE valid_chunks AS SELECT *, row_number() OVER (ORDER BY {LINE}) AS _rank "
-                        "FROM _valid")
-            if v.answers is not None:
-                con.register("answers_in", v.answers)
+            if v.answer_keys is not None:
                 con.register("_questions", pa.table({"key": list(qmap), "id": list(qmap.values())},
                                                     schema=pa.schema([("key", pa.string()), ("id", pa.int64())])))
-                rank_answers(con)
             total = v.rows.num_rows
             now = utcnow()
             dims = Dimensions.read(writer.conn) if warehouse_url and kind != "customers" else None
@@ -166,10 +161,11 @@ def import_source(
                 report("writing", 0, total)
                 for lo in range(1, total + 1, chunk_rows):
                     hi = min(total, lo + chunk_rows - 1)
+                    chunk = v.rows.slice(lo - 1, hi - lo + 1)  # rows are in line order: a zero-copy slice
+                    con.register("chunk_rows", chunk)
                     with writer.locked(spec.table):
                         if kind == "customers":
-                            rows = con.execute(f"SELECT * FROM valid_chunks WHERE _rank BETWEEN {lo} AND {hi} "
-                                               "ORDER BY _rank").to_arrow_table()
+                            rows = chunk
                             added, updated = upsert_customers(writer, rows)
                             summary.added += added
                             summary.updated += updated
@@ -184,13 +180,12 @@ def import_source(
                             if alone:
                                 skip = pa.table({"external_id": pa.array([], pa.string())})
                             else:
-                                ids = con.execute(
-                                    f"SELECT external_id FROM valid_chunks WHERE _rank BETWEEN {lo} AND {hi}")
-                                skip = writer.existing_ids(spec.table, ids.to_arrow_table()["external_id"])
-                            facts = chunk_facts(con, spec, first_id, skip, lo, hi, now)
+                                skip = writer.existing_ids(spec.table, chunk["external_id"])
+                            facts = chunk_facts(con, spec, first_id, skip, now)
                             expected_id = first_id + facts.num_rows
                             writer.append(spec.table, facts)
-                            answers = chunk_answers(con, facts, lo, hi) if v.answers is not None else None
+                            answers = (chunk_answers(con, facts, v.answer_keys) if v.answer_keys is not None
+                                       else None)
                             if answers is not None:
                                 writer.append("answers", answers)
                             writer.finish_ids(spec.table)

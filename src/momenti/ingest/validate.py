@@ -41,7 +41,7 @@ class QuestionInfo:
 @dataclass
 class Validated:
     rows: pa.Table  # typed, valid, first occurrence of each external_id, ordered by line
-    answers: pa.Table | None  # responses only: external_id, question (key), value_num, value_text
+    answer_keys: list[str] | None  # responses only: question key of the row columns _a<i>_num / _a<i>_txt
     rejects: pa.Table  # _line, field, reason (one row per error)
     rejected_rows: pa.Table  # the original rows that were rejected (with _line)
     duplicates_in_input: int
@@ -270,25 +270,13 @@ def validate(
     n_valid_all = con.execute("SELECT count(*) FROM checked WHERE len(_errors) = 0").fetchone()[0]
     n_valid = con.execute("SELECT count(*) FROM valid").fetchone()[0]
 
-    answers = None
-    if spec.answers:
-        parts = [
-            f"SELECT external_id, {lit(c)} AS question, _a{i}_num AS value_num, _a{i}_txt AS value_text "
-            f"FROM valid WHERE _a{i}_num IS NOT NULL OR _a{i}_txt IS NOT NULL"
-            for i, c in enumerate(answer_cols)
-        ]
-        sql = " UNION ALL ".join(parts) if parts else (
-            "SELECT NULL::VARCHAR external_id, NULL::VARCHAR question, NULL::DOUBLE value_num, "
-            "NULL::VARCHAR value_text WHERE false")
-        answers = con.execute(sql).to_arrow_table()
-        drop = [f"_a{i}_num, _a{i}_txt" for i in range(len(answer_cols))]
-        keep = con.execute("SELECT * EXCLUDE (" + ", ".join(drop) + ") FROM valid" if drop
-                           else "SELECT * FROM valid").to_arrow_table()
-    else:
-        keep = con.execute("SELECT * FROM valid").to_arrow_table()
+    # Answers stay wide here (_a<i>_num, _a<i>_txt per answer column): each import chunk turns its own rows
+    # into answer rows as it writes them, so no file-sized long table is built and sorted.
+    keep = con.execute("SELECT * FROM valid").to_arrow_table()
     total = src.table.num_rows
     con.close()
     return Validated(
-        rows=keep, answers=answers, rejects=rejects, rejected_rows=rejected_rows,
+        rows=keep, answer_keys=list(answer_cols) if spec.answers else None, rejects=rejects,
+        rejected_rows=rejected_rows,
         duplicates_in_input=n_valid_all - n_valid, total=total, new_questions=new_questions,
     )

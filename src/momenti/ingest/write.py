@@ -116,10 +116,9 @@ class StoreWriter:
 
 
 def chunk_facts(
-    con: duckdb.DuckDBPyConnection, spec: KindSpec, first_id: int, skip: pa.Table, lo: int, hi: int,
-    now: dt.datetime,
+    con: duckdb.DuckDBPyConnection, spec: KindSpec, first_id: int, skip: pa.Table, now: dt.datetime,
 ) -> pa.Table:
-    """The store rows of one chunk (lines lo..hi of `valid`), minus `skip`, numbered from first_id.
+    """The store rows of one chunk (the registered `chunk_rows`), minus `skip`, numbered from first_id.
 
     Within a chunk, ids follow the external id's order: the rows then reach the store's unique index on
     external_id as one sorted run instead of scattered inserts (several times faster on large tables)."""
@@ -128,8 +127,8 @@ def chunk_facts(
     cols = cols.replace("$now", f"TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}'")
     rows = con.execute(f"""
         SELECT {first_id} - 1 + row_number() OVER (ORDER BY external_id) AS id, {cols}
-        FROM valid_chunks v
-        WHERE _rank BETWEEN {lo} AND {hi} AND NOT EXISTS (SELECT 1 FROM _skip s WHERE s.external_id = v.external_id)
+        FROM chunk_rows v
+        WHERE NOT EXISTS (SELECT 1 FROM _skip s WHERE s.external_id = v.external_id)
         ORDER BY external_id
     """).to_arrow_table()
     con.unregister("_skip")
@@ -146,23 +145,18 @@ def _cast_times(t: pa.Table) -> pa.Table:
     return pa.table(cols, names=t.column_names)
 
 
-def rank_answers(con: duckdb.DuckDBPyConnection) -> None:
-    """Give each answer its row's chunk rank and store them in that order, so a chunk reads only its own
-    answers (zone maps skip the rest) instead of scanning every answer of the file once per chunk."""
-    con.execute("""
-        CREATE TEMP TABLE answers_ranked AS
-        SELECT v._rank, a.external_id, q.id AS question_id, a.value_num, a.value_text
-        FROM answers_in a JOIN valid_chunks v USING (external_id) JOIN _questions q ON q.key = a.question
-        ORDER BY v._rank
-    """)
-
-
-def chunk_answers(con: duckdb.DuckDBPyConnection, facts: pa.Table, lo: int, hi: int) -> pa.Table:
+def chunk_answers(con: duckdb.DuckDBPyConnection, facts: pa.Table, answer_keys: list[str]) -> pa.Table:
+    """The answer rows of one chunk: its wide answer columns unpivoted, with the ids its facts received."""
     con.register("_facts", facts.select(["id", "external_id"]))
+    parts = [
+        f"SELECT external_id, '{key.replace(chr(39), chr(39) * 2)}' AS question, _a{i}_num AS value_num, "
+        f"_a{i}_txt AS value_text FROM chunk_rows WHERE _a{i}_num IS NOT NULL OR _a{i}_txt IS NOT NULL"
+        for i, key in enumerate(answer_keys)
+    ] or ["SELECT NULL::VARCHAR, NULL::VARCHAR, NULL::DOUBLE, NULL::VARCHAR WHERE false"]
     out = con.execute(f"""
-        SELECT f.id AS response_id, a.question_id, a.value_num, a.value_text
-        FROM answers_ranked a JOIN _facts f USING (external_id)
-        WHERE a._rank BETWEEN {lo} AND {hi}
+        SELECT f.id AS response_id, q.id AS question_id, a.value_num, a.value_text
+        FROM ({" UNION ALL ".join(parts)}) a(external_id, question, value_num, value_text)
+        JOIN _facts f USING (external_id) JOIN _questions q ON q.key = a.question
     """).to_arrow_table()
     con.unregister("_facts")
     return out
