@@ -98,6 +98,12 @@ class StoreWriter:
     def _for_store(self, data: pa.Table) -> pa.Table:
         if not self.sqlite:
             return data
+        if data.num_rows <= 5_000:  # small (API) batches: a DuckDB statement would cost more than it saves
+            import pyarrow.compute as pc
+
+            return pa.table([pc.strftime(c, format="%Y-%m-%d %H:%M:%S") if pa.types.is_timestamp(c.type)
+                             else c.cast(pa.int64()) if pa.types.is_boolean(c.type) else c
+                             for c in data.columns], names=data.column_names)
         # SQLAlchemy reads SQLite datetimes in this text form; write them the same way (DuckDB formats
         # in parallel, several times faster than a per-value strftime).
         exprs = []
