@@ -68,9 +68,16 @@ class RawConnection:
     """execute / scalar / fetch_arrow / ingest / commit / rollback / close, whatever the driver."""
 
     sqlite: bool
+    cur: object  # the driver's DBAPI cursor
 
-    def execute(self, sql: str) -> None: ...
-    def begin(self) -> None: ...
+    def execute(self, sql: str) -> None:
+        self.cur.execute(sql)  # type: ignore[attr-defined]
+
+    def begin(self) -> None:
+        """SQLite: BEGIN IMMEDIATE takes the write lock at once. PostgreSQL: the driver opens transactions."""
+        if self.sqlite:
+            self.execute("BEGIN IMMEDIATE")
+
     def fetch_arrow(self, sql: str) -> pa.Table: ...
     def ingest(self, table: str, data: pa.Table, temporary: bool = False, create: bool = False) -> None: ...
     def commit(self) -> None: ...
@@ -116,13 +123,6 @@ class AdbcConnection(RawConnection):
             self.cur.execute("PRAGMA cache_size = -1048576")  # 1 GiB: the unique index stays in memory
             self.cur.execute("PRAGMA synchronous = NORMAL")
 
-    def execute(self, sql: str) -> None:
-        self.cur.execute(sql)
-
-    def begin(self) -> None:
-        if self.sqlite:
-            self.cur.execute("BEGIN IMMEDIATE")
-
     def fetch_arrow(self, sql: str) -> pa.Table:
         self.cur.execute(sql)
         return self.cur.fetch_arrow_table()
@@ -160,13 +160,6 @@ class DbapiConnection(RawConnection):
         self.conn = engine.raw_connection()
         self.cur = self.conn.cursor()
         self.param = "?" if self.sqlite else "%s"
-
-    def execute(self, sql: str) -> None:
-        self.cur.execute(sql)
-
-    def begin(self) -> None:
-        if self.sqlite:
-            self.cur.execute("BEGIN IMMEDIATE")
 
     def fetch_arrow(self, sql: str) -> pa.Table:
         self.cur.execute(sql)
