@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,13 +84,22 @@ def test_scores_show_n_interval_and_markers(client: TestClient) -> None:
     assert "nessuna risposta" in empty and "Momento della verità" not in empty
 
 
+def _template_target(key: str) -> float:
+    import yaml
+
+    doc = yaml.safe_load((Path(__file__).parents[1] / "src/momenti/journeys/templates/bank.yaml").read_text())
+    return next(t["target_score"] for j in doc["journeys"] for s in j["stages"] for t in s["touchpoints"]
+                if t["key"] == key)
+
+
 def test_target_is_judged_on_the_interval(client: TestClient) -> None:
     data = client.get("/?format=json").json()
     tps = {tp["key"]: tp for s in data["journeys"][0]["stages"] for tp in s["touchpoints"]}
     target = tps["branch-visit"]["target"]
-    assert target["metric"] == "nps" and target["score"] == 40
-    assert target["status"] == views.target_status(tps["branch-visit"]["nps"], 40)
-    assert "Obiettivo NPS ≥ +40" in _card(client.get("/").text, "branch-visit")
+    declared = _template_target("branch-visit")  # what the bank template promises for this touchpoint
+    assert target["metric"] == "nps" and target["score"] == declared
+    assert target["status"] == views.target_status(tps["branch-visit"]["nps"], declared)
+    assert f"Obiettivo NPS ≥ {declared:+.0f}" in _card(client.get("/").text, "branch-visit")
     assert views.target_status({"ci_low": 41, "ci_high": 60}, 40) == "met"
     assert views.target_status({"ci_low": 10, "ci_high": 39.9}, 40) == "missed"
     assert views.target_status({"ci_low": 30, "ci_high": 50}, 40) == "unclear"
