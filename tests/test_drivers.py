@@ -1,0 +1,164 @@
+"""Key-driver estimators checked against independent reference formulas and planted effects."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from momenti.analysis import PenaltyReward, RelativeWeights, ShapleyR2
+
+# ref.py is written from the published formulas, independently of this package.
+for _cand in (Path(__file__).resolve().parents[2] / "shared" / "acceptance", Path("/work/shared/acceptance")):
+    if (_cand / "ref.py").exists() and str(_cand) not in sys.path:
+        sys.path.insert(0, str(_cand))
+ref = pytest.importorskip("ref")
+
+
+def correlated(n: int = 400, p: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(p, p))
+    X = rng.normal(size=(n, p)) @ (np.eye(p) + 0.5 * A)
+    beta = rng.uniform(0.2, 1.0, size=p)
+    y = X @ beta + rng.normal(scale=2.0, size=n)
+    return X, y
+
+
+def ols_r2(X: np.ndarray, y: np.ndarray) -> float:
+    D = np.column_stack([np.ones(len(y)), X])
+    resid = y - D @ np.linalg.lstsq(D, y, rcond=None)[0]
+    return 1 - resid @ resid / ((y - y.mean()) ** 2).sum()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_relative_weights_match_reference(seed: int) -> None:
+    X, y = correlated(seed=seed)
+    rw = RelativeWeights(n_boot=0).fit(X, y)
+    np.testing.assert_allclose(rw.weights_, ref.relative_weights(X, y), atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shapley_exact_matches_reference(seed: int) -> None:
+    X, y = correlated(p=6, seed=seed)
+    sh = ShapleyR2(n_boot=0).fit(X, y)
+    assert sh.method_ == "exact"
+    np.testing.assert_allclose(sh.weights_, ref.shapley_r2(X, y), atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("cls", [RelativeWeights, ShapleyR2])
+def test_weights_sum_to_ols_r2_and_rescaled_to_100(cls: type) -> None:
+    X, y = correlated(seed=3)
+    est = cls(n_boot=50, random_state=1).fit(X, y)
+    assert est.weights_.sum() == pytest.approx(est.r2_, abs=1e-12)
+    assert est.r2_ == pytest.approx(ols_r2(X, y), abs=1e-9)
+    assert est.rescaled_.sum() == pytest.approx(100.0, abs=1e-9)
+    assert est.ci_.shape == (X.shape[1], 2)
+    assert ((est.ci_[:, 0] <= est.weights_) & (est.weights_ <= est.ci_[:, 1])).all()
+    assert ((est.rank_stability_ >= 0) & (est.rank_stability_ <= 1)).all()
+    assert est.n_ == len(y) and est.n_dropped_ == 0
+
+
+@pytest.mark.parametrize("cls", [RelativeWeights, ShapleyR2])
+def test_uncorrelated_drivers_get_squared_correlations(cls: type) -> None:
+    rng = np.random.default_rng(5)
+    Z = rng.normal(size=(300, 3))
+    # Exactly orthogonal, centred columns: the sample correlation between drivers is 0 to machine precision.
+    Q, _ = np.linalg.qr(Z - Z.mean(axis=0))
+    X = Q[:, :3]
+    y = X @ np.array([3.0, 2.0, 1.0]) + 0.1 * rng.normal(size=300)
+    est = cls(n_boot=0).fit(X, y)
+    r = np.array([np.corrcoef(X[:, j], y)[0, 1] for j in range(3)])
+    np.testing.assert_allclose(est.weights_, r**2, atol=1e-9)
+
+
+def test_permutation_close_to_exact() -> None:
+    X, y = correlated(n=500, p=8, seed=7)
+    exact = ShapleyR2(n_boot=0).fit(X, y)
+    approx = ShapleyR2(n_boot=0, max_exact=0, n_permutations=2000, random_state=0).fit(X, y)
+    assert approx.method_ == "permutation"
+    assert np.abs(approx.weights_ - exact.weights_).max() < 0.01
+    assert approx.weights_.sum() == pytest.approx(exact.r2_, abs=1e-9)
+
+
+def test_dataframe_names_missing_rows_and_to_frame() -> None:
+    X, y = correlated(n=200, p=3, seed=8)
+    df = pd.DataFrame(X, columns=["wait", "staff", "price"])
+    df.iloc[[3, 10], 1] = np.nan
+    ys = pd.Series(y)
+    ys.iloc[20] = np.nan
+    rw = RelativeWeights(n_boot=30, random_state=0).fit(df, ys)
+    assert rw.feature_names_ == ["wait", "staff", "price"]
+    assert rw.n_dropped_ == 3 and rw.n_ == 197
+    frame = rw.to_frame()
+    assert list(frame["driver"]) == ["wait", "staff", "price"] and len(frame) == 3
+    assert {"weight", "rescaled_pct", "ci_low", "ci_high", "rank_stability"} <= set(frame.columns)
+    assert len(ShapleyR2(n_boot=0).fit(df, ys).to_frame()) == 3
+
+
+def planted(seed: int = 11, n: int = 3000) -> tuple[pd.DataFrame, np.ndarray]:
+    """1–5 scores: 'cleanliness' only hurts when low (basic); 'surprise' only helps when high (delighter)."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.integers(1, 6, size=(n, 3)), columns=["cleanliness", "surprise", "speed"])
+    y = (
+        7.0
+        - 2.0 * (X["cleanliness"] <= 2)
+        + 2.0 * (X["surprise"] >= 4)
+        - 1.0 * (X["speed"] <= 2)
+        + 1.0 * (X["speed"] >= 4)
+        + rng.normal(scale=0.5, size=n)
+    ).to_numpy()
+    return X, y
+
+
+def test_penalty_reward_categories() -> None:
+    X, y = planted()
+    pr = PenaltyReward(low=2, high=4).fit(X, y)
+    assert list(pr.category_) == ["basic", "excitement", "performance"]
+    assert pr.penalty_[0] == pytest.approx(-2.0, abs=0.1) and abs(pr.reward_[0]) < 0.1
+    assert pr.reward_[1] == pytest.approx(2.0, abs=0.1) and abs(pr.penalty_[1]) < 0.1
+    for coef, ci in ((pr.penalty_, pr.penalty_ci_), (pr.reward_, pr.reward_ci_)):
+        assert ((ci[:, 0] < coef) & (coef < ci[:, 1])).all()
+    frame = pr.to_frame()
+    assert list(frame["category"]) == ["basic", "excitement", "performance"]
+
+
+def test_penalty_reward_matches_hand_ols_and_ia_formula() -> None:
+    X, y = planted(seed=12, n=500)
+    pr = PenaltyReward(low=2, high=4).fit(X, y)
+    Xa = X.to_numpy()
+    cols = [np.ones(len(y))]
+    for j in range(3):
+        cols += [(Xa[:, j] <= 2).astype(float), (Xa[:, j] >= 4).astype(float)]
+    coef = np.linalg.lstsq(np.column_stack(cols), y, rcond=None)[0]
+    np.testing.assert_allclose(pr.penalty_, coef[1::2], atol=1e-9)
+    np.testing.assert_allclose(pr.reward_, coef[2::2], atol=1e-9)
+    for j in range(3):
+        r, pen = coef[2 + 2 * j], abs(coef[1 + 2 * j])
+        assert pr.impact_asymmetry_[j] == pytest.approx((r - pen) / (r + pen), abs=1e-9)
+
+
+def test_ia_by_hand_on_known_numbers() -> None:
+    # reward 3, penalty -1 -> (3 - 1) / (3 + 1) = 0.5 ; noise-free data gives the coefficients exactly.
+    x = np.tile([1, 2, 3, 4, 5], 20).astype(float)
+    other = np.repeat([1, 3, 5, 2, 4], 20).astype(float)
+    y = 10.0 - 1.0 * (x <= 2) + 3.0 * (x >= 4) + 0.5 * (other >= 4) + 0.001 * np.sin(np.arange(100))
+    pr = PenaltyReward(low=2, high=4).fit(np.column_stack([x, other]), y)
+    assert pr.impact_asymmetry_[0] == pytest.approx(0.5, abs=1e-3)
+    assert pr.category_[0] == "excitement"
+
+
+@pytest.mark.parametrize("est", [RelativeWeights(n_boot=0), ShapleyR2(n_boot=0), PenaltyReward()])
+def test_bad_input_raises_clear_value_error(est: object) -> None:
+    X, y = correlated(n=50, p=3, seed=9)
+    X = np.round(np.clip(X, -2, 2) + 3)  # 1–5-ish scores so PenaltyReward has low and high cells
+    with pytest.raises(ValueError, match="rows but y has"):
+        est.fit(X, y[:-1])
+    Xc = X.copy()
+    Xc[:, 1] = 3.0
+    with pytest.raises(ValueError, match="constant driver column.*x1"):
+        est.fit(Xc, y)
+    with pytest.raises(ValueError, match="need at least 5 complete rows"):
+        est.fit(X[:4], y[:4])
