@@ -19,6 +19,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from momenti.errors import InputError
+from momenti.ingest.xes import read_xes
 
 LINE = "_line"
 
@@ -33,20 +34,22 @@ class SourceTable:
 
 def detect_format(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-1:] == [".xes"] or suffixes[-2:] == [".xes", ".gz"]:
+        return "xes"
     if ".parquet" in suffixes or ".pq" in suffixes:
         return "parquet"
     if ".jsonl" in suffixes or ".ndjson" in suffixes or ".json" in suffixes:
         return "jsonl"
     if ".csv" in suffixes or ".tsv" in suffixes or ".txt" in suffixes:
         return "csv"
-    raise InputError(f"{path}: unknown file type (use .csv, .tsv, .jsonl, .ndjson or .parquet)")
+    raise InputError(f"{path}: unknown file type (use .csv, .tsv, .jsonl, .ndjson, .parquet or .xes)")
 
 
 def read_source(path: Path, mapping: dict[str, str] | None = None) -> SourceTable:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     fmt = detect_format(path)
-    reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[fmt]
+    reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet, "xes": read_xes}[fmt]
     src = reader(path)
     if mapping:
         src.table = rename(src.table, mapping, str(path))
