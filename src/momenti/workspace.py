@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from momenti.config import Settings, get_settings
-from momenti.ingest.read import SourceTable, read_source, records_to_table
+from momenti.ingest.read import SourceTable, read_source, records_to_table, table_source
 from momenti.ingest.run import ImportSummary, Progress, import_source
 from momenti.journeys.apply import ApplySummary, apply_document, export_document, load_document, parse_document
 from momenti.metrics.compare import compare as compare_metric
@@ -110,13 +110,7 @@ class Workspace:
 
     def import_table(self, kind: str, table, source: str = "table",  # noqa: ANN001 - a pyarrow Table
                      progress: Progress | None = None) -> ImportSummary:
-        import pyarrow as pa
-
-        from momenti.ingest.read import LINE, as_strings
-
-        t = as_strings(table)
-        src = SourceTable(t.append_column(LINE, pa.array(range(1, t.num_rows + 1), pa.int64())), "row", [])
-        return self._import(kind, src, source, progress=progress)
+        return self._import(kind, table_source(table), source, progress=progress)
 
     def _import(self, kind: str, src: SourceTable, source: str, *, path: Path | None = None,
                 dry_run: bool = False, progress: Progress | None = None, strict: bool = False,
@@ -148,10 +142,13 @@ class Workspace:
         return MetricQuery(metric, list(by or []), period, _date(start), _date(end), dict(filters or {}),
                            question)
 
-    def metric(self, metric: str, **kwargs: object) -> pd.DataFrame:
-        q = self.query(metric, **kwargs)  # type: ignore[arg-type]
+    def run(self, q: MetricQuery) -> pd.DataFrame:
+        """Answer a metric question already built with `query` (what the CLI and the REST API do)."""
         with self.warehouse() as wh:
             return run_metric(wh, q, self.settings.confidence, self.settings.min_n)
+
+    def metric(self, metric: str, **kwargs: object) -> pd.DataFrame:
+        return self.run(self.query(metric, **kwargs))  # type: ignore[arg-type]
 
     def nps(self, **kwargs: object) -> pd.DataFrame:
         """NPS per group: n, promoters, passives, detractors, nps, ci_low, ci_high (adjusted Wald)."""

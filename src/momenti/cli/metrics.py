@@ -37,8 +37,7 @@ def _score(metric: str):  # noqa: ANN202
         with momenti.open() as ws:
             q = ws.query(metric, by=by, period=period, start=start, end=end, filters=parse_filters(filters),
                          question=question)
-            df = ws.metric(metric, by=q.by, period=period, start=start, end=end, filters=q.filters,
-                           question=question)
+            df = ws.run(q)
         meta = {"metric": metric, "query": {"by": q.by, "period": period, "from": start, "to": end,
                                             "filters": q.filters, "question": question or metric}}
         print_frame(df, fmt, title=f"{metric.upper()} by {', '.join(q.keys) or 'all'}", meta=meta)

@@ -278,6 +278,11 @@ def _read_parquet(path: Path) -> SourceTable:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file: {exc}") from exc
+    return table_source(table)
+
+
+def table_source(table: pa.Table) -> SourceTable:
+    """A typed Arrow table (Parquet, or one handed over in Python) -> text columns numbered by row."""
     table = as_strings(table)
     return SourceTable(table.append_column(LINE, pa.array(range(1, table.num_rows + 1), pa.int64())), "row", [])
 

@@ -59,7 +59,7 @@ def metric(ws: WorkspaceDep, metric: Metric, by: By = "", period: Period | None 
     """
     q = ws.query(metric, by=by, period=period, start=start, end=end, filters=parse_filters(filters),
                  question=question)
-    df = ws.metric(metric, by=q.by, period=period, start=start, end=end, filters=q.filters, question=question)
+    df = ws.run(q)
     return _json({"metric": metric,
                   "query": {"by": q.by, "period": period, "from": start, "to": end, "filters": q.filters,
                             "question": question or metric},
