@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo serve test lint bench clean-demo
+.PHONY: install install-peers demo serve test lint bench clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Peers we measure against (pm4py is AGPL: only ever installed beside momenti, never imported by it).
+install-peers: install
+	$(BIN)/pip install -q -r bench/requirements-peers.txt
 
 demo: install
 	$(BIN)/momenti demo
@@ -27,7 +31,7 @@ test: install
 lint: install
 	$(BIN)/ruff check src tests bench
 
-bench: install
+bench: install-peers
 	$(BIN)/python bench/metrics.py
 	$(BIN)/python bench/ingest.py
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from momenti.cli import demo, imports, journey, metrics, warehouse
+from momenti.cli import analysis, demo, imports, journey, journeys, metrics, warehouse
 from momenti.cli.output import err_console
 from momenti.errors import MomentiError
 
@@ -14,6 +14,8 @@ app.add_typer(journey.app, name="journey")
 app.add_typer(imports.app, name="import")
 app.add_typer(metrics.app, name="metrics")
 app.add_typer(warehouse.app, name="warehouse")
+app.add_typer(journeys.app, name="journeys")
+analysis.register(app)
 app.command("demo")(demo.demo)
 
 try:  # the server and token commands live in their own modules
