@@ -44,7 +44,7 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions):
         self._warehouse_ready = False
         if is_sqlite(settings.store_url):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(settings.store_url)
+        self.engine = make_engine(settings.store_url, pooled=not bulk)
         migrate(self.engine)
 
     # -- plumbing -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from momenti.api import errors
 from momenti.api.routers import analysis, contact, journeys, meta, metrics, writes
 from momenti.api.schemas import CREATE_MODELS
 from momenti.api.syncer import DebouncedSync
+from momenti.api.writer import GroupWriter
 from momenti.config import Settings, get_settings
 from momenti.warehouse.connection import open_warehouse
 from momenti.warehouse.sync import ensure_schema
@@ -55,14 +56,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     with open_warehouse(settings.warehouse) as wh:
         ensure_schema(wh)
     syncer = DebouncedSync(ws.sync, settings.sync_debounce_s)
+    writer = GroupWriter(ws)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        writer.start()
         syncer.start()
         syncer.touch()  # catch up with anything written while no server ran
         try:
             yield
         finally:
+            writer.close()  # answer every queued write first
             syncer.close()  # flush pending API writes to the warehouse before exit
             ws.close()
 
@@ -72,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   redoc_url=None, lifespan=lifespan)
     app.state.workspace = ws
     app.state.syncer = syncer
+    app.state.writer = writer
+    app.state.token_cache = {}  # api/deps.py get_token
     errors.install(app)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
 

@@ -19,13 +19,16 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pooled: bool = False) -> Engine:
+    """`pooled`: keep SQLite connections open between uses (the server, which never opens ADBC); without
+    it a sqlite3 connection lives only while used, so ADBC's SQLite may open between uses (store/raw.py)."""
     if is_sqlite(url):
         db_path = url.split("///", 1)[1] if "///" in url else ""
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        # No pool: a sqlite3 connection lives only while used, so ADBC's SQLite may open between uses.
-        engine = create_engine(url, connect_args={"timeout": 60}, poolclass=NullPool)
+        # A connection costs ~0.5 ms to open and set up: more than a small API write itself.
+        pool = {"pool_size": 32, "max_overflow": 32} if pooled else {"poolclass": NullPool}
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **pool)
         guard_sqlite_engine(engine)
 
         @event.listens_for(engine, "connect")

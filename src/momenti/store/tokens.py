@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from momenti.errors import ConflictError, InputError, NotFoundError
@@ -76,15 +76,18 @@ def revoke_token(session: Session, name_or_id: str | int) -> ApiToken:
     return row
 
 
-def verify_token(session: Session, secret: str) -> ApiToken | None:
-    """The active token with this secret, or None (unknown or revoked)."""
+def verify_token(conn: Session | Connection, secret: str) -> ApiToken | None:
+    """The active token with this secret, or None (unknown or revoked). `conn` is a Session or a Core
+    Connection; the token returned is a plain row object (not attached to a session)."""
     if not secret or not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    t = ApiToken.__table__
+    row = conn.execute(select(t.c.id, t.c.name, t.c.prefix, t.c.revoked_at, t.c.last_used_at)
+                       .where(t.c.token_hash == hash_secret(secret))).first()
     if row is None or row.revoked_at is not None:
         return None
-    now = _now()
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        row.last_used_at = now
-        session.flush()
-    return row
+    used, now = row.last_used_at, _now()
+    if used is None or now - used >= LAST_USED_RESOLUTION:
+        conn.execute(update(t).where(t.c.id == row.id).values(last_used_at=now))
+        used = now
+    return ApiToken(id=row.id, name=row.name, prefix=row.prefix, last_used_at=used)

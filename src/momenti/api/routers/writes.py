@@ -25,9 +25,9 @@ def ingest(request: Request, ws: Workspace, kind: str, payload: Any) -> tuple[in
     """Validate and write; (status, body). Shape errors and value errors alike answer 422, nothing written."""
     models = validate_items(kind, payload, ws.settings.api_max_batch)
     records = flatten(kind, models)
-    # One import at a time, never beside the debounced sync: both append to the warehouse (api/syncer.py).
-    with request.app.state.syncer.lock:
-        summary = ws.import_records(kind, records, source="api", strict=True, sync=False)
+    # The writer thread commits concurrent requests together (api/writer.py); the debounced sync then
+    # carries them to the warehouse.
+    summary = request.app.state.writer.write(kind, records)
     if summary.rejected:
         raise BodyError(import_errors(kind, summary.errors, records))
     if summary.added:
