@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 import momenti
 from momenti.api.app import create_app
-from momenti.api.routers import analysis, contact, journeys, meta, metrics, writes
+from momenti.api.routers import analysis, contact, journeys, loyalty, meta, metrics, retention, writes
 from momenti.config import get_settings
 from momenti.web import charts, views
 from momenti.web import routes as web_routes
@@ -188,7 +188,7 @@ def test_docs_work_offline(client: TestClient) -> None:
 def test_openapi_lists_every_route(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     routers = [meta.router, metrics.router, writes.router, web_routes.router, journeys.router, contact.router,
-               analysis.router]
+               analysis.router, loyalty.router, retention.router]
     routes = {(r.path, m.lower()) for router in routers for r in router.routes
               if isinstance(r, APIRoute) and r.include_in_schema for m in r.methods}
     assert len(routes) >= 8

@@ -21,7 +21,9 @@ from momenti.metrics.compare import compare as compare_metric
 from momenti.metrics.query import MetricQuery, run_metric, to_sql
 from momenti.questions.contact import ContactQuestions
 from momenti.questions.drivers import DriverQuestions
+from momenti.questions.loyalty import LoyaltyQuestions
 from momenti.questions.process import ProcessQuestions
+from momenti.questions.retention import RetentionQuestions
 from momenti.store.db import is_sqlite, make_engine, migrate
 from momenti.store.raw import AdbcConnection, DbapiConnection, RawConnection
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse
@@ -36,7 +38,7 @@ def _date(value: DateLike) -> dt.date | None:
     return dt.date.fromisoformat(value)
 
 
-class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions):
+class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQuestions, RetentionQuestions):
     def __init__(self, settings: Settings, bulk: bool = True) -> None:
         """`bulk`: use ADBC for imports and sync (fast; for CLI and notebooks). The server passes False."""
         self.settings = settings
