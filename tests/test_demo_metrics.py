@@ -56,3 +56,13 @@ def test_small_groups_are_flagged(demo_ws: momenti.Workspace) -> None:
     assert (monthly.loc[monthly.small_sample, "n"] < 30).all()
     by_segment = demo_ws.nps(by="segment:segment").set_index("segment_segment")
     assert {"young", "mass", "affluent"} <= set(by_segment.index)
+
+
+def test_first_time_customers_are_less_loyal(demo_ws: momenti.Workspace) -> None:
+    """Truth 4: relationship NPS of first-time customers (first year) is clearly below repeat customers'."""
+    df = demo_ws.nps(by="segment:lifecycle", filters={"touchpoint": ["relationship-survey"]}).set_index(
+        "segment_lifecycle")
+    first, repeat = df.loc["first-time"], df.loc["repeat"]
+    assert repeat["nps"] - first["nps"] > 10
+    assert first["ci_high"] < repeat["ci_low"]  # intervals apart: not noise
+    assert not first["small_sample"] and not repeat["small_sample"]

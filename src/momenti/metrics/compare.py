@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from momenti.errors import InputError
-from momenti.metrics.query import MetricQuery, _column_name, fetch_counts, finish
+from momenti.metrics.query import MetricQuery, fetch_counts, finish
 from momenti.metrics.scores import METRICS
+from momenti.metrics.segments import column_name
 from momenti.warehouse.connection import WarehouseConnection
 
 
@@ -58,7 +59,7 @@ def compare(
     confidence: float = 0.95,
     min_n: int = 30,
 ) -> pd.DataFrame:
-    keys = [_column_name(k) for k in q.by]
+    keys = [column_name(k) for k in q.by]
     if periods:
         (sa, ea, la), (sb, eb, lb) = parse_period(periods[0]), parse_period(periods[1])
         ca = fetch_counts(wh, replace(q, period=None, start=sa, end=ea))

@@ -14,6 +14,7 @@ import pandas as pd
 
 from momenti.errors import InputError
 from momenti.metrics.scores import METRICS, empty_like, order_columns
+from momenti.metrics.segments import DERIVED_ORDER, add_segment, column_name
 from momenti.warehouse.connection import WarehouseConnection
 
 PERIODS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
@@ -55,10 +56,6 @@ class MetricQuery:
         return all(d in ROLLUP_DIMENSIONS for d in [*self.by, *self.filters])
 
 
-def _column_name(dim: str) -> str:
-    return dim.replace(":", "_") if dim.startswith("segment:") else dim
-
-
 def score_source(wh: WarehouseConnection, q: MetricQuery) -> ibis.Table:
     """A relation of (ts, dimensions..., score, n): from the rollup when it can answer, else raw answers."""
     question = q.question or q.metric
@@ -79,14 +76,11 @@ def score_source(wh: WarehouseConnection, q: MetricQuery) -> ibis.Table:
     if any(d in JOURNEY_DIMENSIONS for d in needed):
         tp = wh.table("touchpoints").select("touchpoint", "stage", "journey")
         t = t.left_join(tp, "touchpoint").drop("touchpoint_right")
-    for dim in needed:
+    for dim in dict.fromkeys(needed):
         if dim.startswith("segment:"):
-            attr = dim.split(":", 1)[1]
-            ca = wh.table("customer_attributes")
-            seg = ca.filter(ca.attr == attr).select(customer_id=ca.customer_id, **{_column_name(dim): ca.value})
-            t = t.left_join(seg, "customer_id").drop("customer_id_right")
+            t = add_segment(wh, t, dim)
     for dim, values in q.filters.items():
-        t = t.filter(t[_column_name(dim)].isin(values))
+        t = t.filter(t[column_name(dim)].isin(values))
     return t
 
 
@@ -94,7 +88,7 @@ def build_counts(wh: WarehouseConnection, q: MetricQuery) -> ibis.Table:
     """The aggregated counts per group as an Ibis expression (what `explain` shows as SQL)."""
     t = score_source(wh, q)
     metric = METRICS[q.metric]
-    groups = {_column_name(d): t[_column_name(d)] for d in q.by}
+    groups = {column_name(d): t[column_name(d)] for d in q.by}
     if q.period:
         groups["period"] = t.ts.cast("timestamp").truncate(PERIODS[q.period]).cast("date")
     aggs = {"n": t.n.sum(), **metric.counts(t)}
@@ -105,7 +99,7 @@ def build_counts(wh: WarehouseConnection, q: MetricQuery) -> ibis.Table:
 
 def fetch_counts(wh: WarehouseConnection, q: MetricQuery) -> pd.DataFrame:
     df = build_counts(wh, q).to_pandas()
-    keys = [_column_name(k) for k in q.keys]
+    keys = [column_name(k) for k in q.keys]
     df = df[df["n"].fillna(0) > 0].reset_index(drop=True)
     for col in df.columns:
         if col not in keys:
@@ -117,10 +111,11 @@ def fetch_counts(wh: WarehouseConnection, q: MetricQuery) -> pd.DataFrame:
 
 def _journey_order(wh: WarehouseConnection, df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Stages and touchpoints in the order of the journey map (as a reader walks it), not alphabetically."""
-    if df.empty or not {"stage", "touchpoint", "journey"} & set(keys):
+    derived = {column_name(f"segment:{d}"): {k: i for i, k in enumerate(v)} for d, v in DERIVED_ORDER.items()}
+    if df.empty or not {"stage", "touchpoint", "journey", *derived} & set(keys):
         return df
     dim = wh.table("touchpoints").to_pandas()
-    rank = {
+    rank = {**derived,
         "journey": {k: i for i, k in enumerate(dict.fromkeys(dim.sort_values(["journey"]).journey))},
         "stage": {k: i for i, k in enumerate(dict.fromkeys(dim.sort_values(["journey", "stage_position"]).stage))},
         "touchpoint": {k: i for i, k in enumerate(dim.sort_values(
@@ -134,7 +129,7 @@ def _journey_order(wh: WarehouseConnection, df: pd.DataFrame, keys: list[str]) -
 
 
 def finish(q: MetricQuery, counts: pd.DataFrame, confidence: float, min_n: int) -> pd.DataFrame:
-    keys = [_column_name(k) for k in q.keys]
+    keys = [column_name(k) for k in q.keys]
     if counts.empty:
         return empty_like(keys, q.metric)
     df = METRICS[q.metric].finish(counts.copy(), confidence)
