@@ -21,6 +21,7 @@ from momenti.metrics.compare import compare as compare_metric
 from momenti.metrics.query import MetricQuery, run_metric, to_sql
 from momenti.questions.contact import ContactQuestions
 from momenti.questions.drivers import DriverQuestions
+from momenti.questions.lifecycle import LifecycleQuestions
 from momenti.questions.loyalty import LoyaltyQuestions
 from momenti.questions.process import ProcessQuestions
 from momenti.questions.retention import RetentionQuestions
@@ -38,7 +39,8 @@ def _date(value: DateLike) -> dt.date | None:
     return dt.date.fromisoformat(value)
 
 
-class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQuestions, RetentionQuestions):
+class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQuestions, RetentionQuestions,
+                LifecycleQuestions):
     def __init__(self, settings: Settings, bulk: bool = True) -> None:
         """`bulk`: use ADBC for imports and sync (fast; for CLI and notebooks). The server passes False."""
         self.settings = settings

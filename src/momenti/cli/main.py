@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from momenti.cli import analysis, demo, imports, journey, journeys, loyalty, metrics, retention, warehouse
+from momenti.cli import analysis, demo, imports, journey, journeys, lifecycle, loyalty, metrics, retention, warehouse
 from momenti.cli.output import err_console
 from momenti.errors import MomentiError
 
@@ -16,6 +16,7 @@ app.add_typer(metrics.app, name="metrics")
 app.add_typer(warehouse.app, name="warehouse")
 app.add_typer(journeys.app, name="journeys")
 analysis.register(app)
+lifecycle.register(app)
 app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(retention.app, name="retention")
 app.command("demo")(demo.demo)
