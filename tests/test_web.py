@@ -16,10 +16,8 @@ from fastapi.testclient import TestClient
 
 import momenti
 from momenti.api.app import create_app
-from momenti.api.routers import analysis, contact, journeys, loyalty, meta, metrics, retention, writes
 from momenti.config import get_settings
 from momenti.web import charts, views
-from momenti.web import routes as web_routes
 
 
 @pytest.fixture
@@ -187,9 +185,9 @@ def test_docs_work_offline(client: TestClient) -> None:
 
 def test_openapi_lists_every_route(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    routers = [meta.router, metrics.router, writes.router, web_routes.router, journeys.router, contact.router,
-               analysis.router, loyalty.router, retention.router]
-    routes = {(r.path, m.lower()) for router in routers for r in router.routes
+    # Every route the app serves (the write routes read their bodies themselves, so the schema is assembled
+    # by hand in api/app.py: it must still list them all).
+    routes = {(r.path, m.lower()) for r in client.app.routes
               if isinstance(r, APIRoute) and r.include_in_schema for m in r.methods}
     assert len(routes) >= 8
     listed = {(p, m) for p, ops in spec["paths"].items() for m in ops}
