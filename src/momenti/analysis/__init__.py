@@ -1,5 +1,24 @@
-"""Key-driver analysis: which touchpoint attributes move the outcome, and how sure we are."""
+"""Analyses beyond the score metrics: key drivers, journeys (process mining), contact centre, loyalty,
+retention, lifecycle.
 
-from momenti.analysis.drivers import DriverInputError, PenaltyReward, RelativeWeights, ShapleyR2
+`from momenti.analysis import RelativeWeights, ShapleyR2, PenaltyReward` works as usual; the names are
+loaded on first use, so that commands which never run a driver analysis do not pay for importing SciPy.
+"""
 
-__all__ = ["DriverInputError", "PenaltyReward", "RelativeWeights", "ShapleyR2"]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_LAZY = {name: "momenti.analysis.drivers" for name in
+         ("DriverInputError", "PenaltyReward", "RelativeWeights", "ShapleyR2")}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'momenti.analysis' has no attribute {name!r}")

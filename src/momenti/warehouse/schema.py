@@ -52,3 +52,20 @@ TABLES: dict[str, ibis.Schema] = {
 
 # Questions whose answers feed the score rollup.
 SCORE_KINDS = ("nps", "csat", "ces")
+
+# --- journey facts (src/momenti/warehouse/journey_facts.py) -----------------------------------------------
+# The event log pre-shaped for process mining under the default case notion (the log's case_id), maintained at
+# sync: activities dictionary-encoded as small integers, each event's position in its case, next activity and
+# time to it, and one row per case with its variant key. A directly-follows graph is then a plain group-by.
+TABLES.update({
+    "journey_activities": ibis.schema({"code": "int64", "activity": "string"}),
+    "journey_steps": ibis.schema({
+        "event_id": "int64", "case_id": "string", "customer_id": "string", "ts": "timestamp", "act": "int64",
+        "pos": "int64", "next_act": "int64", "delta_s": "float64", "channel": "string", "touchpoint": "string",
+    }),
+    "journey_cases": ibis.schema({
+        "case_id": "string", "customer_id": "string", "start_ts": "timestamp", "end_ts": "timestamp",
+        "n_events": "int64", "first_act": "int64", "last_act": "int64", "variant": "string",
+        "duration_s": "float64",
+    }),
+})

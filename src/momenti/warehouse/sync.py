@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from momenti.scratch import scratch
 from momenti.store.raw import RawConnection
+from momenti.warehouse import journey_facts
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse
 from momenti.warehouse.schema import SCHEMA_VERSION, SCORE_KINDS, TABLES
 
@@ -251,6 +252,10 @@ def _sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: boo
         replace_dimensions(wh, dims)
         for kind in ("responses", "events", "feedback"):
             out.added[kind] = _sync_facts(wh, store, dims, kind, report)
+        journey_facts.refresh(wh)  # journey analytics (issue 4): re-materialise cases touched by new events
+        from momenti.analysis import contact_facts  # contact KPIs: one row per contact, kept up to date here
+
+        contact_facts.refresh(wh)
         out.added["customers"] = _sync_customers(wh, store)
         if out.added["responses"] or compact:
             compact_rollup(wh)

@@ -1,0 +1,146 @@
+"""Journey facts: the event log pre-shaped for process mining, maintained at warehouse sync.
+
+Computing a directly-follows graph from raw events means ordering every case (a window LEAD over the whole
+log) and variants mean an ordered list aggregation per case: measured on 1 M events that is barely faster
+than pm4py. So, for the default case notion (the log's `case_id`), the sync materialises once:
+
+- `journey_activities`: activity -> small integer code (appended as new activities appear);
+- `journey_steps`: one row per event with its position in the case, the next activity and the seconds to it;
+- `journey_cases`: one row per case with first/last activity, length, duration and its variant key (the
+  activity names in order, joined by the unit separator).
+
+Then the DFG is a group-by over (act, next_act) and variants a group-by over cases. Events that reach the
+warehouse after their case was materialised (late events) re-materialise that whole case: the case's rows are
+deleted and rebuilt from `events`, so the facts always equal a computation from scratch.
+
+Order inside a case: by timestamp, ties broken by the warehouse event id (import order), a stable order, the
+same rule as pm4py's stable sort by timestamp. Events without a case_id are not in these tables (the per-
+customer case notions, computed on the fly in momenti.analysis.process, include them).
+
+The builders here (`build_steps`, `build_cases`) are Ibis expressions shared with the on-the-fly case notions,
+so the same code runs on DuckDB and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import ibis
+import pyarrow as pa
+
+from momenti.warehouse.connection import WarehouseConnection
+
+WATERMARK_KEY = "journey_facts_upto"  # in _meta: the largest events.id already materialised
+VARIANT_SEP = "\x1f"  # variant keys: activity names joined by the ASCII unit separator
+
+
+def build_steps(ev: ibis.Table) -> ibis.Table:
+    """(event_id, case_id, customer_id, ts, act, channel, touchpoint) -> the same plus pos (0-based),
+    next_act and delta_s (seconds to the next event of the case; null on the last event)."""
+    w = ibis.window(group_by=ev.case_id, order_by=[ev.ts, ev.event_id])
+    t = ev.mutate(pos=ibis.row_number().over(w), next_act=ev.act.lead().over(w), _next_ts=ev.ts.lead().over(w))
+    return t.select("event_id", "case_id", "customer_id", "ts", "act", "pos", "next_act",
+                    delta_s=t._next_ts.delta(t.ts, unit="microsecond").cast("float64") / 1e6,
+                    channel=t.channel, touchpoint=t.touchpoint)
+
+
+def build_cases(steps: ibis.Table, names: ibis.Table | None = None) -> ibis.Table:
+    """One row per case: customer (of its first event), start/end, n_events, first/last activity, variant key
+    and duration in seconds. The variant key is the activity *names* in order, joined by VARIANT_SEP: grouping
+    on it costs the same as on codes, and reading a variant back is then a plain split (no per-step lookups,
+    which dominate the time of listing tens of thousands of variants). `names`: the code -> name dictionary
+    when `act` holds codes."""
+    s = steps
+    label = s.act
+    if names is not None:
+        s = s.join(names, s.act == names.code)
+        label = s.activity
+    c = s.group_by("case_id").aggregate(
+        customer_id=s.customer_id.min(where=s.pos == 0), start_ts=s.ts.min(), end_ts=s.ts.max(),
+        n_events=s.count().cast("int64"), first_act=s.act.min(where=s.pos == 0),
+        last_act=s.act.min(where=s.next_act.isnull()),
+        variant=label.cast("string").group_concat(VARIANT_SEP, order_by=s.pos))
+    return c.mutate(duration_s=c.end_ts.delta(c.start_ts, unit="microsecond").cast("float64") / 1e6)
+
+
+def _watermark(wh: WarehouseConnection) -> int:
+    meta = wh.table("_meta")
+    rows = meta.filter(meta.key == WATERMARK_KEY).value.to_pyarrow().to_pylist()
+    return int(rows[0]) if rows else 0
+
+
+def _top(wh: WarehouseConnection) -> int:
+    value = wh.table("events").id.max().execute()
+    return int(value) if value is not None and value == value else 0
+
+
+def fetch(wh: WarehouseConnection, sql: str) -> list[tuple]:
+    """Rows of a small SQL query, without Ibis's compile step (a few ms that every question would pay)."""
+    if wh.is_duckdb:
+        return wh.duck.execute(sql).fetchall()
+    with wh.ibis.raw_sql(sql) as cur:
+        return list(cur.fetchall())
+
+
+def facts_fresh(wh: WarehouseConnection) -> bool:
+    """True when every warehouse event is materialised (else readers compute from raw events)."""
+    (top, upto), = fetch(wh, f"""SELECT (SELECT max(id) FROM "events"),
+                                         (SELECT max(value) FROM "_meta" WHERE key = '{WATERMARK_KEY}')""")
+    return int(upto or 0) >= int(top or 0)
+
+
+def activity_codes(wh: WarehouseConnection) -> dict[int, str]:
+    return {int(code): name for code, name in fetch(wh, 'SELECT code, activity FROM "journey_activities"')}
+
+
+def _set_watermark(wh: WarehouseConnection, value: int) -> None:
+    wh.sql(f"DELETE FROM \"_meta\" WHERE key = '{WATERMARK_KEY}'")
+    wh.insert("_meta", pa.table({"key": [WATERMARK_KEY], "value": [str(value)]}))
+
+
+def _insert(wh: WarehouseConnection, name: str, expr: ibis.Table) -> None:
+    from momenti.warehouse.schema import TABLES
+
+    wh.ibis.insert(name, expr.select(*TABLES[name].names))
+
+
+def refresh(wh: WarehouseConnection) -> int:
+    """Materialise the events that arrived since the last call; returns how many cases were (re)built.
+
+    Called by the warehouse sync after the events are appended (momenti.warehouse.sync)."""
+    upto, top = _watermark(wh), _top(wh)
+    if top <= upto:
+        return 0
+    ev = wh.table("events")
+    new = ev.filter(ev.id > upto)
+    with wh.transaction():
+        # 1. New activities get the next codes, in name order (deterministic for a given log).
+        acts = wh.table("journey_activities")
+        base = acts.code.max().execute()
+        base = int(base) if base is not None and base == base else -1
+        fresh = new.select("activity").distinct().anti_join(acts, "activity")
+        fresh = fresh.mutate(code=ibis.row_number().over(order_by=fresh.activity) + base + 1)
+        _insert(wh, "journey_activities", fresh)
+        acts = wh.table("journey_activities")
+        # 2. The cases touched by new events are rebuilt whole (a late event can change every position).
+        src = ev.filter(ev.case_id.notnull())
+        if upto == 0:
+            wh.sql('DELETE FROM "journey_steps"')
+            wh.sql('DELETE FROM "journey_cases"')
+            touched = None
+        else:
+            changed = f'SELECT case_id FROM "events" WHERE id > {upto} AND case_id IS NOT NULL'
+            wh.sql(f'DELETE FROM "journey_steps" WHERE case_id IN ({changed})')
+            wh.sql(f'DELETE FROM "journey_cases" WHERE case_id IN ({changed})')
+            touched = new.filter(new.case_id.notnull()).select("case_id").distinct()
+            src = src.semi_join(touched, "case_id")
+        coded = src.join(acts, "activity").select(
+            event_id=src.id, case_id=src.case_id, customer_id=src.customer_id, ts=src.timestamp, act=acts.code,
+            channel=src.channel, touchpoint=src.touchpoint)
+        _insert(wh, "journey_steps", build_steps(coded))
+        steps = wh.table("journey_steps")
+        if touched is not None:
+            steps = steps.semi_join(touched, "case_id")
+        cases = build_cases(steps, acts)
+        _insert(wh, "journey_cases", cases)
+        n = int((touched.count() if touched is not None else wh.table("journey_cases").count()).execute())
+        _set_watermark(wh, top)
+    return n
