@@ -162,3 +162,137 @@ def test_bad_input_raises_clear_value_error(est: object) -> None:
         est.fit(Xc, y)
     with pytest.raises(ValueError, match="need at least 5 complete rows"):
         est.fit(X[:4], y[:4])
+
+
+# -- missing data, frequency weights, moments and the bootstrap -----------------------------------------------
+
+from momenti.analysis import bootstrap as bs  # noqa: E402
+
+
+@pytest.mark.parametrize("cls", [RelativeWeights, ShapleyR2])
+def test_invariant_to_driver_order_and_scaling(cls: type) -> None:
+    X, y = correlated(p=5, seed=21)
+    base = cls(n_boot=0).fit(X, y)
+    perm = [3, 0, 4, 1, 2]
+    scaled = X[:, perm] * np.array([2.0, -0.5, 10.0, 1.0, 3.0]) + np.array([5.0, 1.0, -2.0, 0.0, 7.0])
+    moved = cls(n_boot=0).fit(scaled, 4.0 * y - 3.0)
+    np.testing.assert_allclose(moved.weights_, base.weights_[perm], atol=1e-10)
+    assert moved.r2_ == pytest.approx(base.r2_, abs=1e-12)
+
+
+def test_bootstrap_is_seeded_and_reproducible() -> None:
+    X, y = correlated(n=300, p=4, seed=22)
+    a = RelativeWeights(n_boot=200, random_state=7).fit(X, y)
+    b = RelativeWeights(n_boot=200, random_state=7).fit(X, y)
+    c = RelativeWeights(n_boot=200, random_state=8).fit(X, y)
+    np.testing.assert_array_equal(a.ci_, b.ci_)
+    np.testing.assert_array_equal(a.rank_stability_, b.rank_stability_)
+    assert not np.array_equal(a.ci_, c.ci_)
+    assert a.n_boot_used_ == 200
+
+
+def test_bootstrap_matches_a_plain_resampling_loop() -> None:
+    """Vectorised weighted-moment resampling = drawing rows with replacement and refitting, same draws."""
+    X, y = correlated(n=120, p=3, seed=23)
+    est = RelativeWeights(n_boot=50, random_state=3).fit(X, y)
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, 120, size=(50, 120))  # the same stream boot_weights consumes for small n
+    boot = np.array([ref.relative_weights(X[i], y[i]) for i in idx])
+    np.testing.assert_allclose(est.ci_, np.quantile(boot, [0.025, 0.975], axis=0).T, atol=1e-9)
+
+
+def test_frequency_weights_equal_repeated_rows() -> None:
+    rng = np.random.default_rng(24)
+    X = rng.integers(1, 6, size=(400, 3)).astype(float)
+    y = X @ [0.5, 0.3, 0.1] + rng.integers(0, 3, 400)
+    rows, inverse, counts = np.unique(np.column_stack([X, y]), axis=0, return_inverse=True, return_counts=True)
+    assert len(rows) < 400
+    full = RelativeWeights(n_boot=100, random_state=1).fit(X, y)
+    collapsed = RelativeWeights(n_boot=100, random_state=1).fit(rows[:, :3], rows[:, 3], sample_weight=counts)
+    np.testing.assert_allclose(collapsed.weights_, full.weights_, atol=1e-12)
+    assert collapsed.n_ == 400
+    pr_full = PenaltyReward(low=2, high=4).fit(X, y)
+    pr_coll = PenaltyReward(low=2, high=4).fit(rows[:, :3], rows[:, 3], sample_weight=counts)
+    np.testing.assert_allclose(pr_coll.penalty_ci_, pr_full.penalty_ci_, atol=1e-9)
+    np.testing.assert_allclose(pr_coll.impact_asymmetry_ci_, pr_full.impact_asymmetry_ci_, atol=1e-9)
+
+
+def test_pairwise_on_complete_data_is_listwise_and_moments_path_agrees() -> None:
+    X, y = correlated(n=250, p=4, seed=25)
+    lw = RelativeWeights(n_boot=0).fit(X, y)
+    pw = RelativeWeights(n_boot=0, missing="pairwise").fit(X, y)
+    np.testing.assert_allclose(pw.weights_, lw.weights_, atol=1e-12)
+    Z = np.column_stack([X, y])
+    Z[np.random.default_rng(0).random(Z.shape) < 0.2] = np.nan
+    Z[:, -1] = y
+    m = bs.row_moments(Z, np.ones(len(Z)), pairwise=True)
+    a = RelativeWeights(n_boot=0, missing="pairwise").fit(Z[:, :4], y)
+    b = RelativeWeights(n_boot=0, missing="pairwise").fit_moments(m, a.feature_names_)
+    np.testing.assert_allclose(b.weights_, a.weights_, atol=1e-12)
+    # Pairwise correlations are pandas' pairwise-complete ones.
+    pc = pd.DataFrame(Z).corr(min_periods=2).to_numpy()
+    np.testing.assert_allclose(bs.correlation(m), pc, atol=1e-12)
+    assert a.missing_ == "pairwise" and (a.pair_n_ < 250).all()
+    with pytest.raises(ValueError, match="need at least 6 complete rows"):
+        RelativeWeights(n_boot=0).fit(np.full((5, 4), 1.0) + np.arange(20).reshape(5, 4) ** 2, y[:5])
+
+
+def test_pairwise_matrix_not_positive_definite_is_repaired_and_flagged() -> None:
+    # Three drivers observed in disjoint pairs with contradictory correlations: a≈b, b≈c, a≈−c.
+    rng = np.random.default_rng(26)
+    n = 200
+    rows = []
+    for pair, sign in (((0, 1), 1), ((1, 2), 1), ((0, 2), -1)):
+        z = rng.normal(size=n)
+        block = np.full((n, 4), np.nan)
+        block[:, pair[0]] = z + 0.1 * rng.normal(size=n)
+        block[:, pair[1]] = sign * z + 0.1 * rng.normal(size=n)
+        block[:, 3] = z + rng.normal(size=n)
+        rows.append(block)
+    Z = np.vstack(rows)
+    assert np.linalg.eigvalsh(pd.DataFrame(Z).corr().to_numpy())[0] < 0
+    est = RelativeWeights(n_boot=20, random_state=0, missing="pairwise").fit(Z[:, :3], Z[:, 3])
+    assert est.shrinkage_ > 0
+    assert np.linalg.eigvalsh(est.correlation_)[0] == pytest.approx(est.psd_floor, abs=1e-9)
+    assert 0 < est.r2_ < 1
+
+
+def test_poisson_bootstrap_for_large_n(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = bs._poisson_table()
+    from scipy import stats as sst
+
+    probs = np.bincount(table.astype(int), minlength=8)[:8] / 65536
+    np.testing.assert_allclose(probs, sst.poisson.pmf(np.arange(8), 1.0), atol=2e-5)
+    X, y = correlated(n=3000, p=3, seed=27)
+    multi = RelativeWeights(n_boot=400, random_state=0).fit(X, y)
+    monkeypatch.setattr(bs, "MULTINOMIAL_MAX_N", 100)
+    pois = RelativeWeights(n_boot=400, random_state=0).fit(X, y)
+    again = RelativeWeights(n_boot=400, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(pois.ci_, again.ci_)
+    width_m, width_p = np.diff(multi.ci_).ravel(), np.diff(pois.ci_).ravel()
+    # Same sampling distribution: interval widths agree up to Monte-Carlo noise of 400 resamples.
+    np.testing.assert_allclose(width_p, width_m, rtol=0.2)
+    assert ((pois.ci_[:, 0] <= pois.weights_) & (pois.weights_ <= pois.ci_[:, 1])).all()
+
+
+def test_shapley_permutation_above_fifteen_drivers() -> None:
+    X, y = correlated(n=400, p=16, seed=28)
+    sh = ShapleyR2(n_boot=0, random_state=0).fit(X, y)
+    assert sh.method_ == "permutation"
+    assert sh.weights_.sum() == pytest.approx(ols_r2(X, y), abs=1e-9)
+
+
+def test_penalty_reward_indicator_keeps_unrated_respondents() -> None:
+    X, y = planted(seed=29, n=4000)
+    Xm = X.astype(float).copy()
+    Xm.loc[np.random.default_rng(1).random(len(Xm)) < 0.5, "cleanliness"] = np.nan
+    with pytest.raises(ValueError, match="missing must be"):
+        PenaltyReward(missing="pairwise").fit(Xm, y)
+    pr = PenaltyReward(low=2, high=4, missing="indicator").fit(Xm, y)
+    assert pr.n_ == 4000 and pr.pair_n_[0] < 2200
+    assert pr.penalty_[0] == pytest.approx(-2.0, abs=0.15)
+    assert list(pr.category_) == ["basic", "excitement", "performance"]
+    assert ((pr.impact_asymmetry_ci_[:, 0] <= pr.impact_asymmetry_) &
+            (pr.impact_asymmetry_ <= pr.impact_asymmetry_ci_[:, 1])).all()
+    lw = PenaltyReward(low=2, high=4).fit(Xm, y)
+    assert lw.n_ < 2200 and lw.n_dropped_ == 4000 - lw.n_
