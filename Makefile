@@ -34,6 +34,10 @@ lint: install
 bench: install-peers
 	$(BIN)/python bench/metrics.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/http_ingest.py
+	$(BIN)/python bench/process.py
+	$(BIN)/python bench/contact.py
+	$(BIN)/python bench/drivers.py
 
 clean-demo:
 	rm -rf momenti-data
