@@ -139,8 +139,9 @@ def instances(case: str = CASE, gap: str | None = GAP, start_activity: str | Non
 
 
 @app.command()
-def loyalty(by: str = typer.Option("variant", "--by", help="variant (NPS per path) or activity (steps that "
-                                                           "precede detractors: lift)"),
+def loyalty(by: str = typer.Option("variant", "--by", help="variant (NPS per path), activity (steps that "
+                                                           "precede detractors: lift), repeats or switches "
+                                                           "(repeated contacts / channel switches lived before)"),
             question: str = typer.Option("nps", "--question", help="The 0-10 answer key"),
             within: str = typer.Option("30d", "--within", help="Answer at most this long after the journey"),
             top: int = typer.Option(20, "--top", help="Rows to print (0: all)"),

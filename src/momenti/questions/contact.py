@@ -28,6 +28,10 @@ Filters = Mapping[str, Sequence[str] | str] | None
 DateLike = dt.date | str | None
 
 
+def _day(value: DateLike) -> dt.date | None:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
 class ContactQuestions:
     """Mixed into momenti.Workspace (self is a Workspace: self.warehouse(), self.settings)."""
 
@@ -112,3 +116,18 @@ class ContactQuestions:
         with self.warehouse() as wh:
             return _channels.channel_switching(wh, q, from_channel, to_channel, unit, same_reason,
                                                **self._stats())
+
+    def contact_loyalty(self, by: str = "repeats", question: str = "nps", touchpoint: str | None = None,
+                        days: int = 7, window: object = "365d", start: DateLike = None,
+                        end: DateLike = None) -> pd.DataFrame:
+        """Loyalty by contact experience: the `question`'s score (NPS adjusted-Wald, CSAT Wilson, CES t) of
+        answers grouped by how many repeated contacts (by="repeats") or channel switches (by="switches")
+        the customer lived in the `window` before answering: buckets 0 / 1 / 2+, with n and small_sample.
+        `touchpoint` restricts the answers (e.g. "relationship-survey")."""
+        from momenti.analysis.contact_loyalty import contact_loyalty
+        from momenti.analysis.process import parse_duration
+
+        window_s = parse_duration(window, "window") or 365 * 86400  # type: ignore[arg-type]
+        with self.warehouse() as wh:
+            return contact_loyalty(wh, by, question, touchpoint, days, max(1, round(window_s / 86400)),
+                                   _day(start), _day(end), self.settings.confidence, self.settings.min_n)

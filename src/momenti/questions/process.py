@@ -122,11 +122,17 @@ class ProcessQuestions:
                         **selection: Any) -> pd.DataFrame:
         """Survey answers joined to the journey the customer lived last before answering (ended at most
         `within` before the answer). by="variant": variant, n, promoters, passives, detractors, nps, ci_low,
-        ci_high (adjusted Wald), share_pct, small_sample. by="activity": activity, n, detractors,
+        ci_high (adjusted Wald), share_pct, small_sample. by="repeats" / "switches": NPS by the number of
+        repeated contacts / channel switches lived in `within` before answering (see contact_loyalty).
+        by="activity": activity, n, detractors,
         detractor_pct (Wilson interval ci_low/ci_high), lift (detractor rate with the step / without it, Katz
         interval lift_low/lift_high), small_sample; highest lift first. See momenti.analysis.process_loyalty."""
         from momenti.analysis import process_loyalty
 
+        if by in ("repeats", "switches"):  # loyalty by contact experience (contact centre, not paths)
+            return self.contact_loyalty(by=by, question=question, window=within,  # type: ignore[attr-defined]
+                                        start=selection.get("start"), end=selection.get("end"),
+                                        touchpoint=selection.get("touchpoint"))
         return self._journeys_run(process_loyalty.journey_loyalty, case, gap, selection, by=by, question=question,
                                   within=within, top=top,
                                   confidence=self.settings.confidence,  # type: ignore[attr-defined]

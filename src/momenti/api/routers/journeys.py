@@ -130,7 +130,8 @@ def instances(ws: WorkspaceDep, limit: Annotated[int, Query(ge=1, le=100_000)] =
 
 
 @router.get("/loyalty", summary="Journey x loyalty: NPS by variant, or steps that precede detractors")
-def loyalty(ws: WorkspaceDep, by: Literal["variant", "activity"] = "variant", question: str = "nps",
+def loyalty(ws: WorkspaceDep, by: Literal["variant", "activity", "repeats", "switches"] = "variant",
+            question: str = "nps",
             within: str = "30d", top: Annotated[int | None, Query(ge=1)] = 20, case: Case = "case_id",
             gap: Gap = None, start_activity: StartAct = None, end_activity: EndAct = None,
             start: From = None, end: To = None, filters: Filters = [],  # noqa: B006
