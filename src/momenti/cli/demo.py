@@ -39,7 +39,8 @@ def demo(
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err_console, transient=True) as bar:
             for kind, table in (("customers", data.customers), ("responses", data.responses),
-                                ("events", data.events), ("feedback", data.feedback)):
+                                ("events", data.events), ("feedback", data.feedback),
+                                ("outcomes", data.outcomes)):
                 task = bar.add_task(f"import {kind}", total=table.num_rows)
 
                 def progress(phase: str, done: int, total: int, task: int = task) -> None:

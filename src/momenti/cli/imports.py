@@ -1,4 +1,4 @@
-"""momenti import: responses, events, feedback, customers from CSV, JSON Lines or Parquet."""
+"""momenti import: responses, events, feedback, customers, outcomes from CSV, JSON Lines or Parquet."""
 
 from __future__ import annotations
 
@@ -84,3 +84,5 @@ app.command("responses")(_command("responses", "Survey responses: one row per re
 app.command("events")(_command("events", "Interaction log: customer_id, timestamp, activity (or touchpoint), ..."))
 app.command("feedback")(_command("feedback", "Unsolicited feedback: feedback_id, source, text, ..."))
 app.command("customers")(_command("customers", "Customer attributes: customer_id, first_seen, any attribute."))
+app.command("outcomes")(_command("outcomes", "Customer outcomes (retention): customer_id, status (active/churned), "
+                                             "start_date, end_date (required when churned), any attribute."))

@@ -98,6 +98,21 @@ class Population:
             }
         )
 
+    def outcomes(self) -> pa.Table:
+        """The `outcomes` import table, read off the world once the event log has decided churn: a customer
+        whose closure request no retention call saved is churned at the request (`churn_at`); every other
+        customer is active (no end date: observed to the end of the data). start_date = first_seen."""
+        churned = self.churn_at < WINDOW_END
+        end = timestamps(np.where(churned, self.churn_at, 0))
+        return pa.table(
+            {
+                "customer_id": id_array("C", np.arange(1, self.n + 1), 6),
+                "status": decode(churned.astype(np.int32), ("active", "churned")),
+                "start_date": timestamps(self.first_seen),
+                "end_date": pa.array(end.to_numpy(zero_copy_only=False), type=end.type, mask=~churned),
+            }
+        )
+
 
 def make_population(rng: np.random.Generator, n: int, new_share: float = 0.36) -> Population:
     is_new = rng.random(n) < new_share

@@ -27,18 +27,19 @@ from momenti.demo.responses import relationship, to_table, transactional
 from momenti.demo.text import Composer
 
 TEMPLATE = "bank"
-TABLES = ("customers", "responses", "events", "feedback")
+TABLES = ("customers", "responses", "events", "feedback", "outcomes")
 
 
 @dataclass
 class DemoData:
-    """The demo world of Banca Esempio: its journey document and the four import tables."""
+    """The demo world of Banca Esempio: its journey document and the five import tables."""
 
     journey: dict[str, Any]
     customers: pa.Table
     responses: pa.Table
     events: pa.Table
     feedback: pa.Table
+    outcomes: pa.Table  # one row per customer: active, or churned at the closure request no one saved
     truths: dict[str, Any] = field(default_factory=dict)  # planted parameters (see docs/demo-truths.md)
 
     def tables(self) -> dict[str, pa.Table]:
@@ -126,5 +127,6 @@ def generate(size: str = "default", seed: int = 42) -> DemoData:
         responses=responses,
         events=events,
         feedback=feedback,
+        outcomes=pop.outcomes(),
         truths={"size": size, "seed": seed, **TRUTHS.as_dict()},
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from momenti.ingest.read import LINE, SourceTable
 from momenti.ingest.specs import KINDS
 from momenti.ingest.validate import QuestionInfo, Validated, validate
-from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, upsert_customers
+from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, upsert_customers, upsert_outcomes
 from momenti.scratch import scratch
 from momenti.store.models import ImportRun, Question, Touchpoint
 from momenti.store.raw import DbapiConnection, RawConnection
@@ -27,6 +27,8 @@ from momenti.warehouse.connection import open_warehouse
 from momenti.warehouse.sync import Dimensions, push
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
+# Kinds with one row per id, updated in place (KindSpec.upsert): how each writes a chunk.
+UPSERTS = {"customers": upsert_customers, "outcomes": upsert_outcomes}
 
 
 @dataclass
@@ -132,7 +134,7 @@ def import_source(
         return summary
     if dry_run:
         with StoreWriter(open_raw()) as writer:
-            if kind == "customers":
+            if spec.upsert:
                 summary.added = v.rows.num_rows
             else:
                 found = writer.existing_ids(spec.table, v.rows["external_id"]).num_rows
@@ -151,7 +153,7 @@ def import_source(
                                                     schema=pa.schema([("key", pa.string()), ("id", pa.int64())])))
             total = v.rows.num_rows
             now = utcnow()
-            dims = Dimensions.read(writer.conn) if warehouse_url and kind != "customers" else None
+            dims = Dimensions.read(writer.conn) if warehouse_url and not spec.upsert else None
             with ExitStack() as stack:
                 wh = stack.enter_context(open_warehouse(warehouse_url)) if dims is not None else None
                 stack.callback(con.close)
@@ -164,9 +166,9 @@ def import_source(
                     chunk = v.rows.slice(lo - 1, hi - lo + 1)  # rows are in line order: a zero-copy slice
                     con.register("chunk_rows", chunk)
                     with writer.locked(spec.table):
-                        if kind == "customers":
+                        if spec.upsert:
                             rows = chunk
-                            added, updated = upsert_customers(writer, rows)
+                            added, updated = UPSERTS[kind](writer, rows)
                             summary.added += added
                             summary.updated += updated
                             summary.duplicates += rows.num_rows - added - updated
@@ -194,7 +196,7 @@ def import_source(
                         writer.conn.execute(
                             f"UPDATE imports SET rows_added = {summary.added}, rows_duplicate = {summary.duplicates}"
                             f" WHERE id = {summary.import_id}")
-                    if dims is not None and kind != "customers":
+                    if dims is not None and not spec.upsert:
                         # Committed: hand the same rows to the warehouse instead of reading them back later. A
                         # worker thread does it, in chunk order, while this thread writes the next chunk.
                         pushes.append(pool.submit(push, warehouse_url, kind, facts, answers, dims, wh))

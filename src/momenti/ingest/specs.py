@@ -25,6 +25,20 @@ class FieldSpec:
     hi: float | None = None
     aliases: tuple[str, ...] = ()
     max_len: int | None = None  # text fields: longest value the store keeps
+    choices: tuple[str, ...] | None = None  # text fields: the allowed values (case-insensitive, stored lower)
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule across two fields of one row, reported against `field`.
+
+    - `required_if`: `field` must be given when `other` (a choices field) equals `value`;
+    - `not_before`: `field` (a timestamp) must not be earlier than `other` (a timestamp)."""
+
+    field: str
+    check: str  # required_if | not_before
+    other: str
+    value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,9 @@ class KindSpec:
     fields: tuple[FieldSpec, ...]
     answers: bool = False  # other columns are answers (responses)
     attributes: bool = False  # other columns are kept as a JSON object (events, customers)
+    # One row per id, updated in place when imported again (customers, outcomes): the id is required.
+    upsert: bool = False
+    rules: tuple[RowRule, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -92,9 +109,24 @@ CUSTOMERS = KindSpec(
     "customers", "customers", "customer_id",
     (FieldSpec("first_seen", "timestamp"),),
     attributes=True,
+    upsert=True,
 )
 
-KINDS: dict[str, KindSpec] = {s.kind: s for s in (RESPONSES, EVENTS, FEEDBACK, CUSTOMERS)}
+# The outcome of each customer relationship, for retention analysis: one row per customer.
+OUTCOME_STATUSES = ("active", "churned")
+OUTCOMES = KindSpec(
+    "outcomes", "outcomes", "customer_id",
+    (
+        FieldSpec("status", "text", required=True, choices=OUTCOME_STATUSES),
+        FieldSpec("start_date", "timestamp"),  # the relationship's start (else the customer's first_seen)
+        FieldSpec("end_date", "timestamp"),  # churn date; for an active customer, the end of observation
+    ),
+    attributes=True,
+    upsert=True,
+    rules=(RowRule("end_date", "required_if", "status", "churned"), RowRule("end_date", "not_before", "start_date")),
+)
+
+KINDS: dict[str, KindSpec] = {s.kind: s for s in (RESPONSES, EVENTS, FEEDBACK, CUSTOMERS, OUTCOMES)}
 
 
 def question_kind_for(key: str, numeric: bool) -> tuple[str, float | None, float | None]:

@@ -20,6 +20,7 @@ from momenti.ingest.specs import (
     SCORE_SCALES,
     FieldSpec,
     KindSpec,
+    RowRule,
     question_kind_for,
 )
 from momenti.scratch import scratch
@@ -81,6 +82,12 @@ def _field_sql(f: FieldSpec, present: set[str]) -> tuple[str, str, list[str]]:
         errors.append(f"CASE WHEN {raw} IS NULL THEN '{f.name}: missing' END")
     if f.max_len is not None:
         errors.append(_too_long(f.name, raw, f.max_len))
+    if f.type == "text" and f.choices:
+        allowed = ", ".join(f.choices)
+        choices = ", ".join(lit(c) for c in f.choices)
+        errors.append(f"CASE WHEN {raw} IS NOT NULL AND lower({raw}) NOT IN ({choices}) THEN "
+                      f"'{f.name}: ' || {_shown(raw)} || ' is not one of {allowed}' END")
+        return "", f"lower({raw})", errors
     if f.type == "text":
         return "", raw, errors
     if f.type == "timestamp":
@@ -103,6 +110,23 @@ def _field_sql(f: FieldSpec, present: set[str]) -> tuple[str, str, list[str]]:
     else:  # pragma: no cover - specs are ours
         raise ValueError(f.type)
     return f"{parsed} AS {v}", value, errors
+
+
+def _rule_sql(rule: RowRule, spec: KindSpec, present: set[str]) -> str | None:
+    """The error expression of a rule across fields (None when the file lacks a column it needs)."""
+    if rule.check == "required_if":
+        if rule.other not in present:
+            return None
+        given = f"{_raw(rule.field)} IS NULL" if rule.field in present else "true"
+        return (f"CASE WHEN {given} AND lower({_raw(rule.other)}) = {lit(rule.value or '')} THEN "
+                f"{lit(f'{rule.field}: missing (required when {rule.other} is {rule.value})')} END")
+    if rule.check == "not_before":
+        if rule.field not in present or rule.other not in present:
+            return None
+        a, b = q(f"__v_{rule.field}"), q(f"__v_{rule.other}")
+        return (f"CASE WHEN {a} < {b} THEN '{rule.field}: ' || {_shown(_raw(rule.field))} || "
+                f"' is before {rule.other} ' || {_shown(_raw(rule.other))} END")
+    raise ValueError(rule.check)  # pragma: no cover - specs are ours
 
 
 def _too_long(name: str, raw: str, max_len: int) -> str:
@@ -177,7 +201,7 @@ def validate(
                                  schema=pa.schema([("key", pa.string()), ("id", pa.int64())])))
     present = set(cols)
     required_missing = [f.name for f in spec.fields if f.required and f.name not in present]
-    if spec.kind == "customers" and spec.id_field not in present:
+    if spec.upsert and spec.id_field not in present:
         required_missing.insert(0, spec.id_field)
     if required_missing:
         raise InputError(f"{source_name}: missing required column(s): {', '.join(required_missing)} "
@@ -198,6 +222,8 @@ def validate(
                       + "), '') IS NULL AND " + ("nullif(trim(" + q("touchpoint") + "), '')"
                                                  if "touchpoint" in present else "NULL")
                       + " IS NULL THEN 'activity: missing (give an activity or a touchpoint)' END")
+
+    errors += [e for e in (_rule_sql(r, spec, present) for r in spec.rules) if e is not None]
 
     declared = set(spec.names) | {spec.id_field}
     extra = [c for c in cols if c not in declared]
@@ -221,8 +247,8 @@ def validate(
             parsed += [expr] if expr else []
             selects += [f"{num} AS _a{i}_num", f"{txt} AS _a{i}_txt"]
             errors += errs
-    elif spec.attributes and spec.kind == "customers":
-        # Customer attributes are merged into what the store has: an empty cell gives no value (it neither
+    elif spec.attributes and spec.upsert:
+        # Customer (and outcome) attributes are merged into what the store has: an empty cell gives no value (it neither
         # erases a known one nor makes the same file look changed when imported again).
         entries = ", ".join(f"{{'k': {lit(c)}, 'v': nullif(trim({q(ref[c])}), '')}}" for c in extra)
         selects.append(f"to_json(map_from_entries(list_filter([{entries}], x -> x.v IS NOT NULL)))::VARCHAR "
@@ -235,7 +261,7 @@ def validate(
             selects.append("NULL::VARCHAR AS attributes")
 
     id_raw = f"nullif(trim({q(spec.id_field)}), '')" if spec.id_field in present else "NULL"
-    if spec.kind == "customers":
+    if spec.upsert:
         errors.append(f"CASE WHEN {id_raw} IS NULL THEN '{spec.id_field}: missing' END")
     if spec.id_field in present:
         errors.append(_too_long(spec.id_field, id_raw, ID_MAX_LEN))

@@ -203,3 +203,48 @@ def upsert_customers(writer: StoreWriter, rows: pa.Table) -> tuple[int, int]:
     writer.conn.execute("DROP TABLE _cust_in")
     added = int(writer.scalar("SELECT count(*) FROM customers") or 0) - before
     return added, updated - added
+
+
+def upsert_outcomes(writer: StoreWriter, rows: pa.Table) -> tuple[int, int]:
+    """Insert new customer outcomes, replace status and dates of known ones (attributes merge as customers').
+    A row equal to what the store has changes nothing (not even `seq`), so the same file imported twice is a
+    no-op. Returns (added, updated)."""
+    if not rows.num_rows:
+        return 0, 0
+    before = int(writer.scalar("SELECT count(*) FROM outcomes") or 0)
+    seq = int(writer.scalar("SELECT coalesce(max(seq), 0) FROM outcomes") or 0) + 1
+    times = _cast_times(rows.select(["start_date", "end_date"]))
+    data = pa.table({
+        "customer_key": rows["external_id"], "status": rows["status"], "start_date": times["start_date"],
+        "end_date": times["end_date"], "attributes": rows["attributes"],
+        "seq": pa.array([seq] * rows.num_rows, pa.int64()),
+    })
+    writer.conn.ingest("_out_in", writer._for_store(data), temporary=True)
+    # An empty start_date keeps the known one; end_date is replaced (a customer who came back has none).
+    start = "coalesce(excluded.start_date, outcomes.start_date)"
+    if writer.sqlite:
+        merge = "json_patch(coalesce(outcomes.attributes, '{}'), coalesce(excluded.attributes, '{}'))"
+        where = "WHERE true"  # SQLite needs a WHERE to parse ON CONFLICT after INSERT ... SELECT
+        # Times compared as instants: the store's text may be written with or without fractions of a second.
+        changed = ("outcomes.status IS NOT excluded.status"
+                   f" OR julianday(outcomes.start_date) IS NOT julianday({start})"
+                   " OR julianday(outcomes.end_date) IS NOT julianday(excluded.end_date)"
+                   f" OR coalesce(outcomes.attributes, '{{}}') IS NOT {merge}")
+    else:
+        merge = "(coalesce(outcomes.attributes, '{}')::jsonb || coalesce(excluded.attributes, '{}')::jsonb)::text"
+        where = ""
+        changed = ("outcomes.status IS DISTINCT FROM excluded.status"
+                   f" OR outcomes.start_date IS DISTINCT FROM {start}"
+                   " OR outcomes.end_date IS DISTINCT FROM excluded.end_date"
+                   f" OR coalesce(outcomes.attributes, '{{}}')::jsonb IS DISTINCT FROM ({merge})::jsonb")
+    writer.conn.execute(f"""
+        INSERT INTO outcomes (customer_key, status, start_date, end_date, attributes, seq)
+        SELECT customer_key, status, start_date, end_date, attributes, seq FROM _out_in {where}
+        ON CONFLICT (customer_key) DO UPDATE SET status = excluded.status, start_date = {start},
+            end_date = excluded.end_date, attributes = {merge}, seq = excluded.seq
+        WHERE {changed}
+    """)
+    touched = int(writer.scalar(f"SELECT count(*) FROM outcomes WHERE seq = {seq}") or 0)
+    writer.conn.execute("DROP TABLE _out_in")
+    added = int(writer.scalar("SELECT count(*) FROM outcomes") or 0) - before
+    return added, touched - added

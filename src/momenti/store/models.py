@@ -118,6 +118,20 @@ class Customer(Base):
     seq: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
 
 
+class Outcome(Base):
+    """How a customer relationship ended (or that it goes on): one row per customer, for retention analysis."""
+
+    __tablename__ = "outcomes"
+    id: Mapped[int] = _id()
+    customer_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20))  # active | churned
+    start_date: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    end_date: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    attributes: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON object of extra columns
+    # Raised on every insert or update so the warehouse can pick up changed outcomes incrementally.
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+
+
 class Response(Base):
     __tablename__ = "responses"
     # No index for aggregation here: questions go to the warehouse. Each index slows every bulk import.

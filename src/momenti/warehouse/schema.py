@@ -69,3 +69,10 @@ TABLES.update({
         "duration_s": "float64",
     }),
 })
+
+# --- customer outcomes (retention, src/momenti/analysis/retention.py) -------------------------------------
+# One row per customer, replaced when the store's `seq` says it changed (synced like customers).
+TABLES.update({
+    "outcomes": ibis.schema({"customer_id": "string", "status": "string", "start_date": "timestamp",
+                             "end_date": "timestamp", "attributes": "string", "seq": "int64"}),
+})

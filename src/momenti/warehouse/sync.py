@@ -229,6 +229,31 @@ def _sync_customers(wh: WarehouseConnection, store: RawConnection) -> int:
     return customers.num_rows
 
 
+def _sync_outcomes(wh: WarehouseConnection, store: RawConnection) -> int:
+    """Customer outcomes changed since the warehouse's largest `seq`: replaced row by row (one per customer)."""
+    since = _max(wh, "outcomes", "seq")
+    rows = store.fetch_arrow(f"SELECT customer_key AS customer_id, status, start_date, end_date, attributes, seq "
+                             f"FROM outcomes WHERE seq > {since}")
+    if not rows.num_rows:
+        return 0
+    con = scratch()
+    con.register("o", rows)
+    outcomes = con.execute("SELECT customer_id, status, CAST(start_date AS TIMESTAMP) AS start_date, "
+                           "CAST(end_date AS TIMESTAMP) AS end_date, CAST(attributes AS VARCHAR) AS attributes, "
+                           "CAST(seq AS BIGINT) AS seq FROM o").to_arrow_table()
+    con.close()
+    with wh.transaction():
+        if wh.is_duckdb:
+            wh.duck.register("_changed", outcomes.select(["customer_id"]))
+            wh.duck.execute("DELETE FROM outcomes WHERE customer_id IN (SELECT customer_id FROM _changed)")
+            wh.duck.unregister("_changed")
+        else:
+            keys = ", ".join("'" + k.replace("'", "''") + "'" for k in outcomes["customer_id"].to_pylist())
+            wh.sql(f"DELETE FROM outcomes WHERE customer_id IN ({keys})")
+        wh.insert("outcomes", outcomes)
+    return outcomes.num_rows
+
+
 # Within one process, syncs and pushes take turns: each checks "what do I have" and then appends, and two
 # interleaved would append the same rows twice. (Across processes the DuckDB file lock serialises them.)
 WAREHOUSE_LOCK = threading.RLock()
@@ -257,6 +282,7 @@ def _sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: boo
 
         contact_facts.refresh(wh)
         out.added["customers"] = _sync_customers(wh, store)
+        out.added["outcomes"] = _sync_outcomes(wh, store)  # retention (issue 5)
         if out.added["responses"] or compact:
             compact_rollup(wh)
     out.seconds = time.perf_counter() - started
