@@ -8,9 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from momenti.analysis import retention as rt
 from momenti.analysis import retention_data as rd
 from momenti.errors import InputError
+
+
+def _rt():  # noqa: ANN202 - momenti.analysis.retention, imported on first use (lifelines and SciPy are slow
+    # to import, and most commands never fit a survival model)
+    from momenti.analysis import retention
+
+    return retention
 
 DateLike = dt.date | dt.datetime | str | None
 
@@ -46,13 +52,13 @@ class RetentionQuestions:
         all customers): group, time (days), survival, ci_low, ci_high (exponential Greenwood, settings'
         confidence), at_risk, events, censored."""
         frame = self._retention_frame(by, **options)  # type: ignore[arg-type]
-        return rt.km_curves(frame, self.settings.confidence)  # type: ignore[attr-defined]
+        return _rt().km_curves(frame, self.settings.confidence)  # type: ignore[attr-defined]
 
     def logrank(self, by: str = "nps_category", **options: object) -> pd.DataFrame:
         """Per group: n, events, censored, median_days (with interval; NaN while above 50 %), survival_1y,
         and the multivariate log-rank test across the groups (chi2, df, p_value), small_sample."""
         frame = self._retention_frame(by, **options)  # type: ignore[arg-type]
-        return rt.summary(frame, self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
+        return _rt().summary(frame, self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
 
     def cox(self, covariates: Sequence[str] | str, **options: object) -> pd.DataFrame:
         """Cox model of churn: per covariate (``bad:<touchpoint>``, time-varying from the first bad experience;
@@ -60,7 +66,7 @@ class RetentionQuestions:
         ci_high, p_value, coef, se; n, events, concordance of the model."""
         covs = rd.parse_covariates(covariates)
         frame = self._retention_frame(None, covariates, **options)  # type: ignore[arg-type]
-        return rt.cox(frame, covs, self.settings.confidence)  # type: ignore[attr-defined]
+        return _rt().cox(frame, covs, self.settings.confidence)  # type: ignore[attr-defined]
 
     def survival_plot(self, path: str | Path | None = None, by: str | None = "nps_category", fmt: str | None = None,
                       **options: object) -> bytes:
@@ -72,8 +78,8 @@ class RetentionQuestions:
         if fmt not in FORMATS:
             raise InputError(f"plot format {fmt!r}: write a .png or .svg file")
         frame = self._retention_frame(by, **options)  # type: ignore[arg-type]
-        curves = rt.km_curves(frame, self.settings.confidence)  # type: ignore[attr-defined]
-        summary = rt.summary(frame, self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
+        curves = _rt().km_curves(frame, self.settings.confidence)  # type: ignore[attr-defined]
+        summary = _rt().summary(frame, self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
         data = km_figure(curves, summary, fmt, title=f"Retention by {by}" if by else "Retention")
         if path is not None:
             Path(path).write_bytes(data)
