@@ -221,6 +221,7 @@ class Journeys:
     names: Names
     query: JourneyQuery
     wh: WarehouseConnection
+    whole: bool = False  # the whole log of the default notion, unfiltered: the sync's rollups can answer
 
 
 def _dynamic(wh: WarehouseConnection, q: JourneyQuery) -> tuple[ibis.Table, ibis.Table]:
@@ -255,7 +256,8 @@ def _dynamic(wh: WarehouseConnection, q: JourneyQuery) -> tuple[ibis.Table, ibis
 
 def journeys(wh: WarehouseConnection, q: JourneyQuery) -> Journeys:
     """The journeys a query selects, filters applied (whole journeys are kept or dropped)."""
-    if q.materialised and jf.facts_fresh(wh):
+    materialised = q.materialised and jf.facts_fresh(wh)
+    if materialised:
         names = Names(jf.activity_codes(wh))
         steps, cases = table("journey_steps"), table("journey_cases")
     else:  # other notions, or facts not yet materialised (e.g. a warehouse made before they existed)
@@ -284,7 +286,8 @@ def journeys(wh: WarehouseConnection, q: JourneyQuery) -> Journeys:
         cases = cases.semi_join(keep, "variant")
     if cases is not all_cases:
         steps = steps.semi_join(cases.select("case_id"), "case_id")
-    return Journeys(steps, cases, names, q, wh)
+    whole = materialised and cases is all_cases and jf.rollups_fresh(wh)
+    return Journeys(steps, cases, names, q, wh, whole)
 
 
 # --- questions --------------------------------------------------------------------------------------------
@@ -319,12 +322,18 @@ def dfg(j: Journeys, performance: bool = True) -> pd.DataFrame:
     """Directly-follows pairs: source, target, count, and the seconds between them (mean, median, p90).
 
     `performance=False` leaves median_s/p90_s empty (NaN) and skips their per-pair sort: for a quick graph."""
-    s = j.steps
-    s = s.filter(s.next_act.notnull())
-    aggs = {"count": s.count(), "mean_s": s.delta_s.mean()}
-    if performance:  # both quantiles from one sort per pair (a list quantile)
-        aggs["_q"] = s.delta_s.quantile([0.5, 0.9])
-    df = execute(j.wh, s.group_by(source=s.act, target=s.next_act).aggregate(**aggs))
+    if j.whole:  # the whole log: the pairs rolled up at sync
+        df = execute(j.wh, table("journey_dfg"))
+        df["_q"] = list(zip(df.pop("median_s"), df.pop("p90_s"), strict=True)) if performance else None
+        if not performance:
+            df.pop("_q")
+    else:
+        s = j.steps
+        s = s.filter(s.next_act.notnull())
+        aggs = {"count": s.count(), "mean_s": s.delta_s.mean()}
+        if performance:  # both quantiles from one sort per pair (a list quantile)
+            aggs["_q"] = s.delta_s.quantile([0.5, 0.9])
+        df = execute(j.wh, s.group_by(source=s.act, target=s.next_act).aggregate(**aggs))
     df["source"], df["target"] = j.names.acts(df["source"]), j.names.acts(df["target"])
     df["count"] = df["count"].astype("int64")
     df["mean_s"] = pd.to_numeric(df["mean_s"], errors="coerce").astype("float64")
@@ -345,8 +354,12 @@ def variants(j: Journeys, top: int | None = None) -> pd.DataFrame:
 
     Variants with equal counts are listed in the order of their activity names (stable across runs)."""
     c = j.cases
-    v = c.group_by("variant").aggregate(count=c.count(), median_duration_s=c.duration_s.median())
-    v = v.order_by([ibis.desc("count"), "variant"])  # the warehouse sorts tens of thousands of rows fastest
+    if j.whole:  # the whole log: variants rolled up and ranked at sync
+        v = table("journey_variants")
+        v = v.order_by("rank").select("variant", "count", "median_duration_s")
+    else:
+        v = c.group_by("variant").aggregate(count=c.count(), median_duration_s=c.duration_s.median())
+        v = v.order_by([ibis.desc("count"), "variant"])  # the warehouse sorts tens of thousands of rows fastest
     if j.wh.is_duckdb:
         return _variants_frame(_arrow(j.wh, v), top)
     df = execute(j.wh, v)

@@ -29,6 +29,7 @@ import pyarrow as pa
 from momenti.warehouse.connection import WarehouseConnection
 
 WATERMARK_KEY = "journey_facts_upto"  # in _meta: the largest events.id already materialised
+ROLLUPS_KEY = "journey_rollups_upto"  # in _meta: the watermark the whole-log rollups were built at
 VARIANT_SEP = "\x1f"  # variant keys: activity names joined by the ASCII unit separator
 
 
@@ -91,9 +92,16 @@ def activity_codes(wh: WarehouseConnection) -> dict[int, str]:
     return {int(code): name for code, name in fetch(wh, 'SELECT code, activity FROM "journey_activities"')}
 
 
-def _set_watermark(wh: WarehouseConnection, value: int) -> None:
-    wh.sql(f"DELETE FROM \"_meta\" WHERE key = '{WATERMARK_KEY}'")
-    wh.insert("_meta", pa.table({"key": [WATERMARK_KEY], "value": [str(value)]}))
+def _set_watermark(wh: WarehouseConnection, value: int, key: str = WATERMARK_KEY) -> None:
+    wh.sql(f"DELETE FROM \"_meta\" WHERE key = '{key}'")
+    wh.insert("_meta", pa.table({"key": [key], "value": [str(value)]}))
+
+
+def rollups_fresh(wh: WarehouseConnection) -> bool:
+    """True when the whole-log rollups match the facts (a warehouse made before they existed has none)."""
+    (facts, rollups), = fetch(wh, f"""SELECT (SELECT max(value) FROM "_meta" WHERE key = '{WATERMARK_KEY}'),
+                                             (SELECT max(value) FROM "_meta" WHERE key = '{ROLLUPS_KEY}')""")
+    return facts is not None and facts == rollups
 
 
 def _insert(wh: WarehouseConnection, name: str, expr: ibis.Table) -> None:
@@ -142,5 +150,24 @@ def refresh(wh: WarehouseConnection) -> int:
         cases = build_cases(steps, acts)
         _insert(wh, "journey_cases", cases)
         n = int((touched.count() if touched is not None else wh.table("journey_cases").count()).execute())
+        rebuild_rollups(wh)
         _set_watermark(wh, top)
+        _set_watermark(wh, top, ROLLUPS_KEY)
     return n
+
+
+def rebuild_rollups(wh: WarehouseConnection) -> None:
+    """The whole log's DFG (with times) and variants, recomputed from the facts: a map of the whole log then
+    reads a few hundred pairs and one row per variant instead of grouping every step and case again."""
+    s = wh.table("journey_steps")
+    s = s.filter(s.next_act.notnull())
+    wh.sql('DELETE FROM "journey_dfg"')
+    _insert(wh, "journey_dfg", s.group_by(source=s.act, target=s.next_act).aggregate(
+        count=s.count().cast("int64"), mean_s=s.delta_s.mean(), median_s=s.delta_s.quantile(0.5),
+        p90_s=s.delta_s.quantile(0.9)))
+    c = wh.table("journey_cases")
+    wh.sql('DELETE FROM "journey_variants"')
+    v = c.group_by("variant").aggregate(count=c.count().cast("int64"), median_duration_s=c.duration_s.median())
+    # Ranked once here (most frequent first, ties by name), so reading them in order needs no string sort.
+    _insert(wh, "journey_variants", v.mutate(rank=ibis.row_number().over(
+        order_by=[ibis.desc(v["count"]), v.variant]).cast("int64")))

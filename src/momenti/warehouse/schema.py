@@ -68,6 +68,11 @@ TABLES.update({
         "n_events": "int64", "first_act": "int64", "last_act": "int64", "variant": "string",
         "duration_s": "float64",
     }),
+    # Rollups of the whole log (no filter), rebuilt at each refresh: the unfiltered process map reads these.
+    "journey_dfg": ibis.schema({"source": "int64", "target": "int64", "count": "int64", "mean_s": "float64",
+                                "median_s": "float64", "p90_s": "float64"}),
+    "journey_variants": ibis.schema({"rank": "int64", "variant": "string", "count": "int64",
+                                     "median_duration_s": "float64"}),
 })
 
 # --- customer outcomes (retention, src/momenti/analysis/retention.py) -------------------------------------
