@@ -33,7 +33,6 @@ import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from momenti.errors import InputError
 from momenti.warehouse import journey_facts as jf
@@ -366,41 +365,45 @@ def variants(j: Journeys, top: int | None = None) -> pd.DataFrame:
     return _variants_frame(pa.Table.from_pandas(df, preserve_index=False) if not df.empty else None, top)
 
 
-def _pylists(lists: pa.Array) -> list[list[str]]:
+def _variant_lists(keys: list[str | None]) -> np.ndarray:
+    """Variant keys -> an object array of activity-name lists (built directly: pandas would otherwise inspect
+    a list of lists to guess a shape)."""
+    sep = jf.VARIANT_SEP
+    out = np.empty(len(keys), dtype=object)
     # Tens of thousands of new lists would trigger the cyclic garbage collector several times over; lists of
     # strings cannot form cycles, so it is paused meanwhile.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return lists.to_pylist()
+        for i, key in enumerate(keys):
+            out[i] = key.split(sep) if key else []
     finally:
         if enabled:
             gc.enable()
+    return out
 
 
 def _variants_frame(t: pa.Table | None, top: int | None) -> pd.DataFrame:
-    """Finish the sorted (variant key, count, median) rows: the key becomes a list of activity names (split by
-    Arrow), shares and ranks in numpy."""
+    """Finish the sorted (variant key, count, median) rows: the key becomes a list of activity names, shares
+    and ranks in numpy."""
     if t is None or not t.num_rows:
         return pd.DataFrame(columns=VARIANT_COLUMNS)
     counts = t.column("count").to_numpy().astype("int64")
     total = float(counts.sum())
     if top:
         t, counts = t.slice(0, top), counts[:top]
-    keys = t.column("variant").combine_chunks().cast(pa.string())
-    lists = pc.split_pattern(keys.fill_null(""), jf.VARIANT_SEP)
-    lists = pc.if_else(pc.equal(keys.fill_null(""), ""), pa.scalar([], pa.list_(pa.string())), lists)
+    lists = _variant_lists(t.column("variant").to_pylist())
     n = len(counts)
     return pd.DataFrame({
         "rank": np.arange(1, n + 1),
-        "variant": _pylists(lists),
-        "length": pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype("int64"),
+        "variant": lists,
+        "length": np.fromiter((len(x) for x in lists), dtype="int64", count=n),
         "count": counts,
         "share": 100.0 * counts / total,
         "cum_share": 100.0 * np.cumsum(counts) / total,
-        "median_duration_s": pd.to_numeric(t.column("median_duration_s").to_pandas()).astype("float64").to_numpy(),
+        "median_duration_s": t.column("median_duration_s").to_numpy(zero_copy_only=False).astype("float64"),
         "happy_path": np.arange(n) == 0,
-    })[VARIANT_COLUMNS]
+    }, copy=False)[VARIANT_COLUMNS]
 
 
 def instances(j: Journeys, limit: int | None = None) -> pd.DataFrame:
