@@ -1,0 +1,263 @@
+"""Sentiment: a cold-start lexicon, a learned model (``learned.py``) and the tier that picks between them.
+
+Lexicon scoring (per clause, then per text):
+    v(token)  = valence of the longest lexicon phrase starting at the token (lemmas), else of the word, else of its
+                lemma (Italian "-issimo" superlatives of lexicon adjectives are generated at load, x1.5);
+    modifiers = the 3 words before it: intensifiers multiply (molto 1.5, very 1.5), diminishers too (un po' 0.6,
+                slightly 0.6); a negator flips it, asymmetrically (a negated positive is x -0.75: "not good" is
+                bad; a negated negative x -0.5: "non è male" is only mildly good), unless the lexicon has an
+                explicit "non X"/"not X" entry (non funziona = -2.4); capitals x1.3;
+    clause    = sum of its v x (1 + 0.1 x its "!" up to 3);
+    text      = sum of clause x weight, weight 2 for a clause opened by "ma"/"but", 0.5 for the clause before it
+                and for a concessive clause ("anche se", "although");
+    score     = S / sqrt(S^2 + 4) in (-1, 1); label by +-NEUTRAL_BAND.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+import yaml
+
+from momenti.text.tokens import Doc, doc, lemma, superlatives
+
+if TYPE_CHECKING:
+    from momenti.text.learned import LearnedSentiment
+
+LABELS = ("negative", "neutral", "positive")
+NEUTRAL_BAND = 0.2
+_ALPHA = 4.0  # score = S / sqrt(S^2 + ALPHA): one strong word (|v| = 3) gives |score| = 0.83
+_WINDOW = 3
+
+
+@dataclass(slots=True)
+class Sentiment:
+    label: str  # negative | neutral | positive
+    score: float  # -1..1
+    confidence: float  # 0..1
+    source: str  # lexicon | model
+
+
+@dataclass(slots=True)
+class _Lang:
+    words: dict[str, float]  # single words and lemmas
+    phrases: dict[tuple[str, ...], float]  # lemma sequences of 2-3 words
+    negated: dict[str, float]  # "non X": valence of a negated X
+    negators: frozenset[str]
+    intens: dict[str, float]
+    dim_bigrams: dict[tuple[str, str], float]
+    max_phrase: int
+    phrase_starts: frozenset[str]  # first lemmas of phrases: most tokens skip the phrase lookup
+
+
+def _read_tsv(name: str) -> list[tuple[str, float]]:
+    text = resources.files("momenti.text").joinpath(f"lexicons/{name}").read_text(encoding="utf-8")
+    out = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        term, val = line.rsplit("\t", 1)
+        out.append((term.strip().lower(), float(val)))
+    return out
+
+
+@lru_cache(maxsize=4)
+def _lexicon(lang: str) -> _Lang:
+    """Lexicon of ``lang`` ("it", "en"; anything else: both merged), words lemmatised with the tokeniser's lemmas."""
+    mods = yaml.safe_load(resources.files("momenti.text").joinpath("lexicons/modifiers.yaml").read_text("utf-8"))
+    langs = [lang] if lang in ("it", "en") else ["it", "en"]
+    neg_word = {"it": "non", "en": "not"}
+    words: dict[str, float] = {}
+    phrases: dict[tuple[str, ...], float] = {}
+    negated: dict[str, float] = {}
+    negators: set[str] = set()
+    intens: dict[str, float] = {}
+    dims: dict[tuple[str, str], float] = {}
+    for lg in langs:
+        entries = _read_tsv(f"sentiment_{lg}.tsv") + _read_tsv("sentiment_emoji.tsv")
+        for term, val in entries:
+            parts = term.replace("'", " ").split()
+            if len(parts) == 1:
+                words.setdefault(parts[0], val)
+                words.setdefault(lemma(parts[0], lg), val)
+                if lg == "it":  # absolute superlatives: gentile -> gentilissimo x1.5 (simplemma keeps them as is)
+                    for form in superlatives(parts[0]):
+                        words.setdefault(form, max(-3.5, min(3.5, val * 1.5)))
+            elif len(parts) == 2 and parts[0] == neg_word[lg]:
+                negated[parts[1]] = val
+                negated[lemma(parts[1], lg)] = val
+            else:
+                phrases[tuple(lemma(p, lg) for p in parts)] = val
+        m = mods[lg]
+        negators.update(m["negators"])
+        for w, f in m["intensifiers"].items():
+            intens[w] = float(f)
+        for w, f in m["diminishers"].items():
+            p = w.replace("'", " ").split()
+            if len(p) == 1:
+                intens[p[0]] = float(f)
+            else:
+                dims[(p[0], p[1])] = float(f)
+    # modifiers are not sentiment words themselves ("super" is both: as a modifier it only amplifies)
+    max_phrase = max((len(p) for p in phrases), default=1)
+    starts = frozenset(p[0] for p in phrases)
+    return _Lang(words, phrases, negated, frozenset(negators), intens, dims, max_phrase, starts)
+
+
+def clause_scores(d: Doc) -> tuple[list[float], int]:
+    """Raw score of each clause of ``d`` and the number of sentiment words found."""
+    lex = _lexicon(d.lang if d.lang in ("it", "en") else "other")
+    words_v, phrases, negated_v = lex.words, lex.phrases, lex.negated
+    negators, intens, dims, starts = lex.negators, lex.intens, lex.dim_bigrams, lex.phrase_starts
+    scores: list[float] = []
+    hits = 0
+    for c in d.clauses:
+        ws, lms = c.words, c.lemmas
+        n = len(ws)
+        total = 0.0
+        i = 0
+        while i < n:
+            w = ws[i]
+            v = None
+            span = 1
+            if lms[i] in starts:
+                for k in range(min(lex.max_phrase, n - i), 1, -1):
+                    pv = phrases.get(tuple(lms[i:i + k]))
+                    if pv is not None:
+                        v, span = pv, k
+                        break
+            if v is None:
+                v = words_v.get(w)
+                if v is None:
+                    v = words_v.get(lms[i])
+            if v is None or w in intens and i + 1 < n and (ws[i + 1] in words_v or lms[i + 1] in words_v):
+                i += 1  # not a sentiment word, or a modifier of the next one ("super gentile")
+                continue
+            hits += 1
+            mult = 1.0
+            neg = False
+            for j in range(i - 1, max(-1, i - 1 - _WINDOW), -1):
+                p = ws[j]
+                if p in negators:
+                    neg = True
+                elif p in intens:
+                    mult *= intens[p]
+                elif j > 0 and (ws[j - 1], p) in dims:
+                    mult *= dims[(ws[j - 1], p)]
+            if c.caps[i]:
+                mult *= 1.3
+            if neg:
+                nv = negated_v.get(lms[i]) if span == 1 else None
+                if nv is None:
+                    nv = negated_v.get(w) if span == 1 else None
+                v = nv if nv is not None else (v * -0.75 if v > 0 else v * -0.5)
+            total += v * mult
+            i += span
+        if c.exclaim:
+            total *= 1.0 + 0.1 * min(c.exclaim, 3)
+        scores.append(total)
+    return scores, hits
+
+
+def combine(d: Doc, scores: list[float]) -> float:
+    """Weighted sum of clause scores (contrast and concession rules), squashed into (-1, 1)."""
+    total = 0.0
+    cls = d.clauses
+    for k, s in enumerate(scores):
+        w = 1.0
+        kind = cls[k].kind
+        if kind == "contrast":
+            w = 2.0
+        elif kind == "concessive":
+            w = 0.5
+        if k + 1 < len(cls) and cls[k + 1].kind == "contrast":
+            w *= 0.5
+        total += w * s
+    return total / math.sqrt(total * total + _ALPHA)
+
+
+def squash(raw: float) -> float:
+    return raw / math.sqrt(raw * raw + _ALPHA)
+
+
+def label_of(score: float) -> str:
+    return "positive" if score >= NEUTRAL_BAND else "negative" if score <= -NEUTRAL_BAND else "neutral"
+
+
+def lexicon_from_doc(d: Doc) -> tuple[Sentiment, list[float]]:
+    """Sentiment of a tokenised text plus its clause scores (aspects reuse them)."""
+    scores, hits = clause_scores(d)
+    score = combine(d, scores)
+    label = label_of(score)
+    if hits == 0:
+        conf = 0.5  # no evidence: "neutral" is a default, not a finding
+    elif label == "neutral":
+        conf = 0.5 + 0.5 * (1 - abs(score) / NEUTRAL_BAND)
+    else:
+        conf = 0.5 + 0.5 * min(1.0, (abs(score) - NEUTRAL_BAND) / (0.8 - NEUTRAL_BAND))
+    return Sentiment(label, round(score, 4), round(conf, 4), "lexicon"), scores
+
+
+class LexiconSentiment:
+    """The cold-start tier: the project's it/en lexicon with negation, modifiers, emoji and contrast rules."""
+
+    def predict(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Sentiment]:
+        langs = _langs(texts, langs)
+        return [lexicon_from_doc(doc(t or "", lg))[0] for t, lg in zip(texts, langs, strict=True)]
+
+    def predict_docs(self, docs: Sequence[Doc]) -> list[tuple[Sentiment, list[float]]]:
+        return [lexicon_from_doc(d) for d in docs]
+
+
+def _langs(texts: Sequence[str], langs: Sequence[str | None] | None) -> list[str]:
+    if langs is None or any(lg is None for lg in langs):
+        from momenti.text.language import detect
+
+        detected = detect(texts)
+        if langs is None:
+            return detected
+        return [lg or det for lg, det in zip(langs, detected, strict=True)]
+    if len(langs) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(langs)} languages")
+    return [str(lg) for lg in langs]
+
+
+class TieredSentiment:
+    """The learned model where its confidence (top class probability) is >= ``min_confidence``, else the lexicon."""
+
+    def __init__(self, model: LearnedSentiment | None = None, min_confidence: float = 0.6) -> None:
+        self.model = model
+        self.min_confidence = min_confidence
+        self.lexicon = LexiconSentiment()
+
+    def predict(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Sentiment]:
+        langs = _langs(texts, langs)
+        docs = [doc(t or "", lg) for t, lg in zip(texts, langs, strict=True)]
+        return [s for s, _ in self.predict_docs(texts, docs)]
+
+    def predict_docs(self, texts: Sequence[str], docs: Sequence[Doc]) -> list[tuple[Sentiment, list[float]]]:
+        """Per text: the chosen sentiment and the lexicon's clause scores (for aspects)."""
+        lex = self.lexicon.predict_docs(docs)
+        if self.model is None or not texts:
+            return lex
+        from momenti.text.learned import lexicon_row
+
+        rows = [lexicon_row(d, clauses) for d, (_, clauses) in zip(docs, lex, strict=True)]
+        model = self.model.predict(texts, [d.lang for d in docs], lexicon_rows=rows)
+        out = []
+        for (ls, clauses), ms in zip(lex, model, strict=True):
+            out.append((ms if ms.confidence >= self.min_confidence else ls, clauses))
+        return out
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy re-export: learned.py imports scikit-learn (slow to import)
+    if name == "LearnedSentiment":
+        from momenti.text.learned import LearnedSentiment
+
+        return LearnedSentiment
+    raise AttributeError(name)
