@@ -38,6 +38,7 @@ bench: install-peers
 	$(BIN)/python bench/process.py
 	$(BIN)/python bench/contact.py
 	$(BIN)/python bench/drivers.py
+	$(BIN)/python bench/text.py
 
 clean-demo:
 	rm -rf momenti-data
