@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     import_chunk_rows: int = Field(default=250_000, description="Rows committed per import transaction")
     api_max_batch: int = Field(default=10_000, description="Largest batch accepted by one API request")
     api_max_body_bytes: int = Field(default=20_000_000, description="Largest request body accepted")
+    # --- text analytics (issue 7) ---
+    text_keep_original: bool = Field(
+        default=False, description="Allow showing/exporting original comment text; otherwise only masked text")
+    text_auto: bool = Field(default=True, description="Analyse new comments and feedback after every import")
+    text_sector: str = Field(default="bank", description="Topic taxonomy: bank, telco, airline or a YAML path")
+    text_min_group: int = Field(default=5, description="Comment text is shown only from groups at least this big")
 
     @cached_property
     def store_url(self) -> str:

@@ -25,6 +25,7 @@ from momenti.questions.lifecycle import LifecycleQuestions
 from momenti.questions.loyalty import LoyaltyQuestions
 from momenti.questions.process import ProcessQuestions
 from momenti.questions.retention import RetentionQuestions
+from momenti.questions.text import TextQuestions
 from momenti.store.db import is_sqlite, make_engine, migrate
 from momenti.store.raw import AdbcConnection, DbapiConnection, RawConnection
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse
@@ -40,7 +41,7 @@ def _date(value: DateLike) -> dt.date | None:
 
 
 class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQuestions, RetentionQuestions,
-                LifecycleQuestions):
+                LifecycleQuestions, TextQuestions):
     def __init__(self, settings: Settings, bulk: bool = True) -> None:
         """`bulk`: use ADBC for imports and sync (fast; for CLI and notebooks). The server passes False."""
         self.settings = settings
@@ -129,6 +130,8 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
                                 strict=strict)
         if sync and not dry_run and summary.added + summary.updated:
             self.sync(progress=progress, compact=True)
+            if kind in ("responses", "feedback"):  # text analytics (issue 7): new comments, never failing
+                self._auto_text_analyze()
         return summary
 
     # -- warehouse ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 import momenti
 from momenti.api import errors
 from momenti.api.routers import analysis, contact, journeys, lifecycle, loyalty, meta, metrics, retention, writes
+from momenti.api.routers import text as text_router
 from momenti.api.schemas import CREATE_MODELS
 from momenti.api.syncer import DebouncedSync
 from momenti.api.writer import GroupWriter
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(loyalty.router)
     app.include_router(retention.router)
     app.include_router(lifecycle.router)
+    app.include_router(text_router.router)
     app.include_router(web.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from momenti.cli import analysis, demo, imports, journey, journeys, lifecycle, loyalty, metrics, retention, warehouse
+from momenti.cli import text as text_cli
 from momenti.cli.output import err_console
 from momenti.errors import MomentiError
 
@@ -19,6 +20,7 @@ analysis.register(app)
 lifecycle.register(app)
 app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(retention.app, name="retention")
+app.add_typer(text_cli.app, name="text")
 app.command("demo")(demo.demo)
 
 try:  # the server and token commands live in their own modules

@@ -237,3 +237,33 @@ class IdempotencyKey(Base):
 
 
 FACT_TABLES = ("responses", "events", "feedback")
+
+
+# --- text analytics (issue 7: src/momenti/analysis/text_store.py) -----------------------------------------
+
+
+class TextResult(Base):
+    """What the text pipeline found in one free-text item: a free-text answer (`kind` "answer": `item_id` =
+    responses.id, `question_id` = questions.id) or a feedback item (`kind` "feedback": `item_id` = feedback.id,
+    `question_id` = 0). Replaced when the analyzer changes (`analyzer_version`); `seq` is raised on every insert
+    or replacement so the warehouse picks up changed results incrementally (as customers)."""
+
+    __tablename__ = "text_results"
+    __table_args__ = (UniqueConstraint("kind", "item_id", "question_id"),)
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(String(10))  # answer | feedback
+    item_id: Mapped[int] = mapped_column(BigInteger)
+    question_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    language: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    masked_text: Mapped[str] = mapped_column(Text)  # what is ever shown or exported (PII replaced)
+    pii_kinds: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list
+    sentiment: Mapped[str] = mapped_column(String(10))  # negative | neutral | positive
+    sentiment_score: Mapped[float] = mapped_column(Float)  # -1..1
+    sentiment_confidence: Mapped[float] = mapped_column(Float)  # 0..1
+    sentiment_source: Mapped[str] = mapped_column(String(20))  # lexicon | model
+    topics: Mapped[str] = mapped_column(Text)  # JSON list of topic keys
+    aspects: Mapped[str] = mapped_column(Text)  # JSON list of {topic, sentiment, score}
+    keywords: Mapped[str] = mapped_column(Text)  # JSON list
+    analyzer_version: Mapped[str] = mapped_column(String(100))
+    analysed_at: Mapped[datetime] = mapped_column(DateTime)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, index=True)

@@ -81,3 +81,24 @@ TABLES.update({
     "outcomes": ibis.schema({"customer_id": "string", "status": "string", "start_date": "timestamp",
                              "end_date": "timestamp", "attributes": "string", "seq": "int64"}),
 })
+
+# --- text analytics (issue 7, src/momenti/analysis/text_facts.py) -----------------------------------------
+# `text_results`: one row per analysed item (free-text answer or feedback) with its context (customer,
+# touchpoint, time, channel; for feedback the channel is its source) and the masked text only. `text_topics`:
+# one row per item x topic with the same context and the topic's own (aspect) sentiment, so a topic's volume,
+# share and sentiment cut by touchpoint and period are plain group-bys. Both replaced per item by `seq`.
+TABLES.update({
+    "text_results": ibis.schema({
+        "item_key": "string", "kind": "string", "item_id": "int64", "question": "string", "external_id": "string",
+        "customer_id": "string", "touchpoint": "string", "ts": "timestamp", "channel": "string",
+        "source": "string", "language": "string", "masked_text": "string", "pii_kinds": "string",
+        "sentiment": "string", "sentiment_score": "float64", "sentiment_confidence": "float64",
+        "sentiment_source": "string", "topics": "string", "n_topics": "int64", "keywords": "string",
+        "analyzer_version": "string", "seq": "int64",
+    }),
+    "text_topics": ibis.schema({
+        "item_key": "string", "kind": "string", "topic": "string", "sentiment": "string", "score": "float64",
+        "item_sentiment": "string", "customer_id": "string", "touchpoint": "string", "ts": "timestamp",
+        "channel": "string", "source": "string", "language": "string", "seq": "int64",
+    }),
+})

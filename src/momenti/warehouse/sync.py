@@ -283,6 +283,10 @@ def _sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: boo
         contact_facts.refresh(wh)
         out.added["customers"] = _sync_customers(wh, store)
         out.added["outcomes"] = _sync_outcomes(wh, store)  # retention (issue 5)
+        # --- text analytics (issue 7): text results written or replaced since the last sync ---
+        from momenti.analysis import text_facts
+
+        out.added["text"] = text_facts.sync_text(wh, store, dims.touchpoints)
         if out.added["responses"] or compact:
             compact_rollup(wh)
     out.seconds = time.perf_counter() - started

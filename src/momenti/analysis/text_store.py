@@ -1,0 +1,242 @@
+"""Incremental text analysis: every free-text answer and feedback item not yet analysed (or analysed by another
+analyzer version) goes through `momenti.text.analyze.analyze_batch` in batches; each batch's results replace the
+item's previous result in the store's `text_results` in one transaction, with a fresh `seq` so the next warehouse
+sync carries them over (analysis/text_facts.py).
+
+The analyzer version names everything that changes a result: the engine, the taxonomy (a hash of its file) and
+the sentiment model in use (the newest trained one, or the lexicon). Training a model or promoting a topic
+therefore makes the next run re-analyse everything, and an unchanged analyzer finds nothing to do.
+
+Pending items are found with a keyset walk over the answers' clustered key (response_id, question_id) and the
+feedback id, each page a bounded query; the store never sends every text at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from momenti.store.raw import RawConnection
+from momenti.warehouse.connection import WarehouseConnection
+
+if TYPE_CHECKING:
+    from momenti.config import Settings
+
+Progress = Callable[[str, int, int], None]
+BATCH = 5_000
+CATEGORICAL_MIN_N = 30
+CATEGORICAL_MAX_DISTINCT = 50
+ENGINE_VERSION = "1"  # raise when the pipeline's own handling of results changes
+
+PENDING_ANSWERS = """
+SELECT a.response_id AS item_id, a.question_id, a.value_text AS text, coalesce(r.language, '') AS declared,
+       coalesce(t.id, 0) AS old_id
+FROM answers a
+JOIN questions q ON q.id = a.question_id
+JOIN responses r ON r.id = a.response_id
+LEFT JOIN text_results t ON t.kind = 'answer' AND t.item_id = a.response_id AND t.question_id = a.question_id
+WHERE q.kind = 'text' AND a.question_id IN ({questions}) AND a.value_text IS NOT NULL AND a.value_text <> ''
+  AND a.response_id >= {after_item} AND (a.response_id > {after_item} OR a.question_id > {after_q})
+  AND (t.id IS NULL OR t.analyzer_version <> '{version}' OR {force})
+ORDER BY a.response_id, a.question_id
+LIMIT {limit}
+"""
+
+PENDING_FEEDBACK = """
+SELECT f.id AS item_id, 0 AS question_id, f.text, coalesce(f.language, '') AS declared, coalesce(t.id, 0) AS old_id
+FROM feedback f
+LEFT JOIN text_results t ON t.kind = 'feedback' AND t.item_id = f.id AND t.question_id = 0
+WHERE f.id > {after_item} AND f.text <> ''
+  AND (t.id IS NULL OR t.analyzer_version <> '{version}' OR {force})
+ORDER BY f.id
+LIMIT {limit}
+"""
+
+
+@dataclass
+class Analyzer:
+    """What analyses a batch: the taxonomy, the tiered sentiment (newest model or lexicon) and their version."""
+
+    sector: str
+    taxonomy: object | None  # momenti.text.topics.Taxonomy; None: the shipped sector's
+    sentiment: object | None  # momenti.text.sentiment.TieredSentiment
+    version: str
+    model: str | None = None
+
+    def analyze(self, texts: list[str], langs: list[str | None]):  # noqa: ANN201 - a DataFrame
+        from momenti.text.analyze import analyze_batch
+
+        return analyze_batch(texts, langs, sector=self.sector, taxonomy=self.taxonomy, sentiment=self.sentiment)
+
+
+def user_taxonomy_path(settings: Settings) -> Path:
+    """Where `momenti text promote` writes topics; when it exists it is the taxonomy in use."""
+    return Path(settings.data_dir) / "text" / "taxonomy.yaml"
+
+
+def taxonomy_source(settings: Settings) -> str:
+    """The sector name or file the taxonomy is loaded from: the user's file first, then MOMENTI_TEXT_SECTOR."""
+    user = user_taxonomy_path(settings)
+    return str(user) if user.exists() else settings.text_sector
+
+
+def _taxonomy_fingerprint(source: str) -> str:
+    """A hash of the taxonomy file in use (shipped with momenti, or the user's)."""
+    from importlib import resources
+
+    from momenti.text.topics import SECTORS
+
+    if source in SECTORS:
+        data = resources.files("momenti.text").joinpath(f"taxonomies/{source}.yaml").read_bytes()
+    else:
+        data = Path(source).read_bytes()
+    return hashlib.sha256(data).hexdigest()[:10]
+
+
+def build_analyzer(settings: Settings) -> Analyzer:
+    from momenti.analysis.text_models import load_newest
+    from momenti.text.sentiment import TieredSentiment
+    from momenti.text.topics import SECTORS, Taxonomy
+
+    source = taxonomy_source(settings)
+    # A shipped sector's taxonomy is left to the engine, which parses it once per process; a user's file is
+    # read each time (it may have been edited).
+    taxonomy = None if source in SECTORS else Taxonomy.load(source)
+    model, model_id = load_newest(settings)
+    sentiment = TieredSentiment(model)  # type: ignore[arg-type]
+    engine = getattr(__import__("momenti.text", fromlist=["__version__"]), "__version__", "0")
+    sector = source if source in SECTORS else "bank"
+    version = f"{ENGINE_VERSION}.{engine}|tax:{_taxonomy_fingerprint(source)}|sent:{model_id or 'lexicon'}"
+    return Analyzer(sector, taxonomy, sentiment, version[:100], model_id)
+
+
+def free_text_questions(wh: WarehouseConnection) -> list[str]:
+    """The text questions whose answers are free text. The importer gives kind "text" to every non-numeric
+    column, so a categorical one ("5", "10", "never") is text too; analysing it would fill the topic
+    denominators with non-comments. A question is categorical when it has at least CATEGORICAL_MIN_N answers
+    and few distinct values (at most CATEGORICAL_MAX_DISTINCT, and under 5 % of its answers)."""
+    q = wh.table("questions")
+    keys = q.filter(q.kind == "text").question.to_pyarrow().to_pylist()
+    if not keys:
+        return []
+    a = wh.table("answers")
+    a = a.filter(a.question.isin(keys) & a.value_text.notnull())
+    stats = a.group_by("question").aggregate(n=a.count(), distinct=a.value_text.nunique()).to_pandas()
+    categorical = stats[(stats["n"] >= CATEGORICAL_MIN_N) & (stats["distinct"] <= CATEGORICAL_MAX_DISTINCT)
+                        & (stats["distinct"] < 0.05 * stats["n"])]["question"]
+    return [k for k in keys if k not in set(categorical)]
+
+
+@dataclass
+class AnalyzeReport:
+    analysed: dict[str, int] = field(default_factory=lambda: {"answer": 0, "feedback": 0})
+    replaced: int = 0
+    version: str = ""
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.analysed.values())
+
+    def as_dict(self) -> dict:
+        return {"analysed": dict(self.analysed), "total": self.total, "replaced": self.replaced,
+                "version": self.version, "seconds": round(self.seconds, 2)}
+
+
+def _json_list(values: object) -> str:
+    return json.dumps(list(values) if values is not None else [], ensure_ascii=False)
+
+
+def _result_rows(kind: str, pending: pa.Table, out, version: str, now: dt.datetime,  # noqa: ANN001
+                 first_seq: int, sqlite: bool) -> pa.Table:
+    n = pending.num_rows
+    analysed_at = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+    return pa.table({
+        "kind": pa.array([kind] * n, pa.string()),
+        "item_id": pending["item_id"].cast(pa.int64()),
+        "question_id": pending["question_id"].cast(pa.int64()),
+        "language": pa.array(out["language"].astype(object).tolist(), pa.string()),
+        "masked_text": pa.array(out["masked_text"].astype(object).tolist(), pa.string()),
+        "pii_kinds": pa.array([_json_list(v) for v in out["pii_kinds"]], pa.string()),
+        "sentiment": pa.array(out["sentiment"].astype(object).tolist(), pa.string()),
+        "sentiment_score": pa.array(out["sentiment_score"].astype(float).tolist(), pa.float64()),
+        "sentiment_confidence": pa.array(out["sentiment_confidence"].astype(float).tolist(), pa.float64()),
+        "sentiment_source": pa.array(out["sentiment_source"].astype(object).tolist(), pa.string()),
+        "topics": pa.array([_json_list(v) for v in out["topics"]], pa.string()),
+        "aspects": pa.array([json.dumps(list(v) if v is not None else [], ensure_ascii=False, default=float)
+                             for v in out["aspects"]], pa.string()),
+        "keywords": pa.array([_json_list(v) for v in out["keywords"]], pa.string()),
+        "analyzer_version": pa.array([version] * n, pa.string()),
+        "analysed_at": pa.array([analysed_at] * n, pa.string() if sqlite else pa.timestamp("us")),
+        "seq": pa.array(range(first_seq, first_seq + n), pa.int64()),
+    })
+
+
+def _write(store: RawConnection, kind: str, pending: pa.Table, out, version: str) -> int:  # noqa: ANN001
+    """Replace the batch's results in one transaction; returns how many replaced an older result."""
+    store.begin()
+    try:
+        first_seq = int(store.scalar("SELECT coalesce(max(seq), 0) FROM text_results") or 0) + 1
+        old = [int(v) for v in pending["old_id"].to_pylist() if v]
+        for i in range(0, len(old), 1000):
+            store.execute(f"DELETE FROM text_results WHERE id IN ({', '.join(map(str, old[i:i + 1000]))})")
+        rows = _result_rows(kind, pending, out, version, dt.datetime.now(dt.UTC).replace(tzinfo=None), first_seq,
+                            store.sqlite)
+        store.ingest("text_results", rows)
+        store.commit()
+    except BaseException:
+        store.rollback()
+        raise
+    return len(old)
+
+
+def _langs(declared: list[str]) -> list[str | None]:
+    # A declared it/en is a strong hint (the survey was in that language); anything else is detected.
+    return [d if d in ("it", "en") else None for d in declared]
+
+
+def analyze_pending(connect: Callable[[], RawConnection], analyzer: Analyzer, questions: list[str],
+                    limit: int | None = None, force: bool = False, batch: int = BATCH,
+                    progress: Progress | None = None) -> AnalyzeReport:
+    """Analyse what is pending (everything with `force`), at most `limit` items, of the free-text `questions`
+    (keys) and of the feedback; results go to the store."""
+    started = time.perf_counter()
+    with connect() as store:
+        ids = store.fetch_arrow("SELECT id, key FROM questions WHERE kind = 'text'")
+    wanted = set(questions)
+    qids = [str(int(i)) for i, k in zip(ids["id"].to_pylist(), ids["key"].to_pylist(), strict=True) if k in wanted]
+    in_list = ", ".join(qids) or "-1"
+    report = AnalyzeReport(version=analyzer.version)
+    tell = progress or (lambda *_: None)
+    left = limit if limit is not None else float("inf")
+    for kind, sql in (("answer", PENDING_ANSWERS), ("feedback", PENDING_FEEDBACK)):
+        after_item, after_q = 0, 0
+        while left > 0:
+            size = int(min(batch, left))
+            with connect() as store:
+                pending = store.fetch_arrow(sql.format(after_item=after_item, after_q=after_q, limit=size,
+                                                       questions=in_list,
+                                                       version=analyzer.version.replace("'", "''"),
+                                                       force="1 = 1" if force else "1 = 0"))
+                if not pending.num_rows:
+                    break
+                texts = [str(t) for t in pending["text"].to_pylist()]
+                out = analyzer.analyze(texts, _langs([str(d) for d in pending["declared"].to_pylist()]))
+                report.replaced += _write(store, kind, pending, out, analyzer.version)
+            report.analysed[kind] += pending.num_rows
+            left -= pending.num_rows
+            after_item = int(pending["item_id"][-1].as_py())
+            after_q = int(pending["question_id"][-1].as_py())
+            tell(f"text {kind}s", report.analysed[kind], 0)
+            if pending.num_rows < size:
+                break
+    report.seconds = time.perf_counter() - started
+    return report
