@@ -39,6 +39,7 @@ bench: install-peers
 	$(BIN)/python bench/contact.py
 	$(BIN)/python bench/drivers.py
 	$(BIN)/python bench/text.py
+	$(BIN)/python bench/survey_pages.py
 
 clean-demo:
 	rm -rf momenti-data

@@ -33,6 +33,26 @@ class Settings(BaseSettings):
     text_auto: bool = Field(default=True, description="Analyse new comments and feedback after every import")
     text_sector: str = Field(default="bank", description="Topic taxonomy: bank, telco, airline or a YAML path")
     text_min_group: int = Field(default=5, description="Comment text is shown only from groups at least this big")
+    # --- survey reach (issue 6: links, invitations, fatigue, widget, abuse limits) ---
+    secret_key: str | None = Field(
+        default=None, description="Signs survey and unsubscribe links; default: random, kept in data_dir/secret.key")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of links sent to customers")
+    link_days: int = Field(default=30, description="Default lifetime of a survey link, in days")
+    fatigue_days: int = Field(default=30, description="At most one invitation per customer in this many days")
+    quiet_hours: str = Field(default="21-8", description="Local hours with no e-mail (start-end, 24 h); empty: none")
+    timezone: str = Field(default="Europe/Rome", description="Time zone of the quiet hours")
+    smtp_host: str | None = Field(default=None, description="SMTP server that sends invitations")
+    smtp_port: int = Field(default=25, description="SMTP port (587 with STARTTLS, 465 is not supported)")
+    smtp_user: str | None = Field(default=None, description="SMTP login (none: no authentication)")
+    smtp_password: str | None = Field(default=None, description="SMTP password")
+    smtp_from: str = Field(default="momenti <noreply@localhost>", description="From: of invitations")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS")
+    smtp_timeout_s: float = Field(default=30.0, description="SMTP connect/command timeout")
+    rate_ip_per_minute: float = Field(default=30.0, description="Public survey POSTs per minute per IP (sustained)")
+    rate_ip_burst: int = Field(default=20, description="Public survey POSTs per IP allowed in a burst")
+    rate_link_per_minute: float = Field(default=10.0, description="Public survey POSTs per minute per link token")
+    rate_link_burst: int = Field(default=10, description="Public survey POSTs per link token allowed in a burst")
+    public_max_body_bytes: int = Field(default=65_536, description="Largest body of a public survey POST")
 
     @cached_property
     def store_url(self) -> str:

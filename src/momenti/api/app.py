@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 import momenti
 from momenti.api import errors
 from momenti.api.routers import analysis, contact, journeys, lifecycle, loyalty, meta, metrics, retention, writes
+from momenti.api.routers import surveys as surveys_router
 from momenti.api.routers import text as text_router
 from momenti.api.schemas import CREATE_MODELS
 from momenti.api.syncer import DebouncedSync
@@ -28,6 +29,8 @@ from momenti.config import Settings, get_settings
 from momenti.warehouse.connection import open_warehouse
 from momenti.warehouse.sync import ensure_schema
 from momenti.web import routes as web
+from momenti.web import survey_builder, survey_pages
+from momenti.web import survey_reach as reach_routes
 from momenti.workspace import Workspace
 
 DESCRIPTION = """Moments-of-Truth customer experience: journeys, listening, honest metrics.
@@ -103,6 +106,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(retention.router)
     app.include_router(lifecycle.router)
     app.include_router(text_router.router)
+    app.include_router(surveys_router.router)
+    app.include_router(survey_pages.router)
+    app.include_router(survey_builder.router)
+    reach_routes.install(app)  # widget, unsubscribe, bounces; size limit of public POSTs
     app.include_router(web.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from momenti.cli import analysis, demo, imports, journey, journeys, lifecycle, loyalty, metrics, retention, warehouse
+from momenti.cli import invite as invite_cli
+from momenti.cli import surveys as surveys_cli
 from momenti.cli import text as text_cli
 from momenti.cli.output import err_console
 from momenti.errors import MomentiError
@@ -21,6 +23,9 @@ lifecycle.register(app)
 app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(retention.app, name="retention")
 app.add_typer(text_cli.app, name="text")
+app.add_typer(surveys_cli.app, name="survey")
+app.add_typer(invite_cli.links_app, name="links")
+app.add_typer(invite_cli.app, name="invite")
 app.command("demo")(demo.demo)
 
 try:  # the server and token commands live in their own modules

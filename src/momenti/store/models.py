@@ -267,3 +267,161 @@ class TextResult(Base):
     analyzer_version: Mapped[str] = mapped_column(String(100))
     analysed_at: Mapped[datetime] = mapped_column(DateTime)
     seq: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+
+
+# --- survey reach (issue 6: src/momenti/surveys/links.py, invite.py, fatigue.py) --------------------------
+
+
+class LinkUse(Base):
+    """A consumed single-use survey link (its nonce): the link cannot open a survey again, and the invitation
+    that carried it counts as answered."""
+
+    __tablename__ = "link_uses"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    survey_key: Mapped[str] = mapped_column(String(100))
+    customer_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    used_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ReachRule(Base):
+    """Per-survey contact rules: quotas (rolling 24 hours / 7 days) and a deterministic sampling rate."""
+
+    __tablename__ = "reach_rules"
+    survey_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    max_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_per_week: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sample_rate: Mapped[float] = mapped_column(Float, default=1.0)
+    sample_seed: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Invitation(Base):
+    """One contact of one customer for one survey: an e-mail invitation, or a widget shown and answered.
+    `trigger_event` (the triggering event's external id) makes automatic triggers idempotent; it is NULL for
+    manual invitations (NULLs never collide in the unique constraint)."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("survey_key", "customer_key", "trigger_event"),)
+    id: Mapped[int] = _id()
+    survey_key: Mapped[str] = mapped_column(String(100), index=True)
+    customer_key: Mapped[str] = mapped_column(String(200), index=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    language: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(20))  # email | widget
+    touchpoint: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    trigger_event: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    link_nonce: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    link_token: Mapped[str | None] = mapped_column(Text, nullable=True)  # the reminder sends the same link
+    link_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))  # deferred | sent | failed | bounced | answered
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # the last failure or bounce reason
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    planned_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # later than created_at in quiet hours
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Delivery(Base):
+    """Every send attempt and its result (sent, failed with its reason, bounced when reported)."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = _id()
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # invitation | reminder
+    status: Mapped[str] = mapped_column(String(20))  # sent | failed | bounced
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Unsubscribe(Base):
+    """A customer who asked not to be contacted again: never invited (nor reminded) by any survey."""
+
+    __tablename__ = "unsubscribes"
+    customer_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
+    source: Mapped[str] = mapped_column(String(20))  # link | cli | api
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ContactSkip(Base):
+    """An invitation not sent, and why (opted_out, fatigue, quota_day, quota_week, not_sampled, no_email...)."""
+
+    __tablename__ = "contact_skips"
+    id: Mapped[int] = _id()
+    survey_key: Mapped[str] = mapped_column(String(100), index=True)
+    customer_key: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    trigger_event: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class InviteTrigger(Base):
+    """Where an automatic trigger (survey + activity) got to in the store's events (by monotonic id)."""
+
+    __tablename__ = "invite_triggers"
+    survey_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    activity: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+# --- surveys (issue 6: src/momenti/surveys/service.py, src/momenti/surveys/sessions.py) ---------------------
+
+
+class Survey(Base):
+    """A survey: its key, whether it takes answers (`status` draft | live | closed) and which version of its
+    definition new respondents get. Respondents already under way keep the version they started with."""
+
+    __tablename__ = "surveys"
+    id: Mapped[int] = _id()
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="live")  # draft | live | closed
+    allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # UTC; answers refused after
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SurveyVersion(Base):
+    """One immutable version of a survey definition (the validated YAML as JSON); `digest` tells whether a
+    newly applied definition differs from the current one."""
+
+    __tablename__ = "survey_versions"
+    __table_args__ = (UniqueConstraint("survey_id", "version"),)
+    id: Mapped[int] = _id()
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    definition: Mapped[dict] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SurveySession(Base):
+    """A respondent's progress through a survey's pages. The answers given so far live here (JSON) until the
+    session ends: completed (one response, partial = false) or abandoned and swept (one response with the
+    answers given, partial = true). `status` moves once from open to complete | partial | empty, in the same
+    transaction as the response write, so a response is written at most once (external id
+    `survey:<key>:<token>`)."""
+
+    __tablename__ = "survey_sessions"
+    __table_args__ = (UniqueConstraint("token"),)
+    id: Mapped[int] = _id()
+    token: Mapped[str] = mapped_column(String(64))
+    survey_key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    customer_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    touchpoint: Mapped[str] = mapped_column(String(100))
+    hidden: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON object: hidden field -> value
+    language: Mapped[str] = mapped_column(String(10))
+    link_nonce: Mapped[str | None] = mapped_column(String(200), nullable=True)  # signed link's nonce
+    answers: Mapped[str] = mapped_column(Text, default="{}")  # JSON object: question key -> value
+    page: Mapped[int] = mapped_column(Integer, default=0)  # the page to show next
+    trail: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of pages shown, for the back button
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)  # open|complete|partial|empty
+    response_external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, index=True)

@@ -1,0 +1,1 @@
+"""Surveys: definitions, public pages, signed links, invitations, contact-fatigue rules, widget."""
