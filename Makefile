@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-peers demo serve test lint bench clean-demo
+.PHONY: install install-peers install-models demo serve test lint bench clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,6 +17,12 @@ install: $(STAMP)
 # Peers we measure against (pm4py is AGPL: only ever installed beside momenti, never imported by it).
 install-peers: install
 	$(BIN)/pip install -q -r bench/requirements-peers.txt
+
+# The optional local transformer tier of text sentiment (MOMENTI_TEXT_MODEL_DIR): CPU torch first (pinned: the
+# machine holds that CPU wheel; a range could pull CUDA builds), then the extra.
+install-models: install
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev,models]'
 
 demo: install
 	$(BIN)/momenti demo

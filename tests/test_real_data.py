@@ -49,7 +49,16 @@ def record_start_lines(path: Path, delimiter: str = ",") -> list[int]:
 # --- CFPB complaints as feedback -------------------------------------------------------------------------
 
 
-def test_cfpb_complaints_as_feedback(workspace: momenti.Workspace, shared_data: Path, tmp_path: Path) -> None:
+def _raw_workspace(tmp_path: Path) -> momenti.Workspace:
+    """A workspace that keeps imported text as imported: these tests check the importer, and by default the
+    text analysis after an import replaces originals with masked text (MOMENTI_TEXT_KEEP_ORIGINAL)."""
+    ws = momenti.open(tmp_path / "raw", text_auto=False)
+    ws.apply_journey(Path(momenti.__file__).parent / "journeys/templates/bank.yaml")
+    return ws
+
+
+def test_cfpb_complaints_as_feedback(shared_data: Path, tmp_path: Path) -> None:
+    workspace = _raw_workspace(tmp_path)
     # Imported through a link, so that the rejects file lands in tmp_path, not beside the shared file.
     path = tmp_path / "cfpb_complaints_sample.csv"
     path.symlink_to(shared_data / "cfpb_complaints_sample.csv")
@@ -151,7 +160,8 @@ def test_roadtraffic_as_events_with_zone_offsets(workspace: momenti.Workspace, s
 # --- SENTIPOLC tweets as feedback ------------------------------------------------------------------------
 
 
-def test_sentipolc_tweets_as_feedback(workspace: momenti.Workspace, shared_data: Path, tmp_path: Path) -> None:
+def test_sentipolc_tweets_as_feedback(shared_data: Path, tmp_path: Path) -> None:
+    workspace = _raw_workspace(tmp_path)
     src = shared_data / "sentipolc2016_train.csv"
     raw = src.read_bytes()
     assert raw.count(b"\r\n") == raw.count(b"\n")  # CRLF throughout

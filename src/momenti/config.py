@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     text_auto: bool = Field(default=True, description="Analyse new comments and feedback after every import")
     text_sector: str = Field(default="bank", description="Topic taxonomy: bank, telco, airline or a YAML path")
     text_min_group: int = Field(default=5, description="Comment text is shown only from groups at least this big")
+    text_model_dir: Path | None = Field(
+        default=None, description="Local transformer sentiment model directory (first tier); never downloaded")
     # --- survey reach (issue 6: links, invitations, fatigue, widget, abuse limits) ---
     secret_key: str | None = Field(
         default=None, description="Signs survey and unsubscribe links; default: random, kept in data_dir/secret.key")

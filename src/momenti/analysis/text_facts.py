@@ -6,7 +6,9 @@ store together with their item's context (the response's customer, touchpoint, t
 customer, touchpoint, time and source), shaped in a scratch DuckDB (topics and aspects exploded from their
 JSON) and replace the warehouse rows of the same items. A rebuilt warehouse has no `seq` and starts over.
 
-Only masked text ever reaches these tables.
+Only masked text ever reaches these tables. The same step masks the warehouse's copies of the items' text
+(`feedback.text`, `answers.value_text`): they were copied from the store by id before analysis replaced the
+store's text with the masked text (analysis/text_store.py), and copied rows are not updated by a fact sync.
 """
 
 from __future__ import annotations
@@ -107,6 +109,64 @@ def _delete_items(wh: WarehouseConnection, keys: pa.Array | pa.ChunkedArray, eve
                 wh.sql(f'DELETE FROM "{name}" WHERE item_key IN ({chunk})')
 
 
+# Warehouse copies of the analysed items' text := their masked text (DuckDB: `_masked` is the shaped batch).
+MASK_DUCKDB = (
+    """UPDATE feedback SET text = m.masked_text FROM _masked m
+       WHERE m.kind = 'feedback' AND feedback.id = m.item_id AND feedback.text IS DISTINCT FROM m.masked_text""",
+    """UPDATE answers SET value_text = m.masked_text FROM _masked m
+       WHERE m.kind = 'answer' AND answers.response_id = m.item_id AND answers.question = m.question
+         AND answers.value_text IS DISTINCT FROM m.masked_text""",
+)
+# PostgreSQL: the batch as arrays (parameters, no quoting of customer text), a chunk per statement.
+MASK_POSTGRES = {
+    "feedback": """UPDATE "feedback" AS f SET text = v.t FROM unnest(%s::bigint[], %s::text[]) AS v(id, t)
+        WHERE f.id = v.id AND f.text IS DISTINCT FROM v.t""",
+    "answer": """UPDATE "answers" AS a SET value_text = v.t
+        FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, q, t)
+        WHERE a.response_id = v.id AND a.question = v.q AND a.value_text IS DISTINCT FROM v.t""",
+}
+MASK_CHUNK = 10_000
+
+
+def _quote(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _literal_update(r: dict) -> str:
+    if r["kind"] == "feedback":
+        return f'UPDATE "feedback" SET text = {_quote(r["masked_text"])} WHERE id = {int(r["item_id"])}'
+    return (f'UPDATE "answers" SET value_text = {_quote(r["masked_text"])} '
+            f'WHERE response_id = {int(r["item_id"])} AND question = {_quote(r["question"])}')
+
+
+def mask_copies(wh: WarehouseConnection, results: pa.Table) -> None:
+    """Replace the warehouse's copies of these items' text (shaped `text_results` rows) with their masked
+    text, by key: feedback by id, answers by (response_id, question)."""
+    batch = results.select(["kind", "item_id", "question", "masked_text"])
+    if wh.is_duckdb:
+        wh.duck.register("_masked", batch)
+        try:
+            for statement in MASK_DUCKDB:
+                wh.duck.execute(statement)
+        finally:
+            wh.duck.unregister("_masked")
+        return
+    rows = batch.to_pylist()
+    if wh.ibis.name != "postgres":  # another Ibis backend (untested): one literal statement per item
+        for r in rows:
+            wh.sql(_literal_update(r))
+        return
+    for kind in ("feedback", "answer"):
+        mine = [r for r in rows if r["kind"] == kind]
+        for i in range(0, len(mine), MASK_CHUNK):
+            chunk = mine[i:i + MASK_CHUNK]
+            params = [[r["item_id"] for r in chunk]]
+            if kind == "answer":
+                params.append([r["question"] for r in chunk])
+            params.append([r["masked_text"] for r in chunk])
+            wh.ibis.raw_sql(MASK_POSTGRES[kind], params=params).close()
+
+
 def sync_text(wh: WarehouseConnection, store: RawConnection, touchpoints: pa.Table) -> int:
     """Bring the warehouse's text tables up to date with the store; returns the number of items (re)written.
     `touchpoints`: the sync's touchpoint dimension (touchpoint_id -> touchpoint)."""
@@ -127,6 +187,7 @@ def sync_text(wh: WarehouseConnection, store: RawConnection, touchpoints: pa.Tab
                         _delete_items(wh, results["item_key"], everything=True)
                 else:
                     _delete_items(wh, results["item_key"].combine_chunks(), everything=False)
+                mask_copies(wh, results)
                 wh.insert("text_results", results)
                 wh.insert("text_topics", topics)
             written += results.num_rows

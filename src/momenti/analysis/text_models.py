@@ -2,7 +2,9 @@
 
 `models/sentiment-<n>.joblib` is the n-th model trained (`LearnedSentiment.save`), beside `sentiment-<n>.json`
 (its metadata: cross-validated macro-F1, n, class counts, date, where the labels came from). The newest is used
-automatically; deleting its files falls back to the one before (or to the lexicon when none is left).
+automatically; deleting its files falls back to the one before (or to the lexicon when none is left). With
+MOMENTI_TEXT_MODEL_DIR set, a local transformer model (``momenti.text.transformer``) is the first tier, before
+the learned model and the lexicon.
 
 Labels from scores: a comment left with an NPS of 0-6 is negative and 9-10 positive, with a CSAT of 1-2 negative
 and 4-5 positive, a review rated 1-2 negative and 4-5 positive (thresholds configurable); passives and the middle
@@ -16,6 +18,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,13 +78,55 @@ def list_models(settings: Settings) -> pd.DataFrame:
 
 
 def load_newest(settings: Settings) -> tuple[object | None, str | None]:
-    """(LearnedSentiment, "sentiment-<n>") of the newest model, or (None, None)."""
-    found = newest(settings)
-    if found is None:
-        return None, None
-    from momenti.text.sentiment import LearnedSentiment
+    """What the pipeline's ``TieredSentiment`` is built from, and its identity (part of the analyzer version):
+    (LearnedSentiment, "sentiment-<n>") for the newest trained model, (None, None) for the lexicon alone; with
+    MOMENTI_TEXT_MODEL_DIR set, ([TransformerSentiment, LearnedSentiment?], "tf-<hash>[+sentiment-<n>]"), the
+    transformer first. The hash covers the model directory's files, so another model re-analyses everything."""
+    tiers, tiers_id = load_tiers(settings)
+    if settings.text_model_dir is None:
+        return (tiers[0] if tiers else None), tiers_id
+    return tiers, tiers_id
 
-    return LearnedSentiment.load(found[1]), f"sentiment-{found[0]}"
+
+def load_tiers(settings: Settings) -> tuple[list[object], str | None]:
+    """The sentiment tiers in order (transformer, learned model; the lexicon is always the last, implicit) and
+    their identity, None for the lexicon alone."""
+    tiers: list[object] = []
+    ids: list[str] = []
+    if settings.text_model_dir is not None:
+        transformer = load_transformer(settings.text_model_dir)
+        tiers.append(transformer)
+        ids.append(f"tf-{transformer.fingerprint}")
+    found = newest(settings)
+    if found is not None:
+        from momenti.text.sentiment import LearnedSentiment
+
+        tiers.append(LearnedSentiment.load(found[1]))
+        ids.append(f"sentiment-{found[0]}")
+    return tiers, ("+".join(ids) or None)
+
+
+def load_transformer(model_dir: Path):  # noqa: ANN201 - a momenti.text.transformer.TransformerSentiment
+    """The model of MOMENTI_TEXT_MODEL_DIR, loaded once per process per directory content. Set but unusable
+    (missing, not a model, transformers/torch not installed, labels that do not map) is an error naming the
+    setting: a user who pointed momenti at a model must not silently get the lexicon instead."""
+    from momenti.text.transformer import fingerprint
+
+    path = Path(model_dir).expanduser().resolve()
+    try:
+        if not path.is_dir():
+            raise InputError(f"{path}: no such directory")
+        return _cached_transformer(str(path), fingerprint(path))
+    except InputError as e:
+        raise InputError(f"MOMENTI_TEXT_MODEL_DIR: {e} (unset it to use the learned model and the "
+                         "lexicon only)") from e
+
+
+@lru_cache(maxsize=1)
+def _cached_transformer(path: str, fingerprint: str):  # noqa: ANN202 - the fingerprint keys the cache
+    from momenti.text.transformer import TransformerSentiment
+
+    return TransformerSentiment(Path(path))
 
 
 # --- labels -------------------------------------------------------------------------------------------------

@@ -9,10 +9,18 @@ therefore makes the next run re-analyse everything, and an unchanged analyzer fi
 
 Pending items are found with a keyset walk over the answers' clustered key (response_id, question_id) and the
 feedback id, each page a bounded query; the store never sends every text at once.
+
+The original text (MOMENTI_TEXT_KEEP_ORIGINAL): analysis reads the original, then the same transaction that
+writes the result replaces the store's plain text (feedback.text, answers.value_text) with the masked text. By
+default the original is thereby dropped, and a later re-analysis (another analyzer version) reads the masked
+text. With the setting on, the original is kept Fernet-encrypted in `text_results.original_enc` (a key derived
+from MOMENTI_SECRET_KEY, see `original_cipher`) and re-analysis decrypts and reads it. The warehouse's copies
+are masked at the next text sync (analysis/text_facts.py).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -22,8 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import pyarrow as pa
 
+from momenti.errors import InputError
 from momenti.store.raw import RawConnection
 from momenti.warehouse.connection import WarehouseConnection
 
@@ -34,11 +44,16 @@ Progress = Callable[[str, int, int], None]
 BATCH = 5_000
 CATEGORICAL_MIN_N = 30
 CATEGORICAL_MAX_DISTINCT = 50
-ENGINE_VERSION = "1"  # raise when the pipeline's own handling of results changes
+# Raise when the pipeline's own handling of results changes. 2: the original-text policy (items analysed by 1
+# still have their original in the plain columns; re-analysing them applies the policy).
+ENGINE_VERSION = "2"
+# HKDF "info" of the key that encrypts kept originals: a key of its own, derived from MOMENTI_SECRET_KEY (which
+# also signs survey links), so neither use can stand in for the other.
+ORIGINAL_KEY_INFO = b"momenti text original v1"
 
 PENDING_ANSWERS = """
 SELECT a.response_id AS item_id, a.question_id, a.value_text AS text, coalesce(r.language, '') AS declared,
-       coalesce(t.id, 0) AS old_id
+       coalesce(t.id, 0) AS old_id, t.original_enc, t.pii_kinds AS old_pii
 FROM answers a
 JOIN questions q ON q.id = a.question_id
 JOIN responses r ON r.id = a.response_id
@@ -51,7 +66,8 @@ LIMIT {limit}
 """
 
 PENDING_FEEDBACK = """
-SELECT f.id AS item_id, 0 AS question_id, f.text, coalesce(f.language, '') AS declared, coalesce(t.id, 0) AS old_id
+SELECT f.id AS item_id, 0 AS question_id, f.text, coalesce(f.language, '') AS declared, coalesce(t.id, 0) AS old_id,
+       t.original_enc, t.pii_kinds AS old_pii
 FROM feedback f
 LEFT JOIN text_results t ON t.kind = 'feedback' AND t.item_id = f.id AND t.question_id = 0
 WHERE f.id > {after_item} AND f.text <> ''
@@ -70,6 +86,7 @@ class Analyzer:
     sentiment: object | None  # momenti.text.sentiment.TieredSentiment
     version: str
     model: str | None = None
+    cipher: object | None = None  # cryptography.fernet.Fernet: originals are kept (encrypted); None: dropped
 
     def analyze(self, texts: list[str], langs: list[str | None]):  # noqa: ANN201 - a DataFrame
         from momenti.text.analyze import analyze_batch
@@ -115,7 +132,77 @@ def build_analyzer(settings: Settings) -> Analyzer:
     engine = getattr(__import__("momenti.text", fromlist=["__version__"]), "__version__", "0")
     sector = source if source in SECTORS else "bank"
     version = f"{ENGINE_VERSION}.{engine}|tax:{_taxonomy_fingerprint(source)}|sent:{model_id or 'lexicon'}"
-    return Analyzer(sector, taxonomy, sentiment, version[:100], model_id)
+    cipher = original_cipher(settings) if settings.text_keep_original else None
+    return Analyzer(sector, taxonomy, sentiment, version[:100], model_id, cipher)
+
+
+# -- the original text ---------------------------------------------------------------------------------------
+
+
+def original_cipher(settings: Settings):  # noqa: ANN201 - cryptography.fernet.Fernet
+    """The Fernet cipher of kept originals: its key is HKDF-SHA256(MOMENTI_SECRET_KEY, salt none,
+    info ORIGINAL_KEY_INFO), 32 bytes. Without MOMENTI_SECRET_KEY, the random key kept in the data directory
+    (`momenti.surveys.links.secret_key`) is used."""
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from momenti.surveys.links import secret_key
+
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=ORIGINAL_KEY_INFO).derive(secret_key(settings))
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def decrypt_original(cipher, token: str) -> str:  # noqa: ANN001 - a Fernet
+    from cryptography.fernet import InvalidToken
+
+    try:
+        return cipher.decrypt(token.encode("ascii")).decode("utf-8")
+    except InvalidToken as exc:
+        raise InputError("a kept original text cannot be decrypted with the current key (MOMENTI_SECRET_KEY, or "
+                         "secret.key in the data directory, changed since it was encrypted): restore that key, or "
+                         "set MOMENTI_TEXT_KEEP_ORIGINAL=false to drop the kept originals") from exc
+
+
+def drop_kept_originals(store: RawConnection) -> None:
+    """Originals are not kept (any more): erase the encrypted ones left from when they were."""
+    if not store.scalar("SELECT 1 FROM text_results WHERE original_enc IS NOT NULL LIMIT 1"):
+        return  # the usual case: read without taking the write lock
+    store.begin()
+    try:
+        store.execute("UPDATE text_results SET original_enc = NULL WHERE original_enc IS NOT NULL")
+        store.commit()
+    except BaseException:
+        store.rollback()
+        raise
+
+
+def parse_item_key(key: str) -> tuple[str, int, int]:
+    """A warehouse item_key ("answer:<response id>:<question id>" or "feedback:<id>") -> (kind, item_id,
+    question_id) of the store's text_results."""
+    parts = key.split(":")
+    if parts[0] == "answer" and len(parts) == 3:
+        return "answer", int(parts[1]), int(parts[2])
+    if parts[0] == "feedback" and len(parts) == 2:
+        return "feedback", int(parts[1]), 0
+    raise ValueError(f"not an item key: {key!r}")
+
+
+def read_originals(store: RawConnection, cipher, item_keys: list[str]) -> list[str | None]:  # noqa: ANN001
+    """The original text of each item (warehouse item_key), decrypted; where none was kept (the original had
+    nothing to mask, or had been dropped before MOMENTI_TEXT_KEEP_ORIGINAL was turned on) the store's text,
+    which is then the masked text; None for an item without a result."""
+    wanted = [parse_item_key(k) for k in item_keys]
+    found: dict[tuple[str, int, int], str] = {}
+    ids = sorted({i for _, i, _ in wanted})
+    for n in range(0, len(ids), 1000):
+        rows = store.fetch_arrow(
+            "SELECT kind, item_id, question_id, original_enc, masked_text FROM text_results WHERE item_id IN ("
+            + ", ".join(str(i) for i in ids[n:n + 1000]) + ")").to_pylist()
+        for r in rows:
+            key = (str(r["kind"]), int(r["item_id"]), int(r["question_id"]))
+            found[key] = decrypt_original(cipher, r["original_enc"]) if r["original_enc"] else r["masked_text"]
+    return [found.get(k) for k in wanted]
 
 
 def free_text_questions(wh: WarehouseConnection) -> list[str]:
@@ -156,7 +243,7 @@ def _json_list(values: object) -> str:
 
 
 def _result_rows(kind: str, pending: pa.Table, out, version: str, now: dt.datetime,  # noqa: ANN001
-                 first_seq: int, sqlite: bool) -> pa.Table:
+                 first_seq: int, sqlite: bool, original_enc: list[str | None]) -> pa.Table:
     n = pending.num_rows
     analysed_at = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
     return pa.table({
@@ -177,11 +264,26 @@ def _result_rows(kind: str, pending: pa.Table, out, version: str, now: dt.dateti
         "analyzer_version": pa.array([version] * n, pa.string()),
         "analysed_at": pa.array([analysed_at] * n, pa.string() if sqlite else pa.timestamp("us")),
         "seq": pa.array(range(first_seq, first_seq + n), pa.int64()),
+        "original_enc": pa.array(original_enc, pa.string()),
     })
 
 
-def _write(store: RawConnection, kind: str, pending: pa.Table, out, version: str) -> int:  # noqa: ANN001
-    """Replace the batch's results in one transaction; returns how many replaced an older result."""
+# The analysed items' plain text becomes their masked text (this batch's results: seq first..last), in the
+# transaction that writes the results. UPDATE ... FROM: SQLite >= 3.33 and PostgreSQL alike.
+MASK_STORE = {
+    "feedback": """UPDATE feedback SET text = t.masked_text FROM text_results t
+        WHERE t.kind = 'feedback' AND t.seq >= {first} AND t.seq <= {last} AND feedback.id = t.item_id
+          AND feedback.text <> t.masked_text""",
+    "answer": """UPDATE answers SET value_text = t.masked_text FROM text_results t
+        WHERE t.kind = 'answer' AND t.seq >= {first} AND t.seq <= {last} AND answers.response_id = t.item_id
+          AND answers.question_id = t.question_id AND answers.value_text <> t.masked_text""",
+}
+
+
+def _write(store: RawConnection, kind: str, pending: pa.Table, out, version: str,  # noqa: ANN001
+           original_enc: list[str | None]) -> int:
+    """Replace the batch's results and mask the items' plain text in one transaction; returns how many replaced
+    an older result."""
     store.begin()
     try:
         first_seq = int(store.scalar("SELECT coalesce(max(seq), 0) FROM text_results") or 0) + 1
@@ -189,13 +291,47 @@ def _write(store: RawConnection, kind: str, pending: pa.Table, out, version: str
         for i in range(0, len(old), 1000):
             store.execute(f"DELETE FROM text_results WHERE id IN ({', '.join(map(str, old[i:i + 1000]))})")
         rows = _result_rows(kind, pending, out, version, dt.datetime.now(dt.UTC).replace(tzinfo=None), first_seq,
-                            store.sqlite)
+                            store.sqlite, original_enc)
         store.ingest("text_results", rows)
+        store.execute(MASK_STORE[kind].format(first=first_seq, last=first_seq + rows.num_rows - 1))
         store.commit()
     except BaseException:
         store.rollback()
         raise
     return len(old)
+
+
+def _texts(pending: pa.Table, cipher) -> tuple[list[str], list[bool]]:  # noqa: ANN001
+    """The text to analyse per item: the kept original when there is one (decrypted), else the store's text
+    (the original the first time; after originals were dropped, the masked text). And whether it is the
+    original that was decrypted."""
+    plain = [str(t) for t in pending["text"].to_pylist()]
+    kept = pending["original_enc"].to_pylist()
+    if cipher is None:
+        return plain, [False] * len(plain)
+    return ([decrypt_original(cipher, k) if k else p for p, k in zip(plain, kept, strict=True)],
+            [bool(k) for k in kept])
+
+
+def _keep_pii_kinds(pending: pa.Table, out, decrypted: list[bool]) -> None:  # noqa: ANN001
+    """Re-analysing an item whose original was dropped reads the masked text, where the PII is gone: its
+    pii_kinds are those found then, plus any found now."""
+    old = pending["old_pii"].to_pylist()
+    ids = pending["old_id"].to_pylist()
+    kinds = list(out["pii_kinds"])
+    for i, (was, old_id, dec) in enumerate(zip(old, ids, decrypted, strict=True)):
+        if old_id and was and not dec:
+            kinds[i] = sorted({*json.loads(was), *(kinds[i] if kinds[i] is not None else [])})
+    out["pii_kinds"] = pd.Series(kinds, index=out.index, dtype=object)
+
+
+def _encrypt(cipher, texts: list[str], masked: list[str]) -> list[str | None]:  # noqa: ANN001
+    """Fernet tokens of the originals to keep (None where originals are dropped, or there was nothing to
+    mask: the plain column then holds the original itself)."""
+    if cipher is None:
+        return [None] * len(texts)
+    return [cipher.encrypt(t.encode("utf-8")).decode("ascii") if t != m else None
+            for t, m in zip(texts, masked, strict=True)]
 
 
 def _langs(declared: list[str]) -> list[str | None]:
@@ -214,6 +350,9 @@ def analyze_pending(connect: Callable[[], RawConnection], analyzer: Analyzer, qu
     wanted = set(questions)
     qids = [str(int(i)) for i, k in zip(ids["id"].to_pylist(), ids["key"].to_pylist(), strict=True) if k in wanted]
     in_list = ", ".join(qids) or "-1"
+    if analyzer.cipher is None:  # originals are dropped: none stays encrypted from a time they were kept
+        with connect() as store:
+            drop_kept_originals(store)
     report = AnalyzeReport(version=analyzer.version)
     tell = progress or (lambda *_: None)
     left = limit if limit is not None else float("inf")
@@ -228,9 +367,11 @@ def analyze_pending(connect: Callable[[], RawConnection], analyzer: Analyzer, qu
                                                        force="1 = 1" if force else "1 = 0"))
                 if not pending.num_rows:
                     break
-                texts = [str(t) for t in pending["text"].to_pylist()]
+                texts, decrypted = _texts(pending, analyzer.cipher)
                 out = analyzer.analyze(texts, _langs([str(d) for d in pending["declared"].to_pylist()]))
-                report.replaced += _write(store, kind, pending, out, analyzer.version)
+                _keep_pii_kinds(pending, out, decrypted)
+                enc = _encrypt(analyzer.cipher, texts, out["masked_text"].astype(object).tolist())
+                report.replaced += _write(store, kind, pending, out, analyzer.version, enc)
             report.analysed[kind] += pending.num_rows
             left -= pending.num_rows
             after_item = int(pending["item_id"][-1].as_py())

@@ -16,6 +16,7 @@ aggregated counts:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import ibis
@@ -257,9 +258,10 @@ COMMENT_COLUMNS = ["kind", "external_id", "question", "ts", "touchpoint", "chann
 
 
 def comments(wh: WarehouseConnection, q: TextQuery, limit: int = 20, min_group: int = 5,
-             original: bool = False) -> pd.DataFrame:
+             original: Callable[[list[str]], list[str | None]] | None = None) -> pd.DataFrame:
     """The newest comments matching the query (a `topic` filter: comments with that topic, and a `sentiment`
-    filter then reads the topic's own sentiment), masked text only unless `original`. Nothing is shown when
+    filter then reads the topic's own sentiment), masked text only; `original` (item keys -> their original
+    text, read from the store: the warehouse holds masked text only) adds a `text` column. Nothing is shown when
     fewer than `min_group` comments match (a tiny group's text would point at the person who wrote it);
     `df.attrs["matched"]` holds the number matched, `df.attrs["withheld"]` whether text was withheld."""
     topic_filter = "topic" in q.filters
@@ -279,24 +281,14 @@ def comments(wh: WarehouseConnection, q: TextQuery, limit: int = 20, min_group: 
         out.attrs.update(matched=matched, withheld=matched > 0)
         return out
     top = items.order_by([ibis.desc("ts"), ibis.desc("item_key")]).limit(limit)
-    top = top.select("item_key", "item_id", *COMMENT_COLUMNS)
+    df = top.select("item_key", *COMMENT_COLUMNS).to_pandas()
     if original:
-        top = _with_original(wh, top)
-    df = top.to_pandas()
+        df["text"] = original(df["item_key"].tolist())
     df["topics"] = df["topics"].map(_join_list)
     df["ts"] = pd.to_datetime(df["ts"]).dt.strftime("%Y-%m-%d %H:%M")
     df = df[columns].reset_index(drop=True)
     df.attrs.update(matched=matched, withheld=False)
     return df
-
-
-def _with_original(wh: WarehouseConnection, top: ibis.Table) -> ibis.Table:
-    f = wh.table("feedback").select(_fid=lambda t: t.id, _ftext=lambda t: t.text)
-    a = wh.table("answers").select(_rid=lambda t: t.response_id, _q=lambda t: t.question,
-                                   _atext=lambda t: t.value_text)
-    j = top.left_join(f, (top.kind == "feedback") & (top.item_id == f._fid))
-    j = j.left_join(a, (j.kind == "answer") & (j.item_id == a._rid) & (j.question == a._q))
-    return j.mutate(text=ibis.coalesce(j._ftext, j._atext)).drop("_fid", "_ftext", "_rid", "_q", "_atext")
 
 
 def _join_list(value: object) -> str:

@@ -142,16 +142,27 @@ class TextQuestions:
         """The newest comments with a topic and/or sentiment (the topic's own sentiment when a topic is given),
         masked: kind, external_id, question, ts, touchpoint, channel, language, sentiment, sentiment_score,
         topics, masked_text. Empty when fewer than MOMENTI_TEXT_MIN_GROUP comments match (attrs["withheld"]).
-        `original=True` adds the original `text`, only if MOMENTI_TEXT_KEEP_ORIGINAL allows it."""
+        `original=True` adds the original `text`, decrypted from the store, only if MOMENTI_TEXT_KEEP_ORIGINAL
+        is on (otherwise originals are dropped at analysis and this raises InputError); where no original was
+        kept (nothing to mask, or dropped before the setting was on) `text` is the masked text."""
         if original and not self.settings.text_keep_original:
-            raise InputError("original text is not shown: set MOMENTI_TEXT_KEEP_ORIGINAL=true to allow it")
+            raise InputError("original text is not kept: MOMENTI_TEXT_KEEP_ORIGINAL is false, so analysis replaces "
+                             "it with the masked text; set MOMENTI_TEXT_KEEP_ORIGINAL=true to keep (encrypted) the "
+                             "originals of comments analysed from then on")
         if by:
             raise InputError("comments take filters (touchpoint=..., kind=...), not groups")
         if limit < 1:
             raise InputError("limit must be at least 1")
         q = self._text_query(None, None, start, end, filters, {"topic": topic, "sentiment": sentiment, **more})
+        originals = self._originals if original else None
         with self.warehouse() as wh:
-            return _topics.comments(wh, q, limit=limit, min_group=self.settings.text_min_group, original=original)
+            return _topics.comments(wh, q, limit=limit, min_group=self.settings.text_min_group, original=originals)
+
+    def _originals(self, item_keys: list[str]) -> list[str | None]:
+        """The kept originals of these items (warehouse item keys), decrypted from the store."""
+        cipher = text_store.original_cipher(self.settings)
+        with self.raw() as store:
+            return text_store.read_originals(store, cipher, item_keys)
 
     def text_trends(self, period: str | None = "month", by: By = None, start: DateLike = None, end: DateLike = None,
                     filters: Filters = None, emerging_only: bool = False, periods: tuple[str, str] | None = None,

@@ -267,6 +267,10 @@ class TextResult(Base):
     analyzer_version: Mapped[str] = mapped_column(String(100))
     analysed_at: Mapped[datetime] = mapped_column(DateTime)
     seq: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    # MOMENTI_TEXT_KEEP_ORIGINAL=true: the original text, Fernet-encrypted (the plain feedback.text /
+    # answers.value_text hold the masked text once analysed); NULL when originals are dropped (the default) or
+    # the original had nothing to mask (migration 0006, analysis/text_store.py)
+    original_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 # --- survey reach (issue 6: src/momenti/surveys/links.py, invite.py, fatigue.py) --------------------------

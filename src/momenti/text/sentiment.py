@@ -1,4 +1,5 @@
-"""Sentiment: a cold-start lexicon, a learned model (``learned.py``) and the tier that picks between them.
+"""Sentiment: a cold-start lexicon, a learned model (``learned.py``), an optional local transformer
+(``transformer.py``) and the tiers that pick between them.
 
 Lexicon scoring (per clause, then per text):
     v(token)  = valence of the longest lexicon phrase starting at the token (lemmas), else of the word, else of its
@@ -15,6 +16,7 @@ Lexicon scoring (per clause, then per text):
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +42,7 @@ class Sentiment:
     label: str  # negative | neutral | positive
     score: float  # -1..1
     confidence: float  # 0..1
-    source: str  # lexicon | model
+    source: str  # lexicon | model | transformer
 
 
 @dataclass(slots=True)
@@ -228,12 +230,39 @@ def _langs(texts: Sequence[str], langs: Sequence[str | None] | None) -> list[str
 
 
 class TieredSentiment:
-    """The learned model where its confidence (top class probability) is >= ``min_confidence``, else the lexicon."""
+    """An ordered list of tiers, then the lexicon: each text gets the first tier whose confidence is >=
+    ``min_confidence``; what no tier is sure of gets the lexicon's reading (which always answers).
 
-    def __init__(self, model: LearnedSentiment | None = None, min_confidence: float = 0.6) -> None:
-        self.model = model
+    ``TieredSentiment(model)``: one tier (the learned model), as before; ``TieredSentiment([transformer, model])``:
+    the transformer first, the learned model where it is unsure, then the lexicon. ``min_confidence`` is one
+    threshold for every tier or one per tier. A later tier sees only the texts the earlier ones left, so a slow
+    first tier is not paid twice. A tier is anything with ``predict(texts, langs) -> list[Sentiment]``; one whose
+    ``predict`` also takes ``lexicon_rows`` (the learned model) is given the lexicon's features already computed.
+    """
+
+    def __init__(self, model: LearnedSentiment | Sequence[object] | None = None,
+                 min_confidence: float | Sequence[float] = 0.6) -> None:
+        if model is None:
+            tiers: list[object] = []
+        elif isinstance(model, (list, tuple)):
+            tiers = [t for t in model if t is not None]
+        else:
+            tiers = [model]
+        self.tiers = tiers
+        if isinstance(min_confidence, (int, float)):
+            self.thresholds = [float(min_confidence)] * len(tiers)
+        else:
+            self.thresholds = [float(v) for v in min_confidence]
+            if len(self.thresholds) != len(tiers):
+                raise ValueError(f"{len(tiers)} tiers but {len(self.thresholds)} confidence thresholds")
         self.min_confidence = min_confidence
         self.lexicon = LexiconSentiment()
+        self._wants_rows = ["lexicon_rows" in inspect.signature(t.predict).parameters for t in tiers]
+
+    @property
+    def model(self) -> object | None:
+        """The first tier (the learned model when it is the only one), or None for the lexicon alone."""
+        return self.tiers[0] if self.tiers else None
 
     def predict(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Sentiment]:
         langs = _langs(texts, langs)
@@ -243,16 +272,30 @@ class TieredSentiment:
     def predict_docs(self, texts: Sequence[str], docs: Sequence[Doc]) -> list[tuple[Sentiment, list[float]]]:
         """Per text: the chosen sentiment and the lexicon's clause scores (for aspects)."""
         lex = self.lexicon.predict_docs(docs)
-        if self.model is None or not texts:
+        if not self.tiers or not texts:
             return lex
-        from momenti.text.learned import lexicon_row
+        chosen: list[Sentiment | None] = [None] * len(lex)
+        todo = list(range(len(lex)))
+        for tier, threshold, wants_rows in zip(self.tiers, self.thresholds, self._wants_rows, strict=True):
+            if not todo:
+                break
+            sub_texts = [texts[i] for i in todo]
+            sub_langs = [docs[i].lang for i in todo]
+            if wants_rows:
+                from momenti.text.learned import lexicon_row
 
-        rows = [lexicon_row(d, clauses) for d, (_, clauses) in zip(docs, lex, strict=True)]
-        model = self.model.predict(texts, [d.lang for d in docs], lexicon_rows=rows)
-        out = []
-        for (ls, clauses), ms in zip(lex, model, strict=True):
-            out.append((ms if ms.confidence >= self.min_confidence else ls, clauses))
-        return out
+                rows = [lexicon_row(docs[i], lex[i][1]) for i in todo]
+                found = tier.predict(sub_texts, sub_langs, lexicon_rows=rows)  # type: ignore[attr-defined]
+            else:
+                found = tier.predict(sub_texts, sub_langs)  # type: ignore[attr-defined]
+            left = []
+            for i, s in zip(todo, found, strict=True):
+                if s.confidence >= threshold:
+                    chosen[i] = s
+                else:
+                    left.append(i)
+            todo = left
+        return [(c if c is not None else ls, clauses) for c, (ls, clauses) in zip(chosen, lex, strict=True)]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy re-export: learned.py imports scikit-learn (slow to import)
