@@ -48,6 +48,17 @@ def pg_url() -> Iterator[str]:
     _drop_database(url)
 
 
+@pytest.fixture
+def pg_warehouse_url(pg_url: str) -> Iterator[str]:
+    """A PostgreSQL database of its own for a warehouse (an Ibis URL), empty at the start and dropped after."""
+    url = pg_url.replace("momenti_test_", "momenti_wh_test_")
+    _drop_database(url)
+    ensure_postgres_database(url)
+    u = make_url(url)
+    yield f"postgres://{u.username}@{u.host}:{u.port}/{u.database}"
+    _drop_database(url)
+
+
 def _empty_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:

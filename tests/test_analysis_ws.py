@@ -184,18 +184,6 @@ def test_same_answers_on_sqlite_and_postgres_stores(ws_any: momenti.Workspace) -
     assert len(ws_any.penalty_reward()) == 4 and len(ws_any.dissonance()) == 4
 
 
-@pytest.fixture
-def pg_warehouse_url(pg_url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    from momenti.store.db import ensure_postgres_database
-
-    url = pg_url.replace("momenti_test_", "momenti_whdrv_test_")
-    ensure_postgres_database(url)
-    u = make_url(url)
-    return f"postgres://{u.username}@{u.host}:{u.port}/{u.database}"
-
-
 @pytest.mark.postgres
 def test_duckdb_and_postgres_warehouses_agree(workspace: momenti.Workspace, pg_warehouse_url: str) -> None:
     workspace.import_records("responses", synthetic(300, seed=5))

@@ -185,24 +185,6 @@ def test_worked_example_on_a_postgres_warehouse(tmp_path: Path, pg_warehouse_url
         pd.testing.assert_frame_equal(a, b, check_dtype=False, obj=name)
 
 
-@pytest.fixture
-def pg_warehouse_url(pg_url: str) -> Iterator[str]:
-    """A PostgreSQL database of its own for the warehouse, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from momenti.store.db import ensure_postgres_database
-
-    url = pg_url.replace("momenti_test_", "momenti_whc_test_")
-    ensure_postgres_database(url)
-    u = make_url(url)
-    yield f"postgres://{u.username}@{u.host}:{u.port}/{u.database}"
-    admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def test_contact_facts_follow_late_events(workspace: momenti.Workspace) -> None:
     """Facts built on part of the log, then brought up to date, equal a computation from raw events."""
     late = {"e04", "e06", "e07", "e11"}  # K2 (K1's repeat), K9 (the censored one), K10's second event

@@ -72,24 +72,12 @@ def test_cli_and_rest(workspace: momenti.Workspace, monkeypatch: pytest.MonkeyPa
         assert [r["repeats"] for r in got.json()["rows"]] == ["0", "1"]
 
 
-@pytest.fixture
-def pg_warehouse(pg_url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    from momenti.store.db import ensure_postgres_database
-
-    url = pg_url.replace("momenti_test_", "momenti_wh_cl_")
-    ensure_postgres_database(url)
-    u = make_url(url)
-    return f"postgres://{u.username}@{u.host}:{u.port}/{u.database}"
-
-
 @pytest.mark.postgres
-def test_same_on_a_postgres_warehouse(tmp_path: Path, pg_warehouse: str) -> None:
+def test_same_on_a_postgres_warehouse(tmp_path: Path, pg_warehouse_url: str) -> None:
     duck = momenti.open(tmp_path / "d")
     duck.apply_journey(BANK)
     _load(duck)
-    pg = momenti.Workspace(momenti.config.get_settings(data_dir=tmp_path / "d", warehouse_url=pg_warehouse))
+    pg = momenti.Workspace(momenti.config.get_settings(data_dir=tmp_path / "d", warehouse_url=pg_warehouse_url))
     pg.sync(rebuild=True)
     for by in ("repeats", "switches"):
         pd.testing.assert_frame_equal(duck.contact_loyalty(by=by), pg.contact_loyalty(by=by), check_dtype=False)

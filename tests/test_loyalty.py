@@ -306,18 +306,6 @@ def test_custom_item_keys_reverse_and_rule(workspace: momenti.Workspace) -> None
         workspace.loyalty_battery(items=items, by="loyalty_segment")
 
 
-@pytest.fixture
-def pg_warehouse_url(pg_url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    from momenti.store.db import ensure_postgres_database
-
-    url = pg_url.replace("momenti_test_", "momenti_wh_test_")
-    ensure_postgres_database(url)
-    u = make_url(url)
-    return f"postgres://{u.username}@{u.host}:{u.port}/{u.database}"
-
-
 def test_duckdb_and_postgres_warehouses_agree(tmp_path: Path, pg_warehouse_url: str,
                                               bank_journey: Path) -> None:
     duck = momenti.open(tmp_path / "duck")

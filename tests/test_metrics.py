@@ -165,18 +165,6 @@ def test_generated_sql_snapshot(workspace: momenti.Workspace) -> None:
     assert sql.strip() == expected.strip()
 
 
-@pytest.fixture
-def pg_warehouse_url(pg_url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    from momenti.store.db import ensure_postgres_database
-
-    url = pg_url.replace("momenti_test_", "momenti_wh_test_")
-    ensure_postgres_database(url)
-    u = make_url(url)
-    return f"postgres://{u.username}@{u.host}:{u.port}/{u.database}"
-
-
 def test_duckdb_and_postgres_warehouses_give_identical_results(tmp_path: Path, pg_warehouse_url: str) -> None:
     duck = momenti.open(tmp_path / "duck")
     duck.apply_journey(Path(__file__).parents[1] / "src/momenti/journeys/templates/bank.yaml")

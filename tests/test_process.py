@@ -255,18 +255,6 @@ def test_demo_bounded_complaints(demo_ws: momenti.Workspace) -> None:
 # --- the same answers from a PostgreSQL warehouse -------------------------------------------------------------
 
 
-@pytest.fixture
-def pg_warehouse_url(pg_url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    from momenti.store.db import ensure_postgres_database
-
-    url = pg_url.replace("momenti_test_", "momenti_wh_proc_")
-    ensure_postgres_database(url)
-    u = make_url(url)
-    return f"postgres://{u.username}@{u.host}:{u.port}/{u.database}"
-
-
 ANSWERS = [  # c1 answers after each of its journeys, c3 after D, c2 much later than C (no journey matched)
     {"response_id": "r1", "customer_id": "c1", "touchpoint": "branch-visit", "nps": 3,
      "submitted_at": (T0 + dt.timedelta(hours=2)).isoformat()},

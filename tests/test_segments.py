@@ -47,24 +47,12 @@ def test_customer_without_any_history_is_unknown_only_without_responses(workspac
     assert workspace.csat(by="segment:lifecycle")["segment_lifecycle"].tolist() == ["first-time"]
 
 
-@pytest.fixture
-def pg_warehouse(pg_url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    from momenti.store.db import ensure_postgres_database
-
-    url = pg_url.replace("momenti_test_", "momenti_wh_seg_")
-    ensure_postgres_database(url)
-    u = make_url(url)
-    return f"postgres://{u.username}@{u.host}:{u.port}/{u.database}"
-
-
 @pytest.mark.postgres
-def test_same_segments_on_a_postgres_warehouse(tmp_path: Path, pg_warehouse: str) -> None:
+def test_same_segments_on_a_postgres_warehouse(tmp_path: Path, pg_warehouse_url: str) -> None:
     duck = momenti.open(tmp_path / "d")
     duck.apply_journey(BANK)
     _load(duck)
-    pg = momenti.Workspace(momenti.config.get_settings(data_dir=tmp_path / "d", warehouse_url=pg_warehouse))
+    pg = momenti.Workspace(momenti.config.get_settings(data_dir=tmp_path / "d", warehouse_url=pg_warehouse_url))
     pg.sync(rebuild=True)
     for by in ("segment:lifecycle", "segment:tenure", ["segment:lifecycle", "touchpoint"]):
         pd.testing.assert_frame_equal(duck.nps(by=by), pg.nps(by=by), check_dtype=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -202,18 +201,6 @@ def test_reanalysis_after_a_version_change(tmp_path: Path, store_backend: str, r
     assert not any(p in dump for p in PII)
     assert "furto" in ws.topics()["topic"].tolist()
     ws.close()
-
-
-@pytest.fixture
-def pg_warehouse_url(pg_url: str) -> Iterator[str]:
-    from sqlalchemy.engine import make_url
-
-    from momenti.store.db import ensure_postgres_database
-
-    url = pg_url.replace("momenti_test_", "momenti_wh_orig_")
-    ensure_postgres_database(url)
-    u = make_url(url)
-    yield f"postgres://{u.username}@{u.host}:{u.port}/{u.database}"
 
 
 def test_postgres_warehouse_copies_are_masked(tmp_path: Path, pg_warehouse_url: str) -> None:

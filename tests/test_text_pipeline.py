@@ -286,18 +286,6 @@ def test_original_text_only_when_allowed(tmp_path: Path, bank_journey: Path) -> 
     ws.close()
 
 
-@pytest.fixture
-def pg_warehouse_url(pg_url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    from momenti.store.db import ensure_postgres_database
-
-    url = pg_url.replace("momenti_test_", "momenti_wh_text_")
-    ensure_postgres_database(url)
-    u = make_url(url)
-    return f"postgres://{u.username}@{u.host}:{u.port}/{u.database}"
-
-
 def test_duckdb_and_postgres_warehouses_give_identical_topic_tables(tmp_path: Path, bank_journey: Path,
                                                                      pg_warehouse_url: str) -> None:
     data = generate(size="small", seed=7)
