@@ -58,3 +58,15 @@ def test_same_segments_on_a_postgres_warehouse(tmp_path: Path, pg_warehouse_url:
         pd.testing.assert_frame_equal(duck.nps(by=by), pg.nps(by=by), check_dtype=False)
     pd.testing.assert_frame_equal(duck.compare("nps", by="segment:lifecycle", period="year"),
                                   pg.compare("nps", by="segment:lifecycle", period="year"), check_dtype=False)
+
+
+def test_derived_segments_reach_the_driver_analyses(workspace: momenti.Workspace) -> None:
+    """The drivers share the metrics' dimension joins: segment:lifecycle is derived there too, not read as a
+    (missing) customer attribute."""
+    _load(workspace)
+    workspace.import_records("responses", [
+        {"response_id": f"d{i}", "customer_id": "C1", "touchpoint": "relationship-survey",
+         "submitted_at": f"2025-{1 + i % 12:02d}-10T12:00:00Z", "nps": i % 11, "rating_app": 1 + i % 10}
+        for i in range(24)])
+    df = workspace.drivers(outcome="nps", drivers=["rating_app"], by="segment:lifecycle", bootstrap=10)
+    assert set(df["segment_lifecycle"]) == {"first-time"}  # C1 arrived on 2025-01-01: all in its first year

@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 
 from momenti.errors import InputError
-from momenti.metrics import stats
+from momenti.metrics import query, stats
 from momenti.metrics.compare import parse_period
 from momenti.metrics.query import DIMENSIONS, PERIODS
-from momenti.metrics.segments import DERIVED_ORDER, add_segment, column_name
+from momenti.metrics.segments import DERIVED_ORDER, column_name
 from momenti.warehouse.connection import WarehouseConnection
 
 DEFAULT_ITEMS = ("loy_preferred_brand", "loy_buy_on_offer", "loy_cheaper_to_save")
@@ -41,7 +41,6 @@ DEFAULT_REVERSE = ("loy_buy_on_offer", "loy_cheaper_to_save")
 DEFAULT_LOYAL_RULE = "loy_preferred_brand>=4,loy_buy_on_offer<=2,loy_cheaper_to_save<=2"
 LOYALTY_SEGMENT = "loyalty_segment"
 SEGMENTS = ("truly_loyal", "price_driven", "other")
-JOURNEY_DIMS = {"stage", "journey"}
 _OPS = {">=": lambda c, v: c >= v, "<=": lambda c, v: c <= v, ">": lambda c, v: c > v,
         "<": lambda c, v: c < v, "=": lambda c, v: c == v, "==": lambda c, v: c == v}
 
@@ -187,16 +186,7 @@ def answers(wh: WarehouseConnection, scope: Scope, questions: Sequence[str]) -> 
 def add_dimensions(wh: WarehouseConnection, t: ibis.Table, scope: Scope) -> ibis.Table:
     """Join the columns `by` and `filters` need (journey map, customer attributes) and apply the filters.
     `loyalty_segment` is not joined here: the caller provides it."""
-    needed = [*scope.by, *scope.filters]
-    if any(d in JOURNEY_DIMS for d in needed):
-        tp = wh.table("touchpoints").select("touchpoint", "stage", "journey")
-        t = t.left_join(tp, "touchpoint").drop("touchpoint_right")
-    for dim in dict.fromkeys(needed):
-        if dim.startswith("segment:"):
-            t = add_segment(wh, t, dim)
-    for dim, values in scope.filters.items():
-        t = t.filter(t[column_name(dim)].isin(values))
-    return t
+    return query.add_dimensions(wh, t, scope.by, scope.filters)
 
 
 def group_columns(t: ibis.Table, scope: Scope) -> dict[str, ibis.Expr]:

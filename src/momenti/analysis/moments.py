@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from momenti.errors import InputError
-from momenti.metrics.query import DIMENSIONS, JOURNEY_DIMENSIONS, PERIODS
+from momenti.metrics.query import DIMENSIONS, PERIODS, add_dimensions
+from momenti.metrics.segments import column_name
 from momenti.warehouse.connection import WarehouseConnection
 
 RATINGS = "touchpoint-ratings"
@@ -65,8 +66,6 @@ class Scope:
         return [column_name(d) for d in self.by] + (["period"] if self.period else [])
 
 
-def column_name(dim: str) -> str:
-    return dim.replace(":", "_") if dim.startswith("segment:") else dim
 
 
 def _numeric_questions(wh: WarehouseConnection) -> dict[str, tuple[float | None, float | None]]:
@@ -151,18 +150,7 @@ def pivot(wh: WarehouseConnection, spec: DriverSpec, scope: Scope) -> ibis.Table
     t = a.group_by(["response_id", "customer_id", "submitted_at", "touchpoint", "channel", "language"]).aggregate(
         **values)
     t = t.filter(t.y.notnull())
-    needed = [*scope.by, *scope.filters]
-    if any(d in JOURNEY_DIMENSIONS for d in needed):
-        tp = wh.table("touchpoints").select("touchpoint", "stage", "journey")
-        t = t.left_join(tp, "touchpoint").drop("touchpoint_right")
-    for dim in dict.fromkeys(needed):
-        if dim.startswith("segment:"):
-            ca = wh.table("customer_attributes")
-            seg = ca.filter(ca.attr == dim.split(":", 1)[1]).select(customer_id=ca.customer_id,
-                                                                    **{column_name(dim): ca.value})
-            t = t.left_join(seg, "customer_id").drop("customer_id_right")
-    for dim, vals in scope.filters.items():
-        t = t.filter(t[column_name(dim)].isin(vals))
+    t = add_dimensions(wh, t, scope.by, scope.filters, ts="submitted_at")
     if scope.period:
         t = t.mutate(period=t.submitted_at.cast("timestamp").truncate(PERIODS[scope.period]).cast("date"))
     # Respondents with no driver answered add nothing to any driver statistic.

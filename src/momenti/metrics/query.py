@@ -7,6 +7,7 @@ they differ only in how they render the DataFrame it returns.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import ibis
@@ -72,14 +73,22 @@ def score_source(wh: WarehouseConnection, q: MetricQuery) -> ibis.Table:
         t = t.filter(t.ts >= ibis.literal(q.start))
     if q.end is not None:
         t = t.filter(t.ts < ibis.literal(q.end + dt.timedelta(days=1)))
-    needed = [*q.by, *q.filters]
+    return add_dimensions(wh, t, q.by, q.filters)
+
+
+def add_dimensions(wh: WarehouseConnection, t: ibis.Table, by: Sequence[str], filters: dict[str, list[str]],
+                   ts: str = "ts") -> ibis.Table:
+    """`t` (with touchpoint, customer_id and the time column `ts`) with the columns `by` and `filters` need --
+    stage and journey from the journey map, `segment:<attr>` (imported or derived, read at `ts`) -- and the
+    filters applied. Dimensions `t` carries itself (touchpoint, channel, ...) are left as they are."""
+    needed = [*by, *filters]
     if any(d in JOURNEY_DIMENSIONS for d in needed):
         tp = wh.table("touchpoints").select("touchpoint", "stage", "journey")
         t = t.left_join(tp, "touchpoint").drop("touchpoint_right")
     for dim in dict.fromkeys(needed):
         if dim.startswith("segment:"):
-            t = add_segment(wh, t, dim)
-    for dim, values in q.filters.items():
+            t = add_segment(wh, t, dim, ts=ts)
+    for dim, values in filters.items():
         t = t.filter(t[column_name(dim)].isin(values))
     return t
 
