@@ -22,7 +22,7 @@ import pandas as pd
 from momenti.analysis import contact_facts
 from momenti.analysis.contact import contact_cases
 from momenti.errors import InputError
-from momenti.metrics.scores import METRICS, order_columns
+from momenti.metrics.scores import METRICS, score_groups
 from momenti.warehouse.connection import WarehouseConnection
 
 BY = ("repeats", "switches")
@@ -84,11 +84,5 @@ def contact_loyalty(wh: WarehouseConnection, by: str = "repeats", question: str 
     for col in counts.columns:
         if col != by:
             counts[col] = pd.to_numeric(counts[col])
-    df = metric.finish(counts, confidence)
-    df["n"] = df["n"].astype("int64")
-    for c in ("promoters", "passives", "detractors", "satisfied", "easy"):
-        if c in df:
-            df[c] = df[c].astype("int64")
-    df["small_sample"] = df["n"] < min_n
-    df = df.sort_values(by, key=lambda s: s.map(BUCKETS.index), ignore_index=True)
-    return order_columns(df, [by], question)
+    df = score_groups(counts, [by], question, confidence, min_n)
+    return df.sort_values(by, key=lambda s: s.map(BUCKETS.index), ignore_index=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from momenti.errors import InputError
-from momenti.metrics.scores import METRICS, order_columns
+from momenti.metrics.scores import METRICS, order_columns, score_groups
 from momenti.warehouse.connection import WarehouseConnection
 
 DEFAULT_BUCKETS = (0, 1, 2, 3, 5, 8)  # lower bounds: 0, 1, 2, 3-4, 5-7, 8+
@@ -99,14 +99,10 @@ def loyalty_bank(wh: WarehouseConnection, q: LoyaltyBankQuery, confidence: float
         return pd.DataFrame(columns=["positive_moments", "n", "small_sample"])
     for col in counts.columns:
         counts[col] = pd.to_numeric(counts[col])
+    # Renamed out of the way: CSAT's finish writes its own mean_score (of the same answers).
     counts = counts.rename(columns={"mean_score": "_mean_score"})
-    df = metric.finish(counts, confidence)
+    df = score_groups(counts, ["bucket"], q.outcome, confidence, min_n)
     df["positive_moments"] = [labels[int(b)] for b in df["bucket"]]
-    df["n"] = df["n"].astype("int64")
-    for c in ("promoters", "passives", "detractors", "satisfied", "easy"):
-        if c in df:
-            df[c] = df[c].astype("int64")
-    df["small_sample"] = df["n"] < min_n
     df["mean_score"] = df.pop("_mean_score")
     out = order_columns(df.drop(columns=["bucket"]), ["positive_moments"], q.outcome)
     out.attrs["trend"] = trend(t, confidence)

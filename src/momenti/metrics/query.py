@@ -14,7 +14,7 @@ import ibis
 import pandas as pd
 
 from momenti.errors import InputError
-from momenti.metrics.scores import METRICS, empty_like, order_columns
+from momenti.metrics.scores import METRICS, score_groups
 from momenti.metrics.segments import DERIVED_ORDER, add_segment, column_name
 from momenti.warehouse.connection import WarehouseConnection
 
@@ -138,16 +138,7 @@ def _journey_order(wh: WarehouseConnection, df: pd.DataFrame, keys: list[str]) -
 
 
 def finish(q: MetricQuery, counts: pd.DataFrame, confidence: float, min_n: int) -> pd.DataFrame:
-    keys = [column_name(k) for k in q.keys]
-    if counts.empty:
-        return empty_like(keys, q.metric)
-    df = METRICS[q.metric].finish(counts.copy(), confidence)
-    df["n"] = df["n"].astype("int64")
-    for c in ("promoters", "passives", "detractors", "satisfied", "easy"):
-        if c in df:
-            df[c] = df[c].astype("int64")
-    df["small_sample"] = df["n"] < min_n
-    return order_columns(df, keys, q.metric)
+    return score_groups(counts, [column_name(k) for k in q.keys], q.metric, confidence, min_n)
 
 
 def run_metric(wh: WarehouseConnection, q: MetricQuery, confidence: float = 0.95, min_n: int = 30) -> pd.DataFrame:

@@ -72,6 +72,21 @@ METRICS: dict[str, ScoreMetric] = {
 }
 
 
+def score_groups(counts: pd.DataFrame, keys: list[str], metric: str, confidence: float,
+                 min_n: int) -> pd.DataFrame:
+    """Aggregated counts per group (keys, n, the metric's counts) -> the metric's rows: score, interval, counts
+    as integers, small_sample, columns in the usual order. Every score table is finished here."""
+    if counts.empty:
+        return empty_like(keys, metric)
+    df = METRICS[metric].finish(counts.copy(), confidence)
+    df["n"] = df["n"].astype("int64")
+    for c in ("promoters", "passives", "detractors", "satisfied", "easy"):
+        if c in df:
+            df[c] = df[c].astype("int64")
+    df["small_sample"] = df["n"] < min_n
+    return order_columns(df, keys, metric)
+
+
 def order_columns(df: pd.DataFrame, keys: list[str], metric: str) -> pd.DataFrame:
     """Keys first, then n and counts, then the score, its interval and the flag."""
     head = [*keys, "n"]
