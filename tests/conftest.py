@@ -107,3 +107,17 @@ def bank_journey() -> Path:
 def shared_data() -> Path:
     assert SHARED_DATA.is_dir(), f"the shared data folder is missing: {SHARED_DATA}"
     return SHARED_DATA
+
+
+@pytest.fixture
+def browser() -> Iterator:
+    """Debian's Chromium through Playwright (never `playwright install`), for the real-browser tests."""
+    from playwright.sync_api import sync_playwright
+
+    from browser_helpers import CHROMIUM, CHROMIUM_ARGS
+
+    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

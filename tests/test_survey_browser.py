@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,16 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route
 
 import momenti
+from browser_helpers import served
 from momenti.surveys.service import apply_survey
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
@@ -58,50 +54,14 @@ SURVEY = {
 }
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(workspace: momenti.Workspace, tmp_path: Path) -> Iterator[str]:
     """Base URL of `momenti serve` (own process) on the bank journey with the survey `visit` applied."""
     apply_survey(workspace, SURVEY)
     workspace.close()
-    port = _free_port()
-    env = {**os.environ, "MOMENTI_DATA_DIR": str(workspace.settings.data_dir), "MOMENTI_SYNC_DEBOUNCE_S": "0.1"}
-    log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "momenti.cli.main", "serve", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(base + "/api/v1/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, f"server did not start:\n{log.read_text()}"
-        time.sleep(0.1)
-    try:
+    with served(workspace.settings.data_dir, tmp_path / "serve.log") as base:
         yield base
-    finally:
-        proc.send_signal(signal.SIGINT)  # graceful: pending warehouse sync flushed on the way out
-        code = proc.wait(30)
-    assert code == 0, log.read_text()
 
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _no_js_page(browser: Browser, base: str, locale: str, blocked: list[str]) -> Page:

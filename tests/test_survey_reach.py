@@ -10,27 +10,22 @@ import email
 import email.policy
 import html
 import http.server
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 import momenti
+from browser_helpers import free_port, served
 from conftest import BANK, make_workspace
 from momenti.api.app import create_app
 from momenti.cli.main import app as cli_app
@@ -67,11 +62,6 @@ class Inbox:
         self.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
         return "250 Message accepted"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -556,47 +546,25 @@ def test_public_post_size_limit(ws: momenti.Workspace) -> None:
 # -- the widget in a real browser --------------------------------------------------------------------------
 
 
-def test_widget_in_a_real_browser(ws: momenti.Workspace, tmp_path: Path) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    chromium = "/usr/bin/chromium"
-    assert Path(chromium).exists(), "install Debian's chromium: apt-get install -y chromium"
+def test_widget_in_a_real_browser(ws: momenti.Workspace, tmp_path: Path, browser: Browser) -> None:
     data_dir = ws.settings.data_dir
     ws.close()
-    port = free_port()
-    env = {**os.environ, "MOMENTI_DATA_DIR": str(data_dir), "MOMENTI_SYNC_DEBOUNCE_S": "0.1"}
-    log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "momenti.cli.main", "serve", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
     # The shop's page, on another origin (as on a real website), embedding the widget.
     site = tmp_path / "site"
     site.mkdir()
-    (site / "index.html").write_text(
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head><body>'
-        '<h1>Order confirmed</h1><div id="survey"></div>'
-        f'<script src="{base}/widget.js" data-survey="{SURVEY}" data-customer="web-7" data-lang="en" '
-        'data-target="#survey"></script></body></html>', encoding="utf-8")
     handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(site))  # noqa: E731
     static = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=static.serve_forever, daemon=True).start()
     shop = f"http://127.0.0.1:{static.server_address[1]}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        allowed = {urlparse(base).netloc, urlparse(shop).netloc}
-        blocked: list[str] = []
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
+        with served(data_dir, tmp_path / "serve.log") as base:
+            (site / "index.html").write_text(
+                '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head><body>'
+                '<h1>Order confirmed</h1><div id="survey"></div>'
+                f'<script src="{base}/widget.js" data-survey="{SURVEY}" data-customer="web-7" data-lang="en" '
+                'data-target="#survey"></script></body></html>', encoding="utf-8")
+            allowed = {urlparse(base).netloc, urlparse(shop).netloc}
+            blocked: list[str] = []
             page = browser.new_page(viewport={"width": 900, "height": 700})
             page.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).netloc in allowed
                        else (blocked.append(route.request.url), route.abort()))
@@ -622,12 +590,9 @@ def test_widget_in_a_real_browser(ws: momenti.Workspace, tmp_path: Path) -> None
             page.reload()
             page.wait_for_load_state("load")
             assert page.locator("#survey iframe").count() == 0  # answered: not shown again
-            browser.close()
-        assert blocked == []
+            assert blocked == []
     finally:
         static.shutdown()
-        proc.send_signal(signal.SIGINT)  # graceful: the app flushes its pending sync on the way out
-        proc.wait(30)
     with momenti.open(data_dir) as after:
         nps = after.nps()
         assert nps[["n", "promoters"]].values.tolist() == [[1, 1]]

@@ -7,33 +7,20 @@ offline. Screenshots go to test-artifacts/ for a human look.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route
 
 import momenti
+from browser_helpers import served
 from momenti.store.tokens import create_token
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -48,39 +35,11 @@ def server(workspace: momenti.Workspace, tmp_path: Path) -> Iterator[tuple[str, 
     with workspace.session() as s, s.begin():
         _, secret = create_token(s, "browser")
     workspace.close()
-    port = _free_port()
-    env = {**os.environ, "MOMENTI_DATA_DIR": str(workspace.settings.data_dir), "MOMENTI_SYNC_DEBOUNCE_S": "0.1"}
     log = tmp_path / "serve.log"
-    with log.open("w") as out:  # the child keeps its own descriptor; we read the file by path
-        proc = subprocess.Popen([sys.executable, "-m", "momenti.cli.main", "serve", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(base + "/api/v1/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, f"server did not start:\n{log.read_text()}"
-        time.sleep(0.1)
-    try:
+    with served(workspace.settings.data_dir, log) as base:
         yield base, secret
-    finally:
-        proc.send_signal(signal.SIGINT)  # graceful: the app flushes its pending sync on the way out
-        code = proc.wait(30)
-        output = log.read_text()
-    assert f"serving {base}" in output, output
-    assert code == 0, output
+    assert f"serving {base}" in log.read_text(), log.read_text()
 
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _offline_page(browser: Browser, base: str, blocked: list[str], lang: str = "it-IT") -> Page:
