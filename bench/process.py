@@ -7,7 +7,10 @@
 The question timed is the one a process map needs: DFG (frequency and performance: mean, median, p90),
 variants (count, share, median duration), start and end activities. momenti answers it from the warehouse
 (DuckDB) with the journey facts materialised at sync; the time of that materialisation (a one-off per new
-events) is printed beside it. pm4py (the peer; AGPL, installed from bench/requirements-peers.txt) gets the
+events) is printed beside it. momenti is timed twice: each call opening the warehouse file (~10 ms of DuckDB
+start-up) and inside `ws.hold_warehouse()`, an analysis session that opens it once, which is the like of pm4py
+being handed its DataFrame already in memory; the headline ratio is the latter, the other is printed beside it.
+pm4py (the peer; AGPL, installed from bench/requirements-peers.txt) gets the
 same events as a pandas DataFrame already in memory, in event-id order, already formatted
 (`pm4py.format_dataframe`, timed separately), and runs discover_dfg + get_variants + get_start_activities +
 get_end_activities; its performance DFG (`discover_performance_dfg`) is timed on its own.
@@ -134,14 +137,19 @@ def run(n: int, pm4py_max: int) -> None:
         ws = momenti.open(Path(tmp) / "data")
         mat = load_warehouse(ws, log)
         first, _ = best_of(lambda: momenti_map(ws), 1)
-        t_mom, mine = best_of(lambda: momenti_map(ws), 3)
-        t_freq, _ = best_of(lambda: momenti_map(ws, performance=False), 3)
+        t_open, mine = best_of(lambda: momenti_map(ws), 3)
         t_sep, _ = best_of(lambda: (ws.dfg(), ws.variants(), ws.start_activities(), ws.end_activities()), 3)
+        with ws.hold_warehouse():  # an analysis session: the warehouse opened once, like pm4py's DataFrame
+            t_mom, held = best_of(lambda: momenti_map(ws), 3)
+            t_freq, _ = best_of(lambda: momenti_map(ws, performance=False), 3)
+        for key in mine:
+            pd.testing.assert_frame_equal(mine[key], held[key])
         print(f"  momenti materialise journey facts (at sync, once): {mat:8.3f} s")
-        print(f"  momenti DFG+perf + variants + start/end (first)   : {first:8.3f} s")
-        print(f"  momenti DFG+perf + variants + start/end (best of 3): {t_mom:8.3f} s")
-        print(f"  momenti DFG (freq) + variants + start/end (best 3) : {t_freq:8.3f} s")
-        print(f"  momenti the same as 4 separate calls (best of 3)   : {t_sep:8.3f} s")
+        print(f"  momenti DFG+perf + variants + start/end (first call, opens the warehouse): {first:8.3f} s")
+        print(f"  momenti the same, each call opening the warehouse (best of 3)            : {t_open:8.3f} s")
+        print(f"  momenti the same as 4 separate calls, each opening it (best of 3)        : {t_sep:8.3f} s")
+        print(f"  momenti the same, warehouse held open (ws.hold_warehouse, best of 3)     : {t_mom:8.3f} s")
+        print(f"  momenti DFG (freq) + variants + start/end, held open (best of 3)         : {t_freq:8.3f} s")
         ws.close()
     if n > pm4py_max:
         print(f"  pm4py: skipped above {pm4py_max:,} events (MOMENTI_BENCH_PM4PY_MAX)")
@@ -154,15 +162,17 @@ def run(n: int, pm4py_max: int) -> None:
     t_fmt, df = best_of(lambda: pm4py.format_dataframe(df, case_id="case:concept:name",
                                                        activity_key="concept:name",
                                                        timestamp_key="time:timestamp"), 1)
-    t_pm, theirs = best_of(lambda: pm4py_map(pm4py, df), 1)
-    t_perf, _ = best_of(lambda: pm4py.discover_performance_dfg(df), 1)
+    repeat = 3 if n <= 2_000_000 else 1  # pm4py takes ~20 s a run at 10 M
+    t_pm, theirs = best_of(lambda: pm4py_map(pm4py, df), repeat)
+    t_perf, _ = best_of(lambda: pm4py.discover_performance_dfg(df), repeat)
     check(mine, theirs)
     print(f"  pm4py format_dataframe (not counted)               : {t_fmt:8.3f} s")
-    print(f"  pm4py DFG + variants + start/end                   : {t_pm:8.3f} s")
-    print(f"  pm4py performance DFG                              : {t_perf:8.3f} s")
-    print(f"  ratio pm4py (freq only) / momenti (freq+perf)      : {t_pm / t_mom:8.1f} x")
-    print(f"  ratio pm4py (freq + perf DFG) / momenti (freq+perf): {(t_pm + t_perf) / t_mom:8.1f} x")
-    print(f"  ratio pm4py / momenti, both frequency only          : {t_pm / t_freq:8.1f} x")
+    print(f"  pm4py DFG + variants + start/end (best of {repeat})        : {t_pm:8.3f} s")
+    print(f"  pm4py performance DFG (best of {repeat})                   : {t_perf:8.3f} s")
+    print(f"  ratio pm4py (freq only) / momenti (freq+perf), held open     : {t_pm / t_mom:8.1f} x")
+    print(f"  ratio pm4py (freq only) / momenti, opening it every call     : {t_pm / t_open:8.1f} x")
+    print(f"  ratio pm4py (freq + perf DFG) / momenti (freq+perf), held    : {(t_pm + t_perf) / t_mom:8.1f} x")
+    print(f"  ratio pm4py / momenti, both frequency only, held             : {t_pm / t_freq:8.1f} x")
     print("  identical counts: DFG pairs, start/end activities, variants")
 
 

@@ -171,6 +171,77 @@ def test_stale_facts_fall_back_to_raw_events(ws: momenti.Workspace) -> None:
         assert wh.table("journey_steps").count().execute() == len(LOG)
 
 
+def test_rollups_answer_like_the_facts(ws: momenti.Workspace) -> None:
+    """The whole-log map read from the sync's rollups equals the one grouped from the facts; rollups of an older
+    layout (no marker for the current one) are not read, and the next sync rebuilds them without new events."""
+    questions = (lambda w: w.dfg(), lambda w: w.dfg(performance=False), lambda w: w.activities(),
+                 lambda w: w.start_activities(), lambda w: w.end_activities(), lambda w: w.variants(),
+                 lambda w: w.variants(top=2))
+    from_rollups = [q(ws) for q in questions]
+    with ws.warehouse() as wh:
+        assert journey_facts.freshness(wh) == (True, True)
+        wh.sql(f"DELETE FROM \"_meta\" WHERE key = '{journey_facts.ROLLUPS_KEY}'")
+        wh.sql('DELETE FROM "journey_variants"')  # were they read, the variants would come back empty
+        assert journey_facts.freshness(wh) == (True, False)
+    for question, expected in zip(questions, from_rollups, strict=True):
+        pd.testing.assert_frame_equal(question(ws), expected)
+    assert ws.variants()["variant"].tolist()[0] == ["a", "b", "c"]
+    ws.sync()
+    with ws.warehouse() as wh:
+        assert journey_facts.freshness(wh) == (True, True)
+    for question, expected in zip(questions, from_rollups, strict=True):
+        pd.testing.assert_frame_equal(question(ws), expected)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_older_warehouse_layout_gains_new_columns(ws: momenti.Workspace, engine: str,
+                                                  request: pytest.FixtureRequest) -> None:
+    """A warehouse written before the variant codes and activity counts existed keeps its data: opening it adds
+    the missing column and table in place, questions read the facts, the next sync builds the rollups."""
+    if engine == "postgres":
+        ws = momenti.Workspace(momenti.config.get_settings(
+            data_dir=ws.settings.data_dir, warehouse_url=request.getfixturevalue("pg_warehouse_url")))
+        ws.sync(rebuild=True)
+    expected = ws.journey_map()
+    with ws.warehouse() as wh:
+        wh.sql('ALTER TABLE "journey_variants" DROP COLUMN "codes"')
+        wh.sql('DROP TABLE "journey_activity_counts"')
+        wh.sql("UPDATE \"_meta\" SET value = 'older' WHERE key = 'layout'")
+        wh.sql(f"DELETE FROM \"_meta\" WHERE key = '{journey_facts.ROLLUPS_KEY}'")
+    older = momenti.Workspace(ws.settings)
+    with older.warehouse() as wh:
+        assert "codes" in wh.table("journey_variants").columns
+        assert "journey_activity_counts" in wh.tables()
+        assert wh.table("events").count().execute() == len(LOG)  # nothing dropped
+    for key, frame in older.journey_map().items():
+        pd.testing.assert_frame_equal(frame, expected[key])
+    older.sync()
+    with older.warehouse() as wh:
+        assert journey_facts.freshness(wh) == (True, True)
+    for key, frame in older.journey_map().items():
+        pd.testing.assert_frame_equal(frame, expected[key])
+    older.close()
+
+
+def test_hold_warehouse(ws: momenti.Workspace) -> None:
+    """Questions in a held session use one connection and answer as they do alone; it is released after."""
+    alone = ws.journey_map()
+    with ws.hold_warehouse():
+        held = ws._held
+        assert held is not None
+        with ws.warehouse() as wh:
+            assert wh is held
+        inside = ws.journey_map()
+        with ws.hold_warehouse():  # nested: the outer block keeps holding
+            assert ws._held is held
+        assert ws._held is held
+    assert ws._held is None
+    for key, frame in alone.items():
+        pd.testing.assert_frame_equal(inside[key], frame)
+    ws.import_records("events", [ev("e30", "F", "c5", "a", 7 * DAY)])  # the warehouse is free again
+    assert counts(ws.start_activities())["a"] == 5
+
+
 def test_graph(ws: momenti.Workspace) -> None:
     dot = ws.journey_graph()
     assert dot.startswith("digraph dfg {") and '"__start"' in dot and dot.count("->") == 5 + 2 + 2

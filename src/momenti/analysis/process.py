@@ -176,12 +176,31 @@ class JourneyQuery:
                 "coverage": self.coverage}
 
 
+class _GCPaused:
+    """Tens of thousands of new lists would trigger the cyclic garbage collector several times over; lists of
+    strings cannot form cycles, so it is paused while they are made."""
+
+    def __enter__(self) -> None:
+        self.enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            gc.enable()
+
+
 class Names:
     """Turns activity codes / variant keys of a journey source into names."""
 
     def __init__(self, codes: dict[int, str] | None) -> None:
         self.codes = codes  # None: the source carries names already
         self.by_name = {v: k for k, v in codes.items()} if codes is not None else None
+
+    def name(self, value: object) -> str | None:
+        """One activity code (or name) -> its name."""
+        if self.codes is None or value is None:
+            return value  # type: ignore[return-value]
+        return self.codes.get(int(value))
 
     def acts(self, values: pd.Series) -> pd.Series:
         if self.codes is None:
@@ -195,15 +214,16 @@ class Names:
     def variants(keys: list[str]) -> list[list[str]]:
         """Variant keys -> lists of activity names."""
         sep = jf.VARIANT_SEP
-        # Tens of thousands of new lists would trigger the cyclic garbage collector several times over
-        # (~20 % of the time); lists of strings cannot form cycles, so it is paused meanwhile.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _GCPaused():
             return [k.split(sep) if k else [] for k in keys]
-        finally:
-            if enabled:
-                gc.enable()
+
+    def lookup(self) -> np.ndarray:
+        """code -> name as an object array (index by an array of codes)."""
+        codes = self.codes or {}
+        out = np.empty(max(codes, default=-1) + 1, dtype=object)
+        for code, name in codes.items():
+            out[code] = name
+        return out
 
     def encode(self, names: list[str]) -> list:
         """Names -> the values of the source's `act` column (unknown names match nothing)."""
@@ -222,6 +242,7 @@ class Journeys:
     query: JourneyQuery
     wh: WarehouseConnection
     whole: bool = False  # the whole log of the default notion, unfiltered: the sync's rollups can answer
+    _memo: dict = field(default_factory=dict)  # rollups read once per question (a map reads them thrice)
 
 
 def _dynamic(wh: WarehouseConnection, q: JourneyQuery) -> tuple[ibis.Table, ibis.Table]:
@@ -256,7 +277,8 @@ def _dynamic(wh: WarehouseConnection, q: JourneyQuery) -> tuple[ibis.Table, ibis
 
 def journeys(wh: WarehouseConnection, q: JourneyQuery) -> Journeys:
     """The journeys a query selects, filters applied (whole journeys are kept or dropped)."""
-    materialised = q.materialised and jf.facts_fresh(wh)
+    facts_fresh, rollups_fresh = jf.freshness(wh) if q.materialised else (False, False)
+    materialised = q.materialised and facts_fresh
     if materialised:
         names = Names(jf.activity_codes(wh))
         steps, cases = table("journey_steps"), table("journey_cases")
@@ -286,63 +308,95 @@ def journeys(wh: WarehouseConnection, q: JourneyQuery) -> Journeys:
         cases = cases.semi_join(keep, "variant")
     if cases is not all_cases:
         steps = steps.semi_join(cases.select("case_id"), "case_id")
-    whole = materialised and cases is all_cases and jf.rollups_fresh(wh)
+    whole = materialised and cases is all_cases and rollups_fresh
     return Journeys(steps, cases, names, q, wh, whole)
 
 
 # --- questions --------------------------------------------------------------------------------------------
 
 
+def _rows(wh: WarehouseConnection, expr: ibis.Expr) -> list[tuple]:
+    """The rows of a small result (a few hundred at most) as tuples: finishing them in Python costs less than
+    pandas' per-operation overhead on frames this size."""
+    return jf.fetch(wh, _compiled(wh, expr))
+
+
+def _count_frame(j: Journeys, rows: list[tuple]) -> pd.DataFrame:
+    """(activity code or name, count) rows -> activity, count: most frequent first, ties by name."""
+    name = j.names.name
+    out = sorted(((name(a), int(n)) for a, n in rows if n), key=lambda r: (-r[1], r[0] is None, r[0] or ""))
+    return pd.DataFrame({"activity": pd.Series([r[0] for r in out], dtype=object),
+                         "count": np.array([r[1] for r in out], dtype="int64")})
+
+
 def _counts(j: Journeys, expr: ibis.Table) -> pd.DataFrame:
-    df = execute(j.wh, expr)
-    df["activity"] = j.names.acts(df["activity"])
-    df["count"] = df["count"].astype("int64")
-    return df.sort_values(["count", "activity"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return _count_frame(j, _rows(j.wh, expr))
+
+
+def _rollup_counts(j: Journeys, column: str) -> pd.DataFrame:
+    """activity, count from the whole-log activity counts rolled up at sync (events, starts or ends)."""
+    if "activity_counts" not in j._memo:  # read once per question: a map asks for all three columns
+        j._memo["activity_counts"] = _rows(j.wh, table("journey_activity_counts"))
+    index = TABLES["journey_activity_counts"].names.index(column)
+    return _count_frame(j, [(r[0], r[index]) for r in j._memo["activity_counts"]])
 
 
 def activities(j: Journeys) -> pd.DataFrame:
     """activity, count (events)."""
+    if j.whole:
+        return _rollup_counts(j, "events")
     s = j.steps
     return _counts(j, s.group_by(activity=s.act).aggregate(count=s.count()))
 
 
 def start_activities(j: Journeys) -> pd.DataFrame:
     """activity, count (journeys that start with it)."""
+    if j.whole:
+        return _rollup_counts(j, "starts")
     c = j.cases
     return _counts(j, c.group_by(activity=c.first_act).aggregate(count=c.count()))
 
 
 def end_activities(j: Journeys) -> pd.DataFrame:
     """activity, count (journeys that end with it)."""
+    if j.whole:
+        return _rollup_counts(j, "ends")
     c = j.cases
     return _counts(j, c.group_by(activity=c.last_act).aggregate(count=c.count()))
+
+
+DFG_COLUMNS = ["source", "target", "count", "mean_s", "median_s", "p90_s"]
+
+
+def _seconds(value: object) -> float:
+    return float(value) if value is not None else np.nan
 
 
 def dfg(j: Journeys, performance: bool = True) -> pd.DataFrame:
     """Directly-follows pairs: source, target, count, and the seconds between them (mean, median, p90).
 
     `performance=False` leaves median_s/p90_s empty (NaN) and skips their per-pair sort: for a quick graph."""
-    if j.whole:  # the whole log: the pairs rolled up at sync
-        df = execute(j.wh, table("journey_dfg"))
-        df["_q"] = list(zip(df.pop("median_s"), df.pop("p90_s"), strict=True)) if performance else None
-        if not performance:
-            df.pop("_q")
+    if j.whole:  # the whole log: the pairs rolled up at sync, quantiles included
+        rows = [r if performance else (*r[:4], None, None) for r in _rows(j.wh, table("journey_dfg"))]
     else:
         s = j.steps
         s = s.filter(s.next_act.notnull())
         aggs = {"count": s.count(), "mean_s": s.delta_s.mean()}
         if performance:  # both quantiles from one sort per pair (a list quantile)
             aggs["_q"] = s.delta_s.quantile([0.5, 0.9])
-        df = execute(j.wh, s.group_by(source=s.act, target=s.next_act).aggregate(**aggs))
-    df["source"], df["target"] = j.names.acts(df["source"]), j.names.acts(df["target"])
-    df["count"] = df["count"].astype("int64")
-    df["mean_s"] = pd.to_numeric(df["mean_s"], errors="coerce").astype("float64")
-    qs = df.pop("_q") if "_q" in df else None
-    df["median_s"] = [float(q[0]) if q is not None else np.nan for q in qs] if qs is not None else np.nan
-    df["p90_s"] = [float(q[1]) if q is not None else np.nan for q in qs] if qs is not None else np.nan
-    df = df[["source", "target", "count", "mean_s", "median_s", "p90_s"]]
-    return df.sort_values(["count", "source", "target"], ascending=[False, True, True],
-                          kind="stable").reset_index(drop=True)
+        raw = _rows(j.wh, s.group_by(source=s.act, target=s.next_act).aggregate(**aggs))
+        rows = [(*r[:4], *(r[4] if performance and r[4] is not None else (None, None))) for r in raw]
+    name = j.names.name
+    out = sorted(((name(a), name(b), int(n), _seconds(mean), _seconds(med), _seconds(p90))
+                  for a, b, n, mean, med, p90 in rows), key=lambda r: (-r[2], r[0], r[1]))
+    if not out:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("source", "target") else "float64")
+                             for c in DFG_COLUMNS}).astype({"count": "int64"})
+    columns = list(zip(*out, strict=True))
+    return pd.DataFrame({
+        "source": pd.Series(columns[0], dtype=object), "target": pd.Series(columns[1], dtype=object),
+        "count": np.array(columns[2], dtype="int64"),
+        **{c: np.array(columns[i], dtype="float64") for i, c in enumerate(DFG_COLUMNS[3:], start=3)}})
 
 
 VARIANT_COLUMNS = ["rank", "variant", "length", "count", "share", "cum_share", "median_duration_s", "happy_path"]
@@ -354,50 +408,64 @@ def variants(j: Journeys, top: int | None = None) -> pd.DataFrame:
 
     Variants with equal counts are listed in the order of their activity names (stable across runs)."""
     c = j.cases
-    if j.whole:  # the whole log: variants rolled up and ranked at sync
-        v = table("journey_variants")
-        v = v.order_by("rank").select("variant", "count", "median_duration_s")
+    if j.whole:  # the whole log: variants rolled up and ranked at sync, with their activity codes
+        if j.wh.is_duckdb:  # written in rank order, read back in it (checked, sorted if ever not)
+            t = _arrow(j.wh, table("journey_variants").select("rank", "codes", "count", "median_duration_s"))
+            rank = t.column("rank").to_numpy()
+            if len(rank) and not (np.diff(rank) > 0).all():
+                t = t.take(np.argsort(rank, kind="stable"))
+            return _variants_frame(t, top, j.names)
+        v = table("journey_variants").order_by("rank").select("codes", "count", "median_duration_s")
     else:
         v = c.group_by("variant").aggregate(count=c.count(), median_duration_s=c.duration_s.median())
         v = v.order_by([ibis.desc("count"), "variant"])  # the warehouse sorts tens of thousands of rows fastest
     if j.wh.is_duckdb:
-        return _variants_frame(_arrow(j.wh, v), top)
+        return _variants_frame(_arrow(j.wh, v), top, j.names)
     df = execute(j.wh, v)
-    return _variants_frame(pa.Table.from_pandas(df, preserve_index=False) if not df.empty else None, top)
+    return _variants_frame(pa.Table.from_pandas(df, preserve_index=False) if not df.empty else None, top, j.names)
 
 
-def _variant_lists(keys: list[str | None]) -> np.ndarray:
-    """Variant keys -> an object array of activity-name lists (built directly: pandas would otherwise inspect
-    a list of lists to guess a shape)."""
+def _lists_from_keys(keys: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Variant keys (names joined by VARIANT_SEP) -> an object array of name lists, and their lengths."""
     sep = jf.VARIANT_SEP
-    out = np.empty(len(keys), dtype=object)
-    # Tens of thousands of new lists would trigger the cyclic garbage collector several times over; lists of
-    # strings cannot form cycles, so it is paused meanwhile.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for i, key in enumerate(keys):
+    out = np.empty(len(keys), dtype=object)  # filled directly: pandas would inspect a list of lists for a shape
+    with _GCPaused():
+        for i, key in enumerate(keys.to_pylist()):
             out[i] = key.split(sep) if key else []
-    finally:
-        if enabled:
-            gc.enable()
-    return out
+    # Steps per variant from the key itself (separators + 1), vectorised: no pass over the Python lists.
+    length = pc.add(pc.count_substring(keys, sep), 1).to_numpy(zero_copy_only=False).astype("int64")
+    length[pc.equal(keys, "").to_numpy(zero_copy_only=False)] = 0
+    return out, length
 
 
-def _variants_frame(t: pa.Table | None, top: int | None) -> pd.DataFrame:
-    """Finish the sorted (variant key, count, median) rows: the key becomes a list of activity names, shares
-    and ranks in numpy."""
+def _lists_from_codes(codes: pa.Array, names: Names) -> tuple[np.ndarray, np.ndarray]:
+    """Variant code lists -> an object array of name lists, and their lengths. Every list holds references to
+    the same few name strings: one array lookup for all steps, then one slice per variant."""
+    codes = codes.combine_chunks() if isinstance(codes, pa.ChunkedArray) else codes
+    offsets = codes.offsets.to_numpy().astype("int64")
+    flat = codes.values.to_numpy(zero_copy_only=False).astype("int64")
+    with _GCPaused():
+        steps = names.lookup().take(flat).tolist()
+        bounds = offsets.tolist()
+        # C-level loops (map over slices): no bytecode per variant. fromiter keeps each list as one element.
+        out = np.fromiter(map(steps.__getitem__, map(slice, bounds[:-1], bounds[1:])), dtype=object,
+                          count=len(codes))
+    return out, np.diff(offsets)
+
+
+def _variants_frame(t: pa.Table | None, top: int | None, names: Names) -> pd.DataFrame:
+    """Finish the sorted (variant key or codes, count, median) rows: the variant becomes a list of activity
+    names, shares and ranks in numpy."""
     if t is None or not t.num_rows:
         return pd.DataFrame(columns=VARIANT_COLUMNS)
     counts = t.column("count").to_numpy().astype("int64")
     total = float(counts.sum())
     if top:
         t, counts = t.slice(0, top), counts[:top]
-    keys = t.column("variant").combine_chunks().cast(pa.string()).fill_null("")
-    lists = _variant_lists(keys.to_pylist())
-    # Steps per variant from the key itself (separators + 1), vectorised: no pass over the Python lists.
-    length = pc.add(pc.count_substring(keys, jf.VARIANT_SEP), 1).to_numpy(zero_copy_only=False).astype("int64")
-    length[pc.equal(keys, "").to_numpy(zero_copy_only=False)] = 0
+    if "codes" in t.column_names:
+        lists, length = _lists_from_codes(t.column("codes").combine_chunks(), names)
+    else:
+        lists, length = _lists_from_keys(t.column("variant").combine_chunks().cast(pa.string()).fill_null(""))
     n = len(counts)
     return pd.DataFrame({
         "rank": np.arange(1, n + 1),

@@ -29,7 +29,9 @@ import pyarrow as pa
 from momenti.warehouse.connection import WarehouseConnection
 
 WATERMARK_KEY = "journey_facts_upto"  # in _meta: the largest events.id already materialised
-ROLLUPS_KEY = "journey_rollups_upto"  # in _meta: the watermark the whole-log rollups were built at
+# In _meta: the watermark the whole-log rollups were built at. The key names the rollups' layout: a warehouse
+# whose rollups predate it (no variant codes, no activity counts) has them rebuilt at the next refresh.
+ROLLUPS_KEY = "journey_rollups_v2_upto"
 VARIANT_SEP = "\x1f"  # variant keys: activity names joined by the ASCII unit separator
 
 
@@ -81,11 +83,18 @@ def fetch(wh: WarehouseConnection, sql: str) -> list[tuple]:
         return list(cur.fetchall())
 
 
+def freshness(wh: WarehouseConnection) -> tuple[bool, bool]:
+    """(facts fresh, rollups fresh), from one query: facts are fresh when every warehouse event is materialised
+    (else readers compute from raw events); rollups when they were built from the current facts with the
+    current layout (a warehouse made before they existed has none)."""
+    (top, upto, rollups), = fetch(wh, f"""SELECT (SELECT max(id) FROM "events"),
+        (SELECT max(value) FROM "_meta" WHERE key = '{WATERMARK_KEY}'),
+        (SELECT max(value) FROM "_meta" WHERE key = '{ROLLUPS_KEY}')""")
+    return int(upto or 0) >= int(top or 0), upto is not None and upto == rollups
+
+
 def facts_fresh(wh: WarehouseConnection) -> bool:
-    """True when every warehouse event is materialised (else readers compute from raw events)."""
-    (top, upto), = fetch(wh, f"""SELECT (SELECT max(id) FROM "events"),
-                                         (SELECT max(value) FROM "_meta" WHERE key = '{WATERMARK_KEY}')""")
-    return int(upto or 0) >= int(top or 0)
+    return freshness(wh)[0]
 
 
 def activity_codes(wh: WarehouseConnection) -> dict[int, str]:
@@ -98,10 +107,7 @@ def _set_watermark(wh: WarehouseConnection, value: int, key: str = WATERMARK_KEY
 
 
 def rollups_fresh(wh: WarehouseConnection) -> bool:
-    """True when the whole-log rollups match the facts (a warehouse made before they existed has none)."""
-    (facts, rollups), = fetch(wh, f"""SELECT (SELECT max(value) FROM "_meta" WHERE key = '{WATERMARK_KEY}'),
-                                             (SELECT max(value) FROM "_meta" WHERE key = '{ROLLUPS_KEY}')""")
-    return facts is not None and facts == rollups
+    return freshness(wh)[1]
 
 
 def _insert(wh: WarehouseConnection, name: str, expr: ibis.Table) -> None:
@@ -116,6 +122,10 @@ def refresh(wh: WarehouseConnection) -> int:
     Called by the warehouse sync after the events are appended (momenti.warehouse.sync)."""
     upto, top = _watermark(wh), _top(wh)
     if top <= upto:
+        if upto and not rollups_fresh(wh):  # facts current, rollups of an older layout
+            with wh.transaction():
+                rebuild_rollups(wh)
+                _set_watermark(wh, upto, ROLLUPS_KEY)
         return 0
     ev = wh.table("events")
     new = ev.filter(ev.id > upto)
@@ -157,17 +167,30 @@ def refresh(wh: WarehouseConnection) -> int:
 
 
 def rebuild_rollups(wh: WarehouseConnection) -> None:
-    """The whole log's DFG (with times) and variants, recomputed from the facts: a map of the whole log then
-    reads a few hundred pairs and one row per variant instead of grouping every step and case again."""
-    s = wh.table("journey_steps")
-    s = s.filter(s.next_act.notnull())
+    """The whole log's DFG (with times), activity counts and variants, recomputed from the facts: a map of the
+    whole log then reads a few hundred pairs and one row per variant instead of grouping every step and case."""
+    steps = wh.table("journey_steps")
+    s = steps.filter(steps.next_act.notnull())
     wh.sql('DELETE FROM "journey_dfg"')
     _insert(wh, "journey_dfg", s.group_by(source=s.act, target=s.next_act).aggregate(
         count=s.count().cast("int64"), mean_s=s.delta_s.mean(), median_s=s.delta_s.quantile(0.5),
         p90_s=s.delta_s.quantile(0.9)))
     c = wh.table("journey_cases")
+    wh.sql('DELETE FROM "journey_activity_counts"')
+    events = steps.group_by(code=steps.act).aggregate(events=steps.count().cast("int64"))
+    starts = c.group_by(code=c.first_act).aggregate(starts=c.count().cast("int64"))
+    ends = c.group_by(code=c.last_act).aggregate(ends=c.count().cast("int64"))
+    counts = events.left_join(starts, "code").left_join(ends, "code")
+    _insert(wh, "journey_activity_counts", counts.select(
+        code=counts.code, events=counts.events, starts=counts.starts.fill_null(0),
+        ends=counts.ends.fill_null(0)))
     wh.sql('DELETE FROM "journey_variants"')
-    v = c.group_by("variant").aggregate(count=c.count().cast("int64"), median_duration_s=c.duration_s.median())
+    v = c.group_by("variant").aggregate(count=c.count().cast("int64"), median_duration_s=c.duration_s.median(),
+                                        _case=c.case_id.min())
+    # Each variant's codes, from one of its cases (all its cases have the same sequence).
+    rep = steps.semi_join(v.select(case_id=v._case), "case_id")
+    paths = rep.group_by("case_id").aggregate(codes=rep.act.collect(order_by=rep.pos))
+    v = v.join(paths, v._case == paths.case_id)
     # Ranked once here (most frequent first, ties by name), so reading them in order needs no string sort.
-    _insert(wh, "journey_variants", v.mutate(rank=ibis.row_number().over(
-        order_by=[ibis.desc(v["count"]), v.variant]).cast("int64")))
+    v = v.mutate(rank=ibis.row_number().over(order_by=[ibis.desc(v["count"]), v.variant]).cast("int64"))
+    _insert(wh, "journey_variants", v.order_by("rank"))  # rank order: DuckDB reads it back so, unsorted

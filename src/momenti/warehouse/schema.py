@@ -71,8 +71,13 @@ TABLES.update({
     # Rollups of the whole log (no filter), rebuilt at each refresh: the unfiltered process map reads these.
     "journey_dfg": ibis.schema({"source": "int64", "target": "int64", "count": "int64", "mean_s": "float64",
                                 "median_s": "float64", "p90_s": "float64"}),
+    # `codes`: the variant's activity codes in order, so reading tens of thousands of variants back as lists of
+    # names is an array lookup (momenti.analysis.process) instead of splitting and re-creating every name.
     "journey_variants": ibis.schema({"rank": "int64", "variant": "string", "count": "int64",
-                                     "median_duration_s": "float64"}),
+                                     "median_duration_s": "float64", "codes": "array<int64>"}),
+    # Per activity: events, journeys starting with it, journeys ending with it (the whole log).
+    "journey_activity_counts": ibis.schema({"code": "int64", "events": "int64", "starts": "int64",
+                                            "ends": "int64"}),
 })
 
 # --- customer outcomes (retention, src/momenti/analysis/retention.py) -------------------------------------

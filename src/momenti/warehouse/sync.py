@@ -122,24 +122,57 @@ def shape(kind: str, facts: pa.Table, answers: pa.Table | None, dims: Dimensions
     return out
 
 
+def layout_fingerprint() -> str:
+    """A digest of every table's columns and types: when it changes, `ensure_schema` adds what is new."""
+    import hashlib
+
+    text = ";".join(f"{name}:{schema!r}" for name, schema in sorted(TABLES.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _add_missing_columns(wh: WarehouseConnection, have: set[str]) -> None:
+    """Additive layout changes (a new column on an existing table) applied in place, so a warehouse made by an
+    earlier version keeps its data; the readers of a new column check their own freshness markers."""
+    rows = wh.ibis.sql("SELECT table_name, column_name FROM information_schema.columns "
+                       "WHERE table_schema = current_schema()").to_pyarrow().to_pylist()
+    present: dict[str, set[str]] = {}
+    for row in rows:
+        present.setdefault(row["table_name"], set()).add(row["column_name"])
+    mapper = wh.ibis.compiler.type_mapper
+    for name, schema in TABLES.items():
+        if name not in have:
+            continue
+        for column, dtype in schema.items():
+            if column not in present.get(name, set()):
+                wh.sql(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {mapper.from_ibis(dtype).sql(wh.ibis.name)}')
+
+
 def ensure_schema(wh: WarehouseConnection, rebuild: bool = False) -> bool:
-    """Create missing tables; drop and recreate everything when asked or when the layout changed."""
+    """Create missing tables and columns; drop and recreate everything when asked or when the layout changed
+    incompatibly (SCHEMA_VERSION)."""
     have = wh.tables()
-    version = None
+    meta: dict[str, str] = {}
     if "_meta" in have:
-        rows = wh.table("_meta").filter(lambda t: t.key == "schema_version").value.to_pyarrow().to_pylist()
-        version = rows[0] if rows else None
-    if rebuild or (have and version != str(SCHEMA_VERSION)):
+        m = wh.table("_meta")
+        rows = m.filter(m.key.isin(["schema_version", "layout"])).to_pyarrow().to_pylist()
+        meta = {r["key"]: r["value"] for r in rows}
+    if rebuild or (have and meta.get("schema_version") != str(SCHEMA_VERSION)):
         for name in TABLES:
             if name in have:
                 wh.ibis.drop_table(name)
         have = set()
         rebuild = True
+    layout = layout_fingerprint()
+    if have and meta.get("layout") != layout:
+        _add_missing_columns(wh, have)
     for name, schema in TABLES.items():
         if name not in have:
             wh.ibis.create_table(name, schema=schema)
     if "_meta" not in have:
         wh.insert("_meta", pa.table({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}))
+    if meta.get("layout") != layout:
+        wh.sql("DELETE FROM \"_meta\" WHERE key = 'layout'")
+        wh.insert("_meta", pa.table({"key": ["layout"], "value": [layout]}))
     return rebuild
 
 
