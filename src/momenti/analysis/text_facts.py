@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from momenti.scratch import scratch
 from momenti.store.raw import RawConnection
-from momenti.warehouse.connection import WarehouseConnection, open_warehouse
+from momenti.warehouse.connection import WarehouseConnection, open_warehouse, sql_literal
 
 BATCH_SEQ = 200_000  # results per read: bounds memory on a full rebuild
 
@@ -98,15 +98,8 @@ def _delete_items(wh: WarehouseConnection, keys: pa.Array | pa.ChunkedArray, eve
     for name in ("text_results", "text_topics"):
         if everything:
             wh.sql(f'DELETE FROM "{name}"')
-        elif wh.is_duckdb:
-            wh.duck.register("_changed", pa.table({"item_key": keys}))
-            wh.duck.execute(f'DELETE FROM "{name}" WHERE item_key IN (SELECT item_key FROM _changed)')
-            wh.duck.unregister("_changed")
         else:
-            values = keys.to_pylist()
-            for i in range(0, len(values), 2000):  # keys are ours ("answer:1:2"): no quoting issue
-                chunk = ", ".join("'" + k + "'" for k in values[i:i + 2000])
-                wh.sql(f'DELETE FROM "{name}" WHERE item_key IN ({chunk})')
+            wh.delete_keys(name, "item_key", keys)
 
 
 # Warehouse copies of the analysed items' text := their masked text (DuckDB: `_masked` is the shaped batch).
@@ -128,15 +121,11 @@ MASK_POSTGRES = {
 MASK_CHUNK = 10_000
 
 
-def _quote(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _literal_update(r: dict) -> str:
     if r["kind"] == "feedback":
-        return f'UPDATE "feedback" SET text = {_quote(r["masked_text"])} WHERE id = {int(r["item_id"])}'
-    return (f'UPDATE "answers" SET value_text = {_quote(r["masked_text"])} '
-            f'WHERE response_id = {int(r["item_id"])} AND question = {_quote(r["question"])}')
+        return f'UPDATE "feedback" SET text = {sql_literal(r["masked_text"])} WHERE id = {int(r["item_id"])}'
+    return (f'UPDATE "answers" SET value_text = {sql_literal(r["masked_text"])} '
+            f'WHERE response_id = {int(r["item_id"])} AND question = {sql_literal(r["question"])}')
 
 
 def mask_copies(wh: WarehouseConnection, results: pa.Table) -> None:

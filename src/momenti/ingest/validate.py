@@ -24,6 +24,7 @@ from momenti.ingest.specs import (
     question_kind_for,
 )
 from momenti.scratch import scratch
+from momenti.warehouse.connection import sql_literal as lit
 
 
 @dataclass
@@ -53,10 +54,6 @@ class Validated:
 def q(name: str) -> str:
     """Quote an identifier for DuckDB."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _shown(col: str) -> str:

@@ -19,6 +19,11 @@ from ibis.backends import BaseBackend
 from momenti.warehouse.schema import TABLES
 
 
+def sql_literal(value: object) -> str:
+    """A string literal for SQL text (DuckDB and PostgreSQL): single quotes doubled."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 class WarehouseConnection:
     def __init__(self, backend: BaseBackend, is_duckdb: bool) -> None:
         self.ibis = backend
@@ -51,6 +56,18 @@ class WarehouseConnection:
         else:
             with self.ibis.raw_sql(statement):
                 pass
+
+    def delete_keys(self, name: str, column: str, keys: pa.Array | pa.ChunkedArray) -> None:
+        """Delete the rows of `name` whose `column` is one of `keys` (rows about to be replaced)."""
+        if self.is_duckdb:
+            self.duck.register("_changed", pa.table({column: keys}))
+            self.duck.execute(f'DELETE FROM "{name}" WHERE "{column}" IN (SELECT "{column}" FROM _changed)')
+            self.duck.unregister("_changed")
+            return
+        values = keys.to_pylist()
+        for i in range(0, len(values), 2000):  # bounded statements
+            chunk = ", ".join(sql_literal(k) for k in values[i:i + 2000])
+            self.sql(f'DELETE FROM "{name}" WHERE "{column}" IN ({chunk})')
 
     def scalar(self, expr: ibis.Expr) -> object:
         return expr.execute()

@@ -19,7 +19,7 @@ import pyarrow as pa
 from momenti.scratch import scratch
 from momenti.store.raw import RawConnection
 from momenti.warehouse import journey_facts
-from momenti.warehouse.connection import WarehouseConnection, open_warehouse
+from momenti.warehouse.connection import WarehouseConnection, open_warehouse, sql_literal
 from momenti.warehouse.schema import SCHEMA_VERSION, SCORE_KINDS, TABLES
 
 Progress = Callable[[str, int, int], None]
@@ -112,7 +112,7 @@ def shape(kind: str, facts: pa.Table, answers: pa.Table | None, dims: Dimensions
         out["answers"] = con.execute(SHAPE_SQL["answers"]).to_arrow_table()
         scores = dims.score_questions() or [""]
         con.register("shaped_answers", out["answers"])
-        qlist = ", ".join("'" + q.replace("'", "''") + "'" for q in scores)
+        qlist = ", ".join(sql_literal(q) for q in scores)
         out["score_daily"] = con.execute(f"""
             SELECT CAST(submitted_at AS DATE) AS day, touchpoint, channel, question, value_num AS score,
                    count(*)::BIGINT AS n
@@ -247,15 +247,8 @@ def _sync_customers(wh: WarehouseConnection, store: RawConnection) -> int:
     """).to_arrow_table() if "attributes" in rows.column_names else None
     con.close()
     with wh.transaction():
-        if wh.is_duckdb:
-            wh.duck.register("_changed", customers.select(["customer_id"]))
-            wh.duck.execute("DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM _changed)")
-            wh.duck.execute("DELETE FROM customer_attributes WHERE customer_id IN (SELECT customer_id FROM _changed)")
-            wh.duck.unregister("_changed")
-        else:
-            keys = ", ".join("'" + k.replace("'", "''") + "'" for k in customers["customer_id"].to_pylist())
-            wh.sql(f"DELETE FROM customers WHERE customer_id IN ({keys})")
-            wh.sql(f"DELETE FROM customer_attributes WHERE customer_id IN ({keys})")
+        wh.delete_keys("customers", "customer_id", customers["customer_id"])
+        wh.delete_keys("customer_attributes", "customer_id", customers["customer_id"])
         wh.insert("customers", customers)
         if attrs is not None:
             wh.insert("customer_attributes", attrs)
@@ -276,13 +269,7 @@ def _sync_outcomes(wh: WarehouseConnection, store: RawConnection) -> int:
                            "CAST(seq AS BIGINT) AS seq FROM o").to_arrow_table()
     con.close()
     with wh.transaction():
-        if wh.is_duckdb:
-            wh.duck.register("_changed", outcomes.select(["customer_id"]))
-            wh.duck.execute("DELETE FROM outcomes WHERE customer_id IN (SELECT customer_id FROM _changed)")
-            wh.duck.unregister("_changed")
-        else:
-            keys = ", ".join("'" + k.replace("'", "''") + "'" for k in outcomes["customer_id"].to_pylist())
-            wh.sql(f"DELETE FROM outcomes WHERE customer_id IN ({keys})")
+        wh.delete_keys("outcomes", "customer_id", outcomes["customer_id"])
         wh.insert("outcomes", outcomes)
     return outcomes.num_rows
 
