@@ -122,6 +122,9 @@ def check_worked_example(ws: momenti.Workspace) -> None:
     assert (early.n, early.repeats) == (4, 3)
     seg = rows(ws.fcr(by="segment:segment"), "segment_segment")
     assert {k: (v["n"], v["repeats"]) for k, v in seg.items()} == {"mass": (5, 2), "young": (6, 3)}
+    # derived segments as in every metric: first-time vs repeat customer at the time of each contact
+    life = ws.fcr(by="segment:lifecycle")
+    assert set(life["segment_lifecycle"]) <= {"first-time", "repeat"} and life["n"].sum() == 11
     agents = rows(ws.repeat_contacts(by="agent"), "agent")  # the first agent of the contact
     assert (agents["A1"]["n"], agents["A1"]["repeats"]) == (3, 2)  # K1, K4 (repeated), K6
     assert (agents["A3"]["n"], agents["A3"]["repeats"]) == (1, 1)  # K10

@@ -33,17 +33,13 @@ import pandas as pd
 from momenti.analysis import contact_facts
 from momenti.errors import InputError
 from momenti.metrics import stats
-from momenti.metrics.query import PERIODS
+from momenti.metrics.query import PERIODS, add_dimensions
+from momenti.metrics.segments import column_name
 from momenti.warehouse.connection import WarehouseConnection
 
 CONTACT_DIMENSIONS = ("reason", "channel", "agent", "touchpoint")
 EVENT_DIMENSIONS = (*CONTACT_DIMENSIONS, "activity")
 SEGMENT = "segment:"
-
-
-def column_name(dim: str) -> str:
-    """`segment:region` -> `segment_region` (the same naming as the score metrics)."""
-    return dim.replace(":", "_") if dim.startswith(SEGMENT) else dim
 
 
 def as_date(value: dt.date | str | None) -> dt.date | None:
@@ -172,13 +168,8 @@ def censor_cutoff(wh: WarehouseConnection, days: int) -> ibis.Expr:
 
 def attach(wh: WarehouseConnection, t: ibis.Table, q: ContactQuery, ts: str = "ts") -> ibis.Table:
     """Segments joined, filters and the date window applied, `period` added: ready to group by `q.keys`."""
-    for dim in sorted(d for d in q.dims if d.startswith(SEGMENT)):
-        ca = wh.table("customer_attributes")
-        seg = ca.filter(ca.attr == dim[len(SEGMENT):]).select(customer_id=ca.customer_id,
-                                                             **{column_name(dim): ca.value})
-        t = t.left_join(seg, "customer_id").drop("customer_id_right")
-    for dim, values in q.filters.items():
-        t = t.filter(t[column_name(dim)].isin(values))
+    # Segments imported or derived (segment:lifecycle/tenure at the contact's time), as every metric reads them.
+    t = add_dimensions(wh, t, q.by, q.filters, ts=ts)
     if q.start is not None:
         t = t.filter(t[ts] >= ibis.literal(dt.datetime.combine(q.start, dt.time())))
     if q.end is not None:
