@@ -47,14 +47,8 @@ def _json(sel: dict[str, Any], rows: list[dict], **extra: Any) -> JSONResponse:
 
 
 def _graph(ws: WorkspaceDep, sel: dict[str, Any], fmt: str, metric: str, min_count: int) -> Response:
-    from momenti.analysis import graph
-
-    parts = ws.journey_map(variants=False, **sel)
-    dot = graph.dfg_dot(parts["dfg"], parts["activities"], parts["start"], parts["end"], metric=metric,
-                        min_count=min_count)
-    if fmt == "dot":
-        return Response(dot, media_type="text/vnd.graphviz; charset=utf-8")
-    return Response(graph.render_svg(dot), media_type="image/svg+xml")
+    media = "text/vnd.graphviz; charset=utf-8" if fmt == "dot" else "image/svg+xml"
+    return Response(ws.journey_graph(fmt, metric=metric, min_count=min_count, **sel), media_type=media)
 
 
 @router.get("/dfg", summary="Directly-follows graph: pair counts and times (JSON, DOT or SVG)")
