@@ -308,7 +308,8 @@ def journeys(wh: WarehouseConnection, q: JourneyQuery) -> Journeys:
         cases = cases.semi_join(keep, "variant")
     if cases is not all_cases:
         steps = steps.semi_join(cases.select("case_id"), "case_id")
-    whole = materialised and cases is all_cases and rollups_fresh
+    # The whole log, unfiltered: answered from the rollups (rebuilt first if a sync added events since).
+    whole = materialised and cases is all_cases and (rollups_fresh or jf.ensure_rollups(wh))
     return Journeys(steps, cases, names, q, wh, whole)
 
 
