@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from momenti.args import as_date
 from momenti.config import Settings, get_settings
 from momenti.ingest.read import SourceTable, read_source, records_to_table, table_source
 from momenti.ingest.run import ImportSummary, Progress, import_source
@@ -33,12 +34,6 @@ from momenti.warehouse.connection import WarehouseConnection, open_warehouse
 from momenti.warehouse.sync import SyncReport, ensure_schema, sync, table_counts
 
 DateLike = dt.date | str | None
-
-
-def _date(value: DateLike) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(value)
 
 
 class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQuestions, RetentionQuestions,
@@ -177,7 +172,7 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
               question: str | None = None) -> MetricQuery:
         if isinstance(by, str):
             by = [b.strip() for b in by.split(",") if b.strip()]
-        return MetricQuery(metric, list(by or []), period, _date(start), _date(end), dict(filters or {}),
+        return MetricQuery(metric, list(by or []), period, as_date(start), as_date(end), dict(filters or {}),
                            question)
 
     def run(self, q: MetricQuery) -> pd.DataFrame:

@@ -31,6 +31,7 @@ import ibis
 import pandas as pd
 
 from momenti.analysis import contact_facts
+from momenti.args import as_date, as_list
 from momenti.errors import InputError
 from momenti.metrics import stats
 from momenti.metrics.query import PERIODS, add_dimensions
@@ -40,23 +41,6 @@ from momenti.warehouse.connection import WarehouseConnection
 CONTACT_DIMENSIONS = ("reason", "channel", "agent", "touchpoint")
 EVENT_DIMENSIONS = (*CONTACT_DIMENSIONS, "activity")
 SEGMENT = "segment:"
-
-
-def as_date(value: dt.date | str | None) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"{value!r} is not a date: write YYYY-MM-DD") from None
-
-
-def as_list(value: Sequence[str] | str | None) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return [str(v) for v in value]
 
 
 @dataclass

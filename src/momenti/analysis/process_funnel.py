@@ -26,18 +26,12 @@ import numpy as np
 import pandas as pd
 
 from momenti.analysis.process import Journeys, execute, table
+from momenti.args import as_list
 from momenti.errors import InputError
 from momenti.metrics import stats
+from momenti.metrics.query import PERIODS
 
 MODES = ("eventually", "directly")
-PERIODS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
-
-
-def _list(v: Sequence[str] | str | None) -> list[str]:
-    if v is None:
-        return []
-    items = v.split(",") if isinstance(v, str) else list(v)
-    return [s.strip() for s in items if s and s.strip()]
 
 
 def _matches(j: Journeys, step: str) -> ibis.Table:
@@ -80,14 +74,14 @@ def _directly(j: Journeys, steps: list[str]) -> ibis.Table:
 def funnel(j: Journeys, steps: Sequence[str] | str, mode: str = "eventually",
            by: Sequence[str] | str | None = None, period: str | None = None, confidence: float = 0.95,
            min_n: int = 30) -> pd.DataFrame:
-    names = _list(steps)
+    names = as_list(steps)
     if len(names) < 2:
         raise InputError("a funnel needs at least two steps, e.g. steps=['login app', 'bonifico']")
     if mode not in MODES:
         raise InputError(f"mode {mode!r}: choose eventually or directly")
     if period is not None and period not in PERIODS:
         raise InputError(f"unknown period {period!r}; choose one of: {', '.join(PERIODS)}")
-    dims = _list(by)
+    dims = as_list(by)
     for d in dims:
         if not (d.startswith("segment:") and len(d) > len("segment:")):
             raise InputError(f"funnel by {d!r}: use segment:<attribute> (and period= for time)")

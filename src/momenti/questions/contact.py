@@ -19,6 +19,7 @@ import pandas as pd
 
 from momenti.analysis import contact as _contact
 from momenti.analysis import contact_channels as _channels
+from momenti.args import as_date
 
 if TYPE_CHECKING:
     from momenti.config import Settings
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 By = Sequence[str] | str | None
 Filters = Mapping[str, Sequence[str] | str] | None
 DateLike = dt.date | str | None
-
-
-def _day(value: DateLike) -> dt.date | None:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 class ContactQuestions:
@@ -130,4 +127,4 @@ class ContactQuestions:
         window_s = parse_duration(window, "window") or 365 * 86400  # type: ignore[arg-type]
         with self.warehouse() as wh:
             return contact_loyalty(wh, by, question, touchpoint, days, max(1, round(window_s / 86400)),
-                                   _day(start), _day(end), self.settings.confidence, self.settings.min_n)
+                                   as_date(start), as_date(end), self.settings.confidence, self.settings.min_n)

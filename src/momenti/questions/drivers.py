@@ -8,19 +8,10 @@ from collections.abc import Sequence
 import pandas as pd
 
 from momenti.analysis import moments as mm
+from momenti.args import as_date, as_list
 
 Drivers = Sequence[str] | str | None
 Dims = Sequence[str] | str | None
-
-
-def _list(value: Dims) -> list[str]:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return list(value or [])
-
-
-def _date(value: dt.date | str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 class DriverQuestions:
@@ -34,7 +25,7 @@ class DriverQuestions:
 
     def _scope(self, by: Dims = None, period: str | None = None, start: dt.date | str | None = None,
                end: dt.date | str | None = None, filters: dict[str, list[str]] | None = None) -> mm.Scope:
-        return mm.Scope(_list(by), period, _date(start), _date(end), dict(filters or {}))
+        return mm.Scope(as_list(by), period, as_date(start), as_date(end), dict(filters or {}))
 
     def drivers(self, outcome: str = "nps", drivers: Drivers = None, method: str = "relative_weights",
                 by: Dims = None, period: str | None = None, start: dt.date | str | None = None,

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from momenti.args import as_date
+
 
 class LifecycleQuestions:
     """Mixed into momenti.Workspace (self is a Workspace). First-time vs repeat customers are a segment,
@@ -18,8 +20,7 @@ class LifecycleQuestions:
         lived before answering; `df.attrs["trend"]` holds the slope per extra positive moment, its
         interval and p-value."""
         from momenti.analysis.lifecycle import LoyaltyBankQuery, loyalty_bank
-        from momenti.workspace import _date
 
-        q = LoyaltyBankQuery(outcome, outcome_touchpoint, tuple(buckets), _date(start), _date(end))  # type: ignore[arg-type]
+        q = LoyaltyBankQuery(outcome, outcome_touchpoint, tuple(buckets), as_date(start), as_date(end))  # type: ignore[arg-type]
         with self.warehouse() as wh:  # type: ignore[attr-defined]
             return loyalty_bank(wh, q, self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]

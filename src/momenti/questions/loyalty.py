@@ -9,20 +9,11 @@ import pandas as pd
 
 from momenti.analysis import loyalty as loy
 from momenti.analysis import loyalty_price as lp
+from momenti.args import as_date, as_list
 
 Names = Sequence[str] | str | None
 DateLike = dt.date | str | None
 Rule = str | dict[str, str] | None
-
-
-def _list(value: Names) -> list[str]:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return list(value or [])
-
-
-def _date(value: DateLike) -> dt.date | None:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 class LoyaltyQuestions:
@@ -46,7 +37,7 @@ class LoyaltyQuestions:
     @staticmethod
     def _loyalty_scope(by: Names, period: str | None, start: DateLike, end: DateLike,
                        filters: dict[str, list[str]] | None) -> loy.Scope:
-        return loy.Scope(_list(by), period, _date(start), _date(end), dict(filters or {}))
+        return loy.Scope(as_list(by), period, as_date(start), as_date(end), dict(filters or {}))
 
     def loyalty_battery(self, items: Names = None, by: Names = None, period: str | None = None,
                         start: DateLike = None, end: DateLike = None, filters: dict[str, list[str]] | None = None,
@@ -110,7 +101,7 @@ class LoyaltyQuestions:
         would not switch even at `loyal_above`), small_sample. view="distribution": keys..., level, n, count,
         share_pct, ci_low, ci_high, cum_pct, cum_ci_low, cum_ci_high (switch at <= level), small_sample.
         `by=["loyalty_segment"]` uses the battery (items/reverse/loyal) of the same response."""
-        spec = lp.PriceGap.make(question, _list(levels) or None, never, within, loyal_above)
+        spec = lp.PriceGap.make(question, as_list(levels) or None, never, within, loyal_above)
         battery = self._loyalty_spec(items, reverse, scale, agree_min, loyal)
         with self.warehouse() as wh:  # type: ignore[attr-defined]
             return lp.price_gap(wh, spec, self._loyalty_scope(by, period, start, end, filters), battery, view,

@@ -22,6 +22,7 @@ import pandas as pd
 
 from momenti.analysis import text_facts, text_models, text_store
 from momenti.analysis import text_topics as _topics
+from momenti.args import as_date, as_list
 from momenti.errors import InputError
 
 if TYPE_CHECKING:
@@ -34,23 +35,6 @@ Filters = Mapping[str, Sequence[str] | str] | None
 DateLike = dt.date | str | None
 
 log = logging.getLogger("momenti.text")
-
-
-def _date(value: DateLike) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"not a date: {value!r} (use YYYY-MM-DD)") from exc
-
-
-def _split(value: By) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return list(value)
 
 
 class TextQuestions:
@@ -124,7 +108,7 @@ class TextQuestions:
         merged: dict[str, list[str]] = {}
         for dim, values in {**(filters or {}), **{k: v for k, v in more.items() if v is not None}}.items():
             merged.setdefault(dim, []).extend([values] if isinstance(values, str) else list(values))
-        return _topics.TextQuery(_split(by), period, _date(start), _date(end), merged)
+        return _topics.TextQuery(as_list(by), period, as_date(start), as_date(end), merged)
 
     def topics(self, by: By = None, period: str | None = None, start: DateLike = None, end: DateLike = None,
                filters: Filters = None, **more: Sequence[str] | str | None) -> pd.DataFrame:
@@ -212,7 +196,7 @@ class TextQuestions:
         sector's taxonomy the first time). The next `text_analyze` re-analyses every item with it."""
         from momenti.text.topics import Taxonomy
 
-        words = _split(lemmas)
+        words = as_list(lemmas)
         if not key.strip() or not words:
             raise InputError("a topic needs a key and at least one lemma")
         path = text_store.user_taxonomy_path(self.settings)
