@@ -147,6 +147,7 @@ def test_battery_shares_equal_hand_computation(ws_any: momenti.Workspace) -> Non
     # A subset of the default items keeps their declared direction; reverse=[] declares none.
     assert ws_any.loyalty_battery(items=["loy_buy_on_offer"]).reverse.all()
     assert not ws_any.loyalty_battery(items=["loy_buy_on_offer"], reverse=[]).reverse.any()
+    assert not ws_any.loyalty_battery(items=["loy_buy_on_offer"], reverse="").reverse.any()  # --reverse '' too
 
 
 def test_net_shift_between_quarters_by_hand(ws_any: momenti.Workspace) -> None:

@@ -10,14 +10,13 @@ import pandas as pd
 import typer
 
 import momenti
-from momenti.cli.metrics import FILTER, FMT, FROM, PERIOD, TO, parse_filters
-from momenti.cli.output import Format, console, print_frame
+from momenti.cli.metrics import BY, FILTER, FROM, PERIOD, TO, parse_filters
+from momenti.cli.output import FMT, Format, console, print_frame
 from momenti.frames import records
 
 OUTCOME = typer.Option("nps", "--outcome", help="Outcome question key (nps, or any numeric question)")
 DRIVERS = typer.Option("touchpoint-ratings", "--drivers",
                        help="Comma list of question or touchpoint keys, or touchpoint-ratings (every rating_*)")
-BY = typer.Option("", "--by", help="Comma list: touchpoint,stage,journey,channel,language,segment:<attr>")
 MISSING = typer.Option("pairwise", "--missing", help="listwise or pairwise deletion of missing ratings")
 BOOT = typer.Option(1000, "--bootstrap", help="Bootstrap resamples for the intervals (0: none)")
 SEED = typer.Option(0, "--seed", help="Seed of the bootstrap: the same seed gives the same intervals")

@@ -10,7 +10,7 @@ import typer
 
 import momenti
 from momenti.cli.metrics import parse_filters
-from momenti.cli.output import Format, print_frame
+from momenti.cli.output import FMT, Format, print_frame
 
 BY = typer.Option("", "--by", help="Comma list: reason, channel, agent, touchpoint, segment:<attr>")
 PERIOD = typer.Option(None, "--period", help="day, week, month, quarter or year (of the contact's start)")
@@ -18,7 +18,6 @@ DAYS = typer.Option(7, "--days", min=1, help="Window N in days")
 FROM = typer.Option(None, "--from", help="First day (YYYY-MM-DD) of the contacts judged, inclusive")
 TO = typer.Option(None, "--to", help="Last day (YYYY-MM-DD) of the contacts judged, inclusive")
 FILTER = typer.Option([], "--filter", help="dimension=value[,value] (repeatable), e.g. reason='carta bloccata'")
-FMT = typer.Option(Format.table, "--format", help="table, json or csv")
 
 
 def _meta(kpi: str, by: str, period: str | None, start: str | None, end: str | None, filters: dict,

@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 
 import momenti
-from momenti.cli.output import Format, console, err_console, print_frame
+from momenti.cli.output import FMT, Format, console, err_console, print_frame
 from momenti.errors import InputError
 
 links_app = typer.Typer(help="Signed, expiring survey links (single-use by default).", no_args_is_help=True)
@@ -25,7 +25,6 @@ EXPIRES = typer.Option(None, "--expires", help="Link lifetime, e.g. 30d, 72h (de
 HIDDEN = typer.Option([], "--hidden", help="name=value carried in every link (repeatable)")
 BASE_URL = typer.Option(None, "--base-url", help="Public address of the server (default MOMENTI_PUBLIC_URL)")
 DRY_RUN = typer.Option(False, "--dry-run", help="Show who would be contacted and why not; write and send nothing")
-FMT = typer.Option(Format.table, "--format", help="table, json or csv")
 NOW = typer.Option(None, "--now", help="Act as if it were this UTC time (ISO 8601); for testing rules", hidden=True)
 
 

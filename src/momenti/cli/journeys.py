@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 
 import momenti
-from momenti.cli.output import Format, console, print_frame
+from momenti.cli.output import FMT, Format, console, print_frame
 
 app = typer.Typer(help="Journey analytics from interaction logs: paths, variants, funnels, contact KPIs.",
                   no_args_is_help=True)
@@ -24,7 +24,6 @@ FILTER = typer.Option([], "--filter", help="channel=, touchpoint=, activity= or 
                                            "(repeatable): journeys with such an event / of such customers")
 COVERAGE = typer.Option(None, "--coverage", help="Only the top variants covering this fraction of journeys, "
                                                  "e.g. 0.8")
-FMT = typer.Option(Format.table, "--format", help="table, json or csv")
 ARROW = " → "
 
 

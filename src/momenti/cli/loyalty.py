@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 import momenti
-from momenti.cli.metrics import parse_filters
-from momenti.cli.output import Format, print_frame
+from momenti.cli.metrics import BY, FROM, PERIOD, TO, parse_filters
+from momenti.cli.output import FMT, Format, print_frame
 
 app = typer.Typer(help="Loyalty battery, net shifts, loyalty index and price-switch thresholds.",
                   no_args_is_help=True)
@@ -19,19 +19,9 @@ AGREE = typer.Option(4.0, "--agree-min", help="Lowest score that counts as agree
 SCALE = typer.Option((1.0, 5.0), "--scale", help="Answer scale: minimum and maximum")
 LOYAL = typer.Option(None, "--loyal", help="Truly-loyal rule, e.g. "
                      "'loy_preferred_brand>=4,loy_buy_on_offer<=2,loy_cheaper_to_save<=2' (the default)")
-BY = typer.Option("", "--by", help="Comma list: touchpoint,stage,journey,channel,language,segment:<attr>")
 BY_SEG = typer.Option("", "--by", help="Comma list: touchpoint,stage,journey,channel,language,segment:<attr>,"
                       "loyalty_segment")
-PERIOD = typer.Option(None, "--period", help="day, week, month, quarter or year")
-FROM = typer.Option(None, "--from", help="First day (YYYY-MM-DD), inclusive")
-TO = typer.Option(None, "--to", help="Last day (YYYY-MM-DD), inclusive")
 FILTER = typer.Option([], "--filter", help="dimension=value[,value] (repeatable), e.g. segment:segment=young")
-FMT = typer.Option(Format.table, "--format", help="table, json or csv")
-
-
-def _reverse(value: str | None) -> str | list[str] | None:
-    # '' on the command line declares "no reverse-coded items"; absent keeps the default.
-    return [] if value == "" else value
 
 
 @app.command()
@@ -41,7 +31,7 @@ def battery(items: str | None = ITEMS, reverse: str | None = REVERSE, by: str = 
     """Share agreeing (score >= --agree-min) per item, group and period, with Wilson 95 % intervals."""
     with momenti.open() as ws:
         df = ws.loyalty_battery(items=items, by=by, period=period, start=start, end=end,
-                                filters=parse_filters(filters), agree_min=agree_min, reverse=_reverse(reverse))
+                                filters=parse_filters(filters), agree_min=agree_min, reverse=reverse)
     print_frame(df, fmt, title="Loyalty battery: % agreeing",
                 meta={"question": "loyalty_battery", "query": {"items": items, "by": by, "period": period,
                                                                "from": start, "to": end, "agree_min": agree_min}})
@@ -58,7 +48,7 @@ def netshift(items: str | None = ITEMS, reverse: str | None = REVERSE, by: str =
     shift with the sign flipped for reverse-coded items (positive = more loyal)."""
     with momenti.open() as ws:
         df = ws.net_shift(items=items, periods=periods, period=period, by=by, filters=parse_filters(filters),
-                          agree_min=agree_min, reverse=_reverse(reverse))
+                          agree_min=agree_min, reverse=reverse)
     print_frame(df, fmt, title="Loyalty battery: net shift (points)",
                 meta={"question": "net_shift", "query": {"items": items, "by": by, "period": period,
                                                          "periods": list(periods or []), "agree_min": agree_min}})
@@ -71,7 +61,7 @@ def index(items: str | None = ITEMS, reverse: str | None = REVERSE, by: str = BY
           fmt: Format = FMT) -> None:
     """Loyalty index 0-100 per group (t-interval) and the shares of truly loyal and price-driven respondents."""
     with momenti.open() as ws:
-        df = ws.loyalty_index(items=items, reverse=_reverse(reverse), by=by, period=period, start=start, end=end,
+        df = ws.loyalty_index(items=items, reverse=reverse, by=by, period=period, start=start, end=end,
                               filters=parse_filters(filters), scale=scale, agree_min=agree_min, loyal=loyal)
     print_frame(df, fmt, title="Loyalty index (0-100)",
                 meta={"question": "loyalty_index", "query": {"items": items, "by": by, "period": period,
@@ -97,7 +87,7 @@ def price_gap(question: str = typer.Option("price_switch", "--question", help="T
     with momenti.open() as ws:
         df = ws.price_gap(question=question, by=by, period=period, start=start, end=end,
                           filters=parse_filters(filters), levels=levels, never=never or None, within=within,
-                          loyal_above=loyal_above, view=view, items=items, reverse=_reverse(reverse), loyal=loyal)
+                          loyal_above=loyal_above, view=view, items=items, reverse=reverse, loyal=loyal)
     print_frame(df, fmt, title=f"Price-switch threshold ({view})",
                 meta={"question": "price_gap", "query": {"question": question, "by": by, "period": period,
                                                          "from": start, "to": end, "within": within,
@@ -111,6 +101,6 @@ def segments(items: str | None = ITEMS, reverse: str | None = REVERSE, start: st
              fmt: Format = typer.Option(Format.csv, "--format", help="csv (default), json or table")) -> None:
     """Per customer: loyalty index and segment from their most recent complete battery (an export)."""
     with momenti.open() as ws:
-        df = ws.loyalty_segments(items=items, reverse=_reverse(reverse), start=start, end=end,
+        df = ws.loyalty_segments(items=items, reverse=reverse, start=start, end=end,
                                  filters=parse_filters(filters), scale=scale, agree_min=agree_min, loyal=loyal)
     print_frame(df, fmt, title="Loyalty segments per customer", meta={"question": "loyalty_segments"})

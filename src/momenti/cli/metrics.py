@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 import momenti
-from momenti.cli.output import Format, console, print_frame
+from momenti.cli.output import FMT, Format, console, print_frame
 
 app = typer.Typer(help="Scores with n, 95 % intervals and small-sample flags.", no_args_is_help=True)
 
@@ -15,7 +15,6 @@ FROM = typer.Option(None, "--from", help="First day (YYYY-MM-DD), inclusive")
 TO = typer.Option(None, "--to", help="Last day (YYYY-MM-DD), inclusive")
 FILTER = typer.Option([], "--filter", help="dimension=value[,value] (repeatable), e.g. channel=app")
 QUESTION = typer.Option(None, "--question", help="Answer key to score (default: the metric's own key)")
-FMT = typer.Option(Format.table, "--format", help="table, json or csv")
 
 
 def parse_filters(items: list[str]) -> dict[str, list[str]]:

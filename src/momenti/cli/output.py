@@ -7,6 +7,7 @@ import sys
 from enum import StrEnum
 
 import pandas as pd
+import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -21,6 +22,9 @@ class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+FMT = typer.Option(Format.table, "--format", help="table, json or csv")  # every command that prints a table
 
 
 def _cell(value: object) -> str:

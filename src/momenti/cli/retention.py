@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 import momenti
-from momenti.cli.output import Format, console, print_frame
+from momenti.cli.output import FMT, Format, console, print_frame
 
 app = typer.Typer(help="Retention: customer outcomes, Kaplan-Meier curves, log-rank tests and Cox models.",
                   no_args_is_help=True)
@@ -19,7 +19,6 @@ OBSERVED_FROM = typer.Option("auto", "--observed-from",
 CLOCK = typer.Option("observation", "--clock", help="observation (days since observed) or tenure (delayed entry)")
 NPS_TP = typer.Option("relationship-survey", "--nps-touchpoint",
                       help="Touchpoint whose NPS makes nps_category ('all': every NPS answer)")
-FMT = typer.Option(Format.table, "--format", help="table, json or csv")
 
 
 def _options(as_of: str | None, observed_from: str, clock: str, nps_touchpoint: str) -> dict:

@@ -10,14 +10,13 @@ import typer
 import yaml
 
 import momenti
-from momenti.cli.output import Format, console, print_frame
+from momenti.cli.output import FMT, Format, console, print_frame
 from momenti.surveys import service
 from momenti.surveys.definition import TEMPLATES, load_survey, template_text
 from momenti.surveys.sessions import DEFAULT_IDLE_MINUTES
 from momenti.surveys.sessions import sweep as sweep_sessions
 
 app = typer.Typer(help="Surveys: definitions in YAML, versions, public pages at /s/<key>.", no_args_is_help=True)
-FMT = typer.Option(Format.table, "--format", help="table, json or csv")
 
 
 @app.command()

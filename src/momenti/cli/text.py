@@ -9,19 +9,15 @@ from pathlib import Path
 import typer
 
 import momenti
-from momenti.cli.metrics import parse_filters
-from momenti.cli.output import Format, console, err_console, print_frame
+from momenti.cli.metrics import FROM, PERIOD, TO, parse_filters
+from momenti.cli.output import FMT, Format, console, err_console, print_frame
 
 app = typer.Typer(help="Text analytics in Italian and English, offline: sentiment, topics, emerging issues.",
                   no_args_is_help=True)
 
 BY = typer.Option("", "--by", help="Comma list: touchpoint,stage,journey,channel,source,kind,language,question,"
                   "segment:<attr>")
-PERIOD = typer.Option(None, "--period", help="day, week, month, quarter or year")
-FROM = typer.Option(None, "--from", help="First day (YYYY-MM-DD), inclusive")
-TO = typer.Option(None, "--to", help="Last day (YYYY-MM-DD), inclusive")
 FILTER = typer.Option([], "--filter", help="dimension=value[,value] (repeatable), e.g. kind=feedback")
-FMT = typer.Option(Format.table, "--format", help="table, json or csv")
 
 
 def _thresholds(nps: str, csat: str, rating: str):  # noqa: ANN202 - a text_models.Thresholds

@@ -14,12 +14,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from momenti.api.deps import WorkspaceDep
-from momenti.api.routers.metrics import parse_filters
+from momenti.api.routers.metrics import Period, parse_filters
 from momenti.frames import records
 
 router = APIRouter(prefix="/api/v1/journeys", tags=["contact"])
 
-Period = Literal["day", "week", "month", "quarter", "year"]
 By = Annotated[str, Query(description="Comma list of reason, channel, agent, touchpoint, segment:<attribute>",
                           examples=["reason"])]
 Days = Annotated[int, Query(ge=1, le=3650, description="Window N in days")]

@@ -6,7 +6,6 @@ GET /api/v1/analysis/loyalty/battery, /netshift, /index, /price-gap and /segment
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -14,13 +13,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from momenti.api.deps import WorkspaceDep
-from momenti.api.routers.metrics import parse_filters
+from momenti.api.routers.metrics import From, Period, To, parse_filters
 from momenti.errors import InputError
 from momenti.frames import records
 
 router = APIRouter(prefix="/api/v1/analysis/loyalty", tags=["loyalty"])
 
-Period = Literal["day", "week", "month", "quarter", "year"]
 Items = Annotated[str | None, Query(description="Comma list of battery question keys (default: "
                                                 "loy_preferred_brand,loy_buy_on_offer,loy_cheaper_to_save)")]
 Reverse = Annotated[str | None, Query(description="Comma list of reverse-coded items (agreeing = less loyal); "
@@ -30,17 +28,11 @@ By = Annotated[str, Query(description="Comma list of touchpoint, stage, journey,
                                       "segment:<attribute> (index and price-gap: also loyalty_segment)")]
 Filters = Annotated[list[str], Query(alias="filter", description="dimension:value[,value] (repeatable), e.g. "
                                      "segment:segment:young or loyalty_segment:truly_loyal")]
-From = Annotated[dt.date | None, Query(alias="from", description="First day, inclusive")]
-To = Annotated[dt.date | None, Query(alias="to", description="Last day, inclusive")]
 AgreeMin = Annotated[float, Query(description="Lowest score that counts as agreeing")]
 Loyal = Annotated[str | None, Query(description="Truly-loyal rule, e.g. loy_preferred_brand>=4,"
                                                 "loy_buy_on_offer<=2,loy_cheaper_to_save<=2 (the default)")]
 ScaleMin = Annotated[float, Query(description="Lowest answer on the scale")]
 ScaleMax = Annotated[float, Query(description="Highest answer on the scale")]
-
-
-def _reverse(value: str | None) -> str | list[str] | None:
-    return [] if value == "" else value
 
 
 def _json(query: dict, df) -> JSONResponse:  # noqa: ANN001 - a DataFrame
@@ -54,7 +46,7 @@ def battery(ws: WorkspaceDep, items: Items = None, reverse: Reverse = None, by: 
     """Per item, group and period: `n`, `agree`, `agree_pct` with a Wilson interval (`ci_low`, `ci_high`),
     `mean_score`, `reverse` (agreeing = less loyal) and `small_sample`."""
     df = ws.loyalty_battery(items=items, by=by, period=period, start=start, end=end, filters=parse_filters(filters),
-                            agree_min=agree_min, reverse=_reverse(reverse))
+                            agree_min=agree_min, reverse=reverse)
     return _json({"items": items, "by": by, "period": period, "from": start, "to": end, "agree_min": agree_min}, df)
 
 
@@ -70,7 +62,7 @@ def netshift(ws: WorkspaceDep, items: Items = None, reverse: Reverse = None, by:
     if periods and len(periods) != 2:
         raise InputError(f"periods: give exactly two (got {len(periods)}), e.g. periods=2026-Q1&periods=2026-Q2")
     df = ws.net_shift(items=items, periods=periods or None, period=period, by=by, filters=parse_filters(filters),
-                      agree_min=agree_min, reverse=_reverse(reverse))
+                      agree_min=agree_min, reverse=reverse)
     return _json({"items": items, "by": by, "period": period, "periods": periods, "agree_min": agree_min}, df)
 
 
@@ -80,7 +72,7 @@ def index(ws: WorkspaceDep, items: Items = None, reverse: Reverse = None, by: By
           agree_min: AgreeMin = 4, loyal: Loyal = None, filters: Filters = []) -> JSONResponse:  # noqa: B006
     """`loyalty_index` (mean of the items rescaled to 0-100, reverse items flipped) with a t-interval, and the
     shares of `truly_loyal` and `price_driven` respondents with Wilson intervals."""
-    df = ws.loyalty_index(items=items, reverse=_reverse(reverse), by=by, period=period, start=start, end=end,
+    df = ws.loyalty_index(items=items, reverse=reverse, by=by, period=period, start=start, end=end,
                           filters=parse_filters(filters), scale=(scale_min, scale_max), agree_min=agree_min,
                           loyal=loyal)
     return _json({"items": items, "by": by, "period": period, "from": start, "to": end, "loyal": loyal}, df)
@@ -102,7 +94,7 @@ def price_gap(ws: WorkspaceDep, question: str = "price_switch", by: By = "", per
     (switch at <= level) with intervals."""
     df = ws.price_gap(question=question, by=by, period=period, start=start, end=end, filters=parse_filters(filters),
                       levels=levels, never=never or None, within=within, loyal_above=loyal_above, view=view,
-                      items=items, reverse=_reverse(reverse), loyal=loyal)
+                      items=items, reverse=reverse, loyal=loyal)
     return _json({"question": question, "by": by, "period": period, "from": start, "to": end, "within": within,
                   "loyal_above": loyal_above, "view": view}, df)
 
@@ -113,7 +105,7 @@ def segments(ws: WorkspaceDep, items: Items = None, reverse: Reverse = None, sta
              filters: Filters = []) -> JSONResponse:  # noqa: B006
     """Per customer: `customer_id`, `response_id`, `submitted_at`, the item scores, `loyalty_index`,
     `loyalty_segment` (truly_loyal, price_driven or other)."""
-    df = ws.loyalty_segments(items=items, reverse=_reverse(reverse), start=start, end=end,
+    df = ws.loyalty_segments(items=items, reverse=reverse, start=start, end=end,
                              filters=parse_filters(filters), scale=(scale_min, scale_max), agree_min=agree_min,
                              loyal=loyal)
     return _json({"items": items, "from": start, "to": end, "loyal": loyal}, df)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -11,20 +10,17 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from momenti.api.deps import TokenDep, WorkspaceDep
-from momenti.api.routers.metrics import parse_filters
+from momenti.api.routers.metrics import From, Period, To, parse_filters
 from momenti.errors import InputError
 from momenti.frames import records
 
 router = APIRouter(prefix="/api/v1/text", tags=["text"])
 
-Period = Literal["day", "week", "month", "quarter", "year"]
 Sentiment = Literal["negative", "neutral", "positive"]
 By = Annotated[str, Query(description="Comma list of touchpoint, stage, journey, channel, source, kind, language, "
                                       "question, segment:<attribute>", examples=["touchpoint"])]
 Filters = Annotated[list[str], Query(alias="filter", description="dimension:value[,value] (repeatable), e.g. "
                                      "kind:feedback or touchpoint:app-login")]
-From = Annotated[dt.date | None, Query(alias="from", description="First day, inclusive")]
-To = Annotated[dt.date | None, Query(alias="to", description="Last day, inclusive")]
 
 
 def _reply(body: dict) -> JSONResponse:
