@@ -23,6 +23,7 @@ import pandas as pd
 from momenti.analysis.process import Journeys, execute, parse_duration, table
 from momenti.errors import InputError
 from momenti.metrics import stats
+from momenti.metrics.scores import METRICS, score_groups
 
 BY = ("variant", "activity")
 
@@ -52,20 +53,17 @@ def journey_loyalty(j: Journeys, by: str = "variant", question: str = "nps", wit
 
 
 def _by_variant(j: Journeys, m: ibis.Table, top: int | None, confidence: float, min_n: int) -> pd.DataFrame:
-    g = m.group_by("variant").aggregate(n=m.count(), promoters=(m.score >= 9).sum(),
-                                        detractors=(m.score <= 6).sum())
-    df = execute(j.wh, g)
+    """NPS per variant, scored and finished as every NPS table is (metrics.scores)."""
+    t = m.mutate(n=ibis.literal(1, "int64"))
+    df = execute(j.wh, t.group_by("variant").aggregate(n=t.n.sum(), **METRICS["nps"].counts(t)))
     cols = ["variant", "n", "promoters", "passives", "detractors", "nps", "ci_low", "ci_high", "share_pct",
             "small_sample"]
     if df.empty:
         return pd.DataFrame(columns=cols)
-    for c in ("n", "promoters", "detractors"):
-        df[c] = pd.to_numeric(df[c]).astype("int64")
-    df["passives"] = df["n"] - df["promoters"] - df["detractors"]
-    df["nps"], df["ci_low"], df["ci_high"] = stats.nps(df["promoters"], df["passives"], df["detractors"],
-                                                       confidence)
+    for c in ("n", "promoters", "passives", "detractors"):
+        df[c] = pd.to_numeric(df[c])
+    df = score_groups(df, ["variant"], "nps", confidence, min_n)
     df["share_pct"] = 100.0 * df["n"] / df["n"].sum()
-    df["small_sample"] = df["n"] < min_n
     df = df.sort_values(["n", "variant"], ascending=[False, True], kind="stable", ignore_index=True)
     if top:
         df = df.head(top).copy()
