@@ -113,8 +113,6 @@ async def builder_apply(request: Request) -> Response:
     except MomentiError as exc:
         return _render(request, "builder_edit.html", lang, 400, text=text, errors=str(exc).split("; "),
                        chosen=None, templates=TEMPLATES, key=None)
-    syncer = getattr(request.app.state, "syncer", None)
-    if syncer is not None:
-        syncer.touch()
+    request.app.state.syncer.touch()
     return RedirectResponse(f"/surveys?lang={lang}&applied={result.key}&version={result.version}"
                             f"&changed={int(result.changed)}", status_code=303)

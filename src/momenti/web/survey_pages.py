@@ -9,7 +9,6 @@ every POST when that module is installed.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 import threading
@@ -24,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from momenti.errors import InputError, NotFoundError
+from momenti.surveys import abuse, links
 from momenti.surveys import sessions as ss
 from momenti.surveys.definition import Question, SurveyDefinition
 from momenti.surveys.service import LiveSurvey, get_definition, get_survey
@@ -59,9 +59,7 @@ def _ws(request: Request) -> Workspace:
 
 
 def _touch_sync(request: Request) -> None:
-    syncer = getattr(request.app.state, "syncer", None)
-    if syncer is not None:
-        syncer.touch()
+    request.app.state.syncer.touch()
 
 
 def maybe_sweep(request: Request) -> None:
@@ -87,23 +85,11 @@ def maybe_sweep(request: Request) -> None:
 def verify_link(ws: Workspace, token: str, now: Any = None) -> Any:
     """The claims of a signed link (`momenti.surveys.links`); PageError when invalid or expired."""
     try:
-        from momenti.surveys import links
-    except ImportError:  # links not installed: only anonymous access
-        raise PageError("link_invalid", 400) from None
-    try:
         return links.verify(token, links.secret_key(ws.settings), now=now)
-    except getattr(links, "LinkExpired", ()) as exc:
+    except links.LinkExpired as exc:
         raise PageError("link_expired", 410, str(exc)) from None
     except InputError as exc:
         raise PageError("link_invalid", 400, str(exc)) from None
-
-
-def _links_call(name: str, ws: Workspace, claims: Any) -> Any:
-    try:
-        from momenti.surveys import links
-    except ImportError:
-        return None
-    return getattr(links, name)(ws, claims)
 
 
 def _survey(ws: Workspace, key: str) -> LiveSurvey:
@@ -154,7 +140,7 @@ def _start_state(ws: Workspace, request: Request, info: LiveSurvey, d: SurveyDef
     if stored is not None:
         return stored  # a single-use link opened again: resume
     if claims is not None:
-        if _links_call("is_consumed", ws, claims):
+        if links.is_consumed(ws, claims):
             raise PageError("already", 409)
     first = ss.visible_pages(d, {})
     state.page = first[0] if first else 0
@@ -334,7 +320,7 @@ def _post(request: Request, key: str, form: dict[str, list[str]]) -> Response:
             if state.link_token:
                 try:
                     claims = verify_link(ws, state.link_token, now=state.created_at)
-                    _links_call("consume", ws, claims)
+                    links.consume(ws, claims)
                 except PageError:  # signed by a rotated key since: the response stands
                     log.warning("could not consume the link of session %s", state.token)
         state.status = "complete"
@@ -346,26 +332,17 @@ def _post(request: Request, key: str, form: dict[str, list[str]]) -> Response:
 @router.post("/s/{survey_key}", response_class=HTMLResponse)
 async def survey_submit(request: Request, survey_key: str) -> Response:
     raw = await request.form()
+    lang = _language(request, str(raw.get("lang") or ""))
     try:
-        from momenti.surveys import abuse
-    except ImportError:
-        abuse = None  # type: ignore[assignment]
-    if abuse is not None:
-        lang = _language(request, str(raw.get("lang") or ""))
-        try:
-            verdict = abuse.check_submission(request, raw)
-            if inspect.isawaitable(verdict):
-                verdict = await verdict
-        except HTTPException as exc:
-            if exc.status_code != 429:
-                raise
-            page = render_message(request, "busy", lang, 429)
-            page.headers.update(exc.headers or {})
-            return page
-        if verdict is False:  # the honeypot was filled: a bot; answer as if it worked, write nothing
-            return render_message(request, "thanks", lang)
-        if isinstance(verdict, Response):
-            return verdict
+        verdict = abuse.check_submission(request, raw)
+    except HTTPException as exc:
+        if exc.status_code != 429:
+            raise
+        page = render_message(request, "busy", lang, 429)
+        page.headers.update(exc.headers or {})
+        return page
+    if verdict is False:  # the honeypot was filled: a bot; answer as if it worked, write nothing
+        return render_message(request, "thanks", lang)
     form: dict[str, list[str]] = {}
     for name, value in raw.multi_items():
         if isinstance(value, str):
