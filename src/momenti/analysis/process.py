@@ -207,9 +207,6 @@ class Names:
             return values.astype(object)
         return values.map(lambda c: self.codes.get(int(c)) if c == c and c is not None else None)
 
-    def variant(self, key: str) -> list[str]:
-        return self.variants([key])[0]
-
     @staticmethod
     def variants(keys: list[str]) -> list[list[str]]:
         """Variant keys -> lists of activity names."""

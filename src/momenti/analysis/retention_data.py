@@ -73,10 +73,6 @@ def parse_covariates(items: Sequence[str] | str | None) -> list[Covariate]:
     return out
 
 
-def group_column(by: str) -> str:
-    return by.replace(":", "_")
-
-
 def check_by(by: str) -> None:
     if by in (NPS_CATEGORY, LOYALTY_SEGMENT):
         return

@@ -85,9 +85,6 @@ class Doc:
     lang: str
     clauses: list[Clause]
 
-    def lemmas(self) -> list[str]:
-        return [lm for c in self.clauses for lm in c.lemmas]
-
 
 def doc(text: str, lang: str) -> Doc:
     """Split ``text`` into clauses of tokens; ``lang`` is "it", "en" or anything else (no lemmas)."""
