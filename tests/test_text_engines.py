@@ -10,6 +10,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from momenti.errors import InputError
+from momenti.text import discovery
 from momenti.text.analyze import COLUMNS, analyze_batch
 from momenti.text.aspects import aspects
 from momenti.text.language import detect
@@ -241,3 +242,12 @@ def test_taxonomy_covers_demo_comments() -> None:
     share = df.topics.map(len).gt(0).mean()
     assert share > 0.75, share
     assert df.language.isin(["it", "en"]).mean() > 0.9
+
+
+def test_discovery_keywords_skip_masked_text() -> None:
+    """Placeholders left by masking ([EMAIL], [NAME]) and XXXX redactions are never a topic's keywords."""
+    texts = ["ho scritto a [EMAIL] per il bonifico bloccato", "chiamato [NAME] per il bonifico bloccato",
+             "bonifico bloccato da XXXX giorni, scritto a [EMAIL]", "il bonifico resta bloccato, XX/XX/XXXX"] * 5
+    words = " ".join(discovery._yake(texts, "it", top=8))
+    assert "bonifico" in words
+    assert not any(w in words for w in ("email", "name", "xxxx", "xx"))

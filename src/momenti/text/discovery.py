@@ -11,6 +11,7 @@ A user who recognises a topic promotes it into the taxonomy with ``Taxonomy.prom
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ import pandas as pd
 
 from momenti.errors import InputError
 from momenti.text.keywords import _content, stopwords
+from momenti.text.pii import PLACEHOLDER
 from momenti.text.sentiment import _langs
 from momenti.text.tokens import doc
 
@@ -80,6 +82,11 @@ def discover(texts: Sequence[str], langs: Sequence[str | None] | None = None, n_
     return out.sort_values(["size", "topic"], ascending=[False, True], ignore_index=True)
 
 
+# What masking leaves in a text: our placeholders ([EMAIL], [NAME], ...) and the XXXX runs of data masked
+# elsewhere (e.g. the CFPB narratives). Neither is a keyword of anything.
+_MASKS = re.compile("|".join(re.escape(p) for p in PLACEHOLDER.values()) + r"|\bX{2,}\b")
+
+
 def _yake(texts: list[str], lang: str, top: int = 5) -> list[str]:
     """YAKE keywords of a topic's typical texts (statistical, offline, no model); lower-case, deduplicated."""
     if not texts:
@@ -88,7 +95,7 @@ def _yake(texts: list[str], lang: str, top: int = 5) -> list[str]:
 
     stop = stopwords()
     extractor = yake.KeywordExtractor(lan=lang if lang in ("it", "en") else "en", n=2, top=top * 3, dedup_lim=0.7)
-    joined = "\n".join(t.replace("XXXX", " ").replace("[", " ").replace("]", " ") for t in texts)
+    joined = "\n".join(_MASKS.sub(" ", t) for t in texts)
     out: list[str] = []
     for kw, _score in extractor.extract_keywords(joined[:50_000]):
         kw = kw.lower().strip()
