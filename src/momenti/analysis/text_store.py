@@ -168,13 +168,8 @@ def drop_kept_originals(store: RawConnection) -> None:
     """Originals are not kept (any more): erase the encrypted ones left from when they were."""
     if not store.scalar("SELECT 1 FROM text_results WHERE original_enc IS NOT NULL LIMIT 1"):
         return  # the usual case: read without taking the write lock
-    store.begin()
-    try:
+    with store.transaction():
         store.execute("UPDATE text_results SET original_enc = NULL WHERE original_enc IS NOT NULL")
-        store.commit()
-    except BaseException:
-        store.rollback()
-        raise
 
 
 def parse_item_key(key: str) -> tuple[str, int, int]:
@@ -283,9 +278,9 @@ MASK_STORE = {
 def _write(store: RawConnection, kind: str, pending: pa.Table, out, version: str,  # noqa: ANN001
            original_enc: list[str | None]) -> int:
     """Replace the batch's results and mask the items' plain text in one transaction; returns how many replaced
-    an older result."""
-    store.begin()
-    try:
+    an older result. The table is locked meanwhile: the batch's `seq` numbers (what the warehouse sync reads
+    past) are taken from max(seq), so two concurrent analyses must not both read the same maximum."""
+    with store.transaction(lock="text_results"):
         first_seq = int(store.scalar("SELECT coalesce(max(seq), 0) FROM text_results") or 0) + 1
         old = [int(v) for v in pending["old_id"].to_pylist() if v]
         for i in range(0, len(old), 1000):
@@ -294,10 +289,6 @@ def _write(store: RawConnection, kind: str, pending: pa.Table, out, version: str
                             store.sqlite, original_enc)
         store.ingest("text_results", rows)
         store.execute(MASK_STORE[kind].format(first=first_seq, last=first_seq + rows.num_rows - 1))
-        store.commit()
-    except BaseException:
-        store.rollback()
-        raise
     return len(old)
 
 

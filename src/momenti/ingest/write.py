@@ -58,15 +58,8 @@ class StoreWriter:
     @contextmanager
     def locked(self, table: str) -> Iterator[None]:
         """A write transaction holding the table's write lock until commit."""
-        self.conn.begin()  # SQLite: BEGIN IMMEDIATE takes the write lock before ids are read
-        try:
-            if not self.sqlite:
-                self.conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        with self.conn.transaction(lock=table):
             yield
-            self.conn.commit()
-        except BaseException:
-            self.conn.rollback()
-            raise
 
     def next_id(self, table: str) -> int:
         top = int(self.scalar(f"SELECT coalesce(max(id), 0) FROM {table}") or 0)

@@ -11,6 +11,8 @@ uses the DBAPI path only.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pyarrow as pa
 from sqlalchemy import Engine, event
@@ -77,6 +79,21 @@ class RawConnection:
         """SQLite: BEGIN IMMEDIATE takes the write lock at once. PostgreSQL: the driver opens transactions."""
         if self.sqlite:
             self.execute("BEGIN IMMEDIATE")
+
+    @contextmanager
+    def transaction(self, lock: str | None = None) -> Iterator[None]:
+        """A write transaction, committed at the end of the block or rolled back. `lock`: a table whose write
+        lock is held until commit (SQLite's BEGIN IMMEDIATE locks the database; PostgreSQL locks the table), so
+        that ids or sequence numbers read inside it cannot be handed out twice by concurrent writers."""
+        self.begin()
+        try:
+            if lock is not None and not self.sqlite:
+                self.execute(f"LOCK TABLE {lock} IN EXCLUSIVE MODE")
+            yield
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
 
     def fetch_arrow(self, sql: str) -> pa.Table: ...
     def ingest(self, table: str, data: pa.Table, temporary: bool = False, create: bool = False) -> None: ...
