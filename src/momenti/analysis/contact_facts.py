@@ -11,24 +11,21 @@ from `events` (a late event can change a contact's start and any neighbour's nex
 own customer and reason), so the table always equals a computation from scratch (a test checks it). A warehouse
 rebuilt from the store loses the watermark with `_meta`, and the next refresh starts over.
 
-`refresh` runs before a question reads the facts when they are stale; calling it from the warehouse sync (as
-the journey facts are) would move that cost out of the first question after an import.
+The warehouse sync calls `refresh` after appending events; a question also refreshes stale facts before
+reading them (e.g. a warehouse synced by an older version).
 """
 
 from __future__ import annotations
 
 import ibis
-import pyarrow as pa
 
+from momenti.warehouse import meta
 from momenti.warehouse.connection import WarehouseConnection
+from momenti.warehouse.schema import TABLES
 
 TABLE = "contact_facts"
 WATERMARK_KEY = "contact_facts_upto"  # in _meta: the largest events.id already materialised
-SCHEMA = ibis.schema({
-    "customer_id": "string", "contact": "string", "reason": "string", "ts": "timestamp", "first_id": "int64",
-    "channel": "string", "touchpoint": "string", "agent": "string", "handling_s": "float64", "timed": "int64",
-    "next_ts": "timestamp",
-})
+SCHEMA = TABLES[TABLE]
 
 
 def build(wh: WarehouseConnection, events: ibis.Table | None = None) -> ibis.Table:
@@ -41,23 +38,16 @@ def build(wh: WarehouseConnection, events: ibis.Table | None = None) -> ibis.Tab
     return c.select(*SCHEMA.names)
 
 
-def _watermark(wh: WarehouseConnection) -> int | None:
-    meta = wh.table("_meta")
-    rows = meta.filter(meta.key == WATERMARK_KEY).value.to_pyarrow().to_pylist()
-    return int(rows[0]) if rows else None
-
-
-def _top(wh: WarehouseConnection) -> int:
-    value = wh.table("events").id.max().execute()
-    return int(value) if value is not None and value == value else 0
+def _marks(wh: WarehouseConnection) -> tuple[int, int | None]:
+    """The largest event id and the facts' watermark (None: never built, or the warehouse was rebuilt)."""
+    top, (upto,) = meta.marks(wh, WATERMARK_KEY)
+    return top, int(upto) if upto is not None else None
 
 
 def fresh(wh: WarehouseConnection) -> bool:
     """True when every warehouse event is materialised (one small query: it runs before every question)."""
-    meta = wh.table("_meta")
-    row = meta.filter(meta.key == WATERMARK_KEY).select(
-        upto=meta.value.cast("int64"), top=wh.table("events").id.max().as_scalar()).to_pyarrow().to_pylist()
-    return bool(row) and (row[0]["top"] is None or row[0]["upto"] >= row[0]["top"])
+    top, upto = _marks(wh)
+    return upto is not None and upto >= top
 
 
 def refresh(wh: WarehouseConnection) -> bool:
@@ -65,12 +55,7 @@ def refresh(wh: WarehouseConnection) -> bool:
     from momenti.warehouse.sync import WAREHOUSE_LOCK  # syncs and refreshes in one process take turns
 
     with WAREHOUSE_LOCK:
-        if TABLE not in wh.tables():
-            wh.ibis.create_table(TABLE, schema=SCHEMA)
-            upto = None
-        else:
-            upto = _watermark(wh)
-        top = _top(wh)
+        top, upto = _marks(wh)
         if upto is not None and top <= upto:
             return False
         ev = wh.table("events")
@@ -86,8 +71,7 @@ def refresh(wh: WarehouseConnection) -> bool:
                 pairs = new.select("customer_id", "reason").distinct()
                 source = ev.semi_join(pairs, ["customer_id", "reason"])
             wh.ibis.insert(TABLE, build(wh, source))
-            wh.sql(f"DELETE FROM \"_meta\" WHERE key = '{WATERMARK_KEY}'")
-            wh.insert("_meta", pa.table({"key": [WATERMARK_KEY], "value": [str(top)]}))
+            meta.set_meta(wh, WATERMARK_KEY, top)
         return True
 
 

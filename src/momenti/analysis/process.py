@@ -316,7 +316,7 @@ def journeys(wh: WarehouseConnection, q: JourneyQuery) -> Journeys:
 def _rows(wh: WarehouseConnection, expr: ibis.Expr) -> list[tuple]:
     """The rows of a small result (a few hundred at most) as tuples: finishing them in Python costs less than
     pandas' per-operation overhead on frames this size."""
-    return jf.fetch(wh, _compiled(wh, expr))
+    return wh.rows(_compiled(wh, expr))
 
 
 def _count_frame(j: Journeys, rows: list[tuple]) -> pd.DataFrame:

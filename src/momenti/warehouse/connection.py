@@ -69,6 +69,13 @@ class WarehouseConnection:
             chunk = ", ".join(sql_literal(k) for k in values[i:i + 2000])
             self.sql(f'DELETE FROM "{name}" WHERE "{column}" IN ({chunk})')
 
+    def rows(self, sql: str) -> list[tuple]:
+        """Rows of a small SQL query, without Ibis's compile step (a few ms that every question would pay)."""
+        if self.is_duckdb:
+            return self.duck.execute(sql).fetchall()
+        with self.ibis.raw_sql(sql) as cur:
+            return list(cur.fetchall())
+
     def scalar(self, expr: ibis.Expr) -> object:
         return expr.execute()
 

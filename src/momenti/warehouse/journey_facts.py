@@ -24,8 +24,8 @@ so the same code runs on DuckDB and on PostgreSQL.
 from __future__ import annotations
 
 import ibis
-import pyarrow as pa
 
+from momenti.warehouse import meta
 from momenti.warehouse.connection import WarehouseConnection
 
 WATERMARK_KEY = "journey_facts_upto"  # in _meta: the largest events.id already materialised
@@ -66,18 +66,8 @@ def build_cases(steps: ibis.Table, names: ibis.Table | None = None) -> ibis.Tabl
 
 def _marks(wh: WarehouseConnection) -> tuple[int, str | None, str | None]:
     """The largest event id, and the watermarks the facts and the rollups were built at (as stored)."""
-    (top, upto, rollups), = fetch(wh, f"""SELECT (SELECT max(id) FROM "events"),
-        (SELECT max(value) FROM "_meta" WHERE key = '{WATERMARK_KEY}'),
-        (SELECT max(value) FROM "_meta" WHERE key = '{ROLLUPS_KEY}')""")
-    return int(top or 0), upto, rollups
-
-
-def fetch(wh: WarehouseConnection, sql: str) -> list[tuple]:
-    """Rows of a small SQL query, without Ibis's compile step (a few ms that every question would pay)."""
-    if wh.is_duckdb:
-        return wh.duck.execute(sql).fetchall()
-    with wh.ibis.raw_sql(sql) as cur:
-        return list(cur.fetchall())
+    top, (upto, rollups) = meta.marks(wh, WATERMARK_KEY, ROLLUPS_KEY)
+    return top, upto, rollups
 
 
 def freshness(wh: WarehouseConnection) -> tuple[bool, bool]:
@@ -93,12 +83,7 @@ def facts_fresh(wh: WarehouseConnection) -> bool:
 
 
 def activity_codes(wh: WarehouseConnection) -> dict[int, str]:
-    return {int(code): name for code, name in fetch(wh, 'SELECT code, activity FROM "journey_activities"')}
-
-
-def _set_watermark(wh: WarehouseConnection, value: int, key: str = WATERMARK_KEY) -> None:
-    wh.sql(f"DELETE FROM \"_meta\" WHERE key = '{key}'")
-    wh.insert("_meta", pa.table({"key": [key], "value": [str(value)]}))
+    return {int(code): name for code, name in wh.rows('SELECT code, activity FROM "journey_activities"')}
 
 
 def _insert(wh: WarehouseConnection, name: str, expr: ibis.Table) -> None:
@@ -150,10 +135,10 @@ def refresh(wh: WarehouseConnection) -> None:
             steps = steps.semi_join(touched, "case_id")
         cases = build_cases(steps, acts)
         _insert(wh, "journey_cases", cases)
-        _set_watermark(wh, top)
+        meta.set_meta(wh, WATERMARK_KEY, top)
         if touched is None:
             rebuild_rollups(wh)
-            _set_watermark(wh, top, ROLLUPS_KEY)
+            meta.set_meta(wh, ROLLUPS_KEY, top)
 
 
 def ensure_rollups(wh: WarehouseConnection) -> bool:
@@ -168,7 +153,7 @@ def ensure_rollups(wh: WarehouseConnection) -> bool:
         if upto != rollups:
             with wh.transaction():
                 rebuild_rollups(wh)
-                _set_watermark(wh, int(upto), ROLLUPS_KEY)
+                meta.set_meta(wh, ROLLUPS_KEY, upto)
     return True
 
 

@@ -80,6 +80,16 @@ TABLES.update({
                                             "ends": "int64"}),
 })
 
+# --- contact facts (src/momenti/analysis/contact_facts.py) -----------------------------------------------
+# One row per contact with the start of the customer's next same-reason contact, maintained at sync.
+TABLES.update({
+    "contact_facts": ibis.schema({
+        "customer_id": "string", "contact": "string", "reason": "string", "ts": "timestamp", "first_id": "int64",
+        "channel": "string", "touchpoint": "string", "agent": "string", "handling_s": "float64", "timed": "int64",
+        "next_ts": "timestamp",
+    }),
+})
+
 # --- customer outcomes (retention, src/momenti/analysis/retention.py) -------------------------------------
 # One row per customer, replaced when the store's `seq` says it changed (synced like customers).
 TABLES.update({

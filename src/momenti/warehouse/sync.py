@@ -20,6 +20,7 @@ from momenti.scratch import scratch
 from momenti.store.raw import RawConnection
 from momenti.warehouse import journey_facts
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse, sql_literal
+from momenti.warehouse.meta import set_meta
 from momenti.warehouse.schema import SCHEMA_VERSION, SCORE_KINDS, TABLES
 
 Progress = Callable[[str, int, int], None]
@@ -171,8 +172,7 @@ def ensure_schema(wh: WarehouseConnection, rebuild: bool = False) -> bool:
     if "_meta" not in have:
         wh.insert("_meta", pa.table({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}))
     if meta.get("layout") != layout:
-        wh.sql("DELETE FROM \"_meta\" WHERE key = 'layout'")
-        wh.insert("_meta", pa.table({"key": ["layout"], "value": [layout]}))
+        set_meta(wh, "layout", layout)
     return rebuild
 
 
