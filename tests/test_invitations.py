@@ -17,6 +17,7 @@ import momenti
 from browser_helpers import free_port
 from momenti.api.app import create_app
 from momenti.cli.main import app as cli_app
+from momenti.clock import utcnow
 from momenti.store.models import ContactSkip, Delivery, Invitation
 from momenti.store.tokens import create_token
 from momenti.surveys import fatigue, links
@@ -224,7 +225,7 @@ def test_bounces_from_file_and_api(ws: momenti.Workspace, smtp: tuple[Inbox, int
 
 
 def test_trigger_after_activity_is_idempotent(ws: momenti.Workspace, smtp: tuple[Inbox, int]) -> None:
-    now = links.utcnow()
+    now = utcnow()
     ws.import_records("customers", [{"customer_id": "t1", "email": "t1@example.com", "language": "en", "name": "Tina"},
                                     {"customer_id": "t2", "email": "t2@example.com", "language": "it"},
                                     {"customer_id": "t3"}], strict=True)
@@ -260,7 +261,7 @@ def test_trigger_after_activity_is_idempotent(ws: momenti.Workspace, smtp: tuple
 def test_invited_customer_answers_on_the_survey_pages(ws: momenti.Workspace, smtp: tuple[Inbox, int]) -> None:
     """The whole loop: e-mail -> personal link -> survey pages (the core engineer's /s/) -> link consumed ->
     counted as answered, so no reminder; the answer is in the metrics with the link's customer."""
-    sent_at = links.utcnow() - dt.timedelta(days=4)
+    sent_at = utcnow() - dt.timedelta(days=4)
     invite(ws, SURVEY, [Contact("p1", "p1@example.com", "en", hidden={"branch": "MI01"}),
                         Contact("p2", "p2@example.com", "it")], now=sent_at)
     mail = next(m for m in smtp[0].messages if m["To"].addresses[0].addr_spec == "p1@example.com")

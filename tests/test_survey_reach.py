@@ -24,6 +24,7 @@ import momenti
 from browser_helpers import served
 from momenti.api.app import create_app
 from momenti.cli.main import app as cli_app
+from momenti.clock import utcnow
 from momenti.config import get_settings
 from momenti.errors import InputError
 from momenti.store.models import Response
@@ -109,7 +110,7 @@ def test_links_create_cli(ws: momenti.Workspace, tmp_path: Path, monkeypatch: py
         claims = links.verify(parse_qs(urlparse(row["url"]).query)["t"][0], secret)
         assert (claims.customer_id, claims.lang, claims.hidden, claims.touchpoint, claims.single_use) == \
             (row["customer_id"], lang, {"branch": "MI01", "order_id": order}, "relationship-survey", True)
-        assert dt.timedelta(days=6.9) < claims.expires_at - links.utcnow() <= dt.timedelta(days=7)
+        assert dt.timedelta(days=6.9) < claims.expires_at - utcnow() <= dt.timedelta(days=7)
     anon = CliRunner().invoke(cli_app, ["links", "create", "--survey", SURVEY, "--anonymous", "--count", "3",
                                         "--format", "json"])
     assert anon.exit_code == 0, anon.output

@@ -22,8 +22,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from momenti.clock import utcnow
 from momenti.ingest.quick import NotQuick, QuickChecker, QuickRows, write_quick
-from momenti.ingest.run import ImportSummary, _questions, _touchpoints, utcnow
+from momenti.ingest.run import ImportSummary, _questions, _touchpoints
 from momenti.ingest.specs import KINDS
 from momenti.ingest.write import StoreWriter
 from momenti.store.raw import DbapiConnection

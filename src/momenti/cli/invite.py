@@ -12,6 +12,7 @@ import typer
 
 import momenti
 from momenti.cli.output import FMT, Format, console, err_console, print_frame
+from momenti.clock import naive_utc
 from momenti.errors import InputError
 
 links_app = typer.Typer(help="Signed, expiring survey links (single-use by default).", no_args_is_help=True)
@@ -45,7 +46,7 @@ def _now(text: str | None) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(text)
     except ValueError as exc:
         raise InputError(f"--now {text!r}: not an ISO 8601 time") from exc
-    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+    return naive_utc(value)
 
 
 def _summary(frame: pd.DataFrame, column: str = "result", noun: str = "contacts") -> None:
@@ -73,9 +74,10 @@ def links_create(survey: str = SURVEY, customers: Path | None = CUSTOMERS,
                  fmt: Format = typer.Option(Format.csv, "--format", help="csv, json or table"),
                  out: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout")) -> None:
     """One signed link per contact (or --anonymous --count N links)."""
+    from momenti.clock import utcnow
     from momenti.surveys.invite import Contact, read_contacts
     from momenti.surveys.invite_survey import pick_touchpoint, require_survey
-    from momenti.surveys.links import LinkClaims, parse_duration, secret_key, sign, survey_url, utcnow
+    from momenti.surveys.links import LinkClaims, parse_duration, secret_key, sign, survey_url
 
     if (customers is None) == (not anonymous):
         raise InputError("give --customers FILE, or --anonymous [--count N]")

@@ -13,6 +13,7 @@ import secrets
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
+from momenti.clock import utcnow
 from momenti.errors import ConflictError, InputError, NotFoundError
 from momenti.store.models import ApiToken
 
@@ -22,10 +23,6 @@ SECRET_BYTES = 30
 PREFIX_LEN = 8
 # Writing last_used_at on every request would make each API call a store write (SQLite has one writer).
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def hash_secret(secret: str) -> str:
@@ -45,7 +42,7 @@ def create_token(session: Session, name: str) -> tuple[ApiToken, str]:
     if active is not None:
         raise ConflictError(f"an active token named {name!r} exists; revoke it first or choose another name")
     secret = SECRET_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
-    row = ApiToken(name=name, prefix=secret[:PREFIX_LEN], token_hash=hash_secret(secret), created_at=_now())
+    row = ApiToken(name=name, prefix=secret[:PREFIX_LEN], token_hash=hash_secret(secret), created_at=utcnow())
     session.add(row)
     session.flush()
     return row, secret
@@ -71,7 +68,7 @@ def revoke_token(session: Session, name_or_id: str | int) -> ApiToken:
     if row is None:
         raise NotFoundError(f"no token with name or id {text!r}")
     if row.revoked_at is None:
-        row.revoked_at = _now()
+        row.revoked_at = utcnow()
         session.flush()
     return row
 
@@ -86,7 +83,7 @@ def verify_token(conn: Session | Connection, secret: str) -> ApiToken | None:
                        .where(t.c.token_hash == hash_secret(secret))).first()
     if row is None or row.revoked_at is not None:
         return None
-    used, now = row.last_used_at, _now()
+    used, now = row.last_used_at, utcnow()
     if used is None or now - used >= LAST_USED_RESOLUTION:
         conn.execute(update(t).where(t.c.id == row.id).values(last_used_at=now))
         used = now

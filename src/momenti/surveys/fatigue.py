@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from momenti.clock import utcnow
 from momenti.errors import InputError
 from momenti.store.models import ContactSkip, Invitation, ReachRule, Unsubscribe
-from momenti.surveys.links import utcnow
 
 if TYPE_CHECKING:
     from momenti.config import Settings

@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from momenti.clock import utcnow
 from momenti.errors import InputError
 from momenti.store.models import ContactSkip, Delivery, Invitation, Unsubscribe
 from momenti.surveys import fatigue
@@ -34,7 +35,6 @@ from momenti.surveys.links import (
     sign_unsubscribe,
     survey_url,
     unsubscribe_url,
-    utcnow,
 )
 from momenti.surveys.smtp import SmtpSender
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from momenti.clock import utcnow
 from momenti.errors import InputError, NotFoundError
 from momenti.store.models import Survey, SurveyVersion
-from momenti.surveys.links import utcnow
 
 if TYPE_CHECKING:
     from momenti.workspace import Workspace

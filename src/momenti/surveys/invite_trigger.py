@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from sqlalchemy import func, insert, select, update
 
+from momenti.clock import utcnow
 from momenti.errors import InputError
 from momenti.store.models import ContactSkip, Customer, Delivery, Event, Invitation, InviteTrigger, LinkUse, Unsubscribe
 from momenti.surveys import fatigue
 from momenti.surveys.invite import RESULT_COLUMNS, Contact, _result, _send, invite, language, read_contacts
 from momenti.surveys.invite_survey import require_survey
-from momenti.surveys.links import utcnow
 
 if TYPE_CHECKING:
     from momenti.workspace import Workspace

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from momenti.clock import naive_utc, utcnow
 from momenti.errors import InputError
 
 if TYPE_CHECKING:
@@ -45,15 +46,6 @@ class LinkExpired(InputError):
     """A genuine link past its expiry date."""
 
     status_code = 410
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _naive_utc(value: dt.datetime) -> dt.datetime:
-    # The store keeps naive UTC times; accept aware ones from callers.
-    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 @dataclass
@@ -91,7 +83,7 @@ def sign(claims: LinkClaims, secret: bytes) -> str:
     """The token of `claims`: `<payload>.<signature>`, URL-safe, no padding."""
     if not claims.survey:
         raise InputError("a link needs a survey key")
-    expires = _naive_utc(claims.expires_at).replace(tzinfo=dt.UTC)
+    expires = naive_utc(claims.expires_at).replace(tzinfo=dt.UTC)
     doc: dict[str, Any] = {"s": claims.survey, "e": int(expires.timestamp()), "n": claims.nonce}
     # Only what is set: a shorter token is a shorter URL in the e-mail.
     if claims.customer_id is not None:
@@ -125,7 +117,7 @@ def verify(token: str, secret: bytes, now: dt.datetime | None = None) -> LinkCla
                             single_use=not doc.get("m"), nonce=str(doc["n"]))
     except (ValueError, KeyError, TypeError) as exc:  # signed by us but unreadable: a format we never made
         raise LinkInvalid("this link is not valid (unreadable claims)") from exc
-    if _naive_utc(now or utcnow()) >= claims.expires_at:
+    if naive_utc(now or utcnow()) >= claims.expires_at:
         raise LinkExpired(f"this link expired on {claims.expires_at:%Y-%m-%d %H:%M} UTC")
     return claims
 
@@ -166,7 +158,7 @@ def consume(ws: Workspace, claims: LinkClaims, now: dt.datetime | None = None) -
     if not claims.single_use:
         return False
     row = {"nonce": claims.nonce, "survey_key": claims.survey, "customer_key": claims.customer_id,
-           "used_at": _naive_utc(now or utcnow())}
+           "used_at": naive_utc(now or utcnow())}
     try:
         with ws.engine.begin() as conn:
             conn.execute(insert(LinkUse), [row])

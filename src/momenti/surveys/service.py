@@ -17,16 +17,13 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from momenti.clock import naive_utc, utcnow
 from momenti.errors import InputError, NotFoundError
 from momenti.store.models import Question, Survey, SurveyVersion, Touchpoint
 from momenti.surveys.definition import SYSTEM_KEYS, SurveyDefinition, load_survey
 from momenti.workspace import Workspace
 
 NUMERIC_KINDS = {"nps", "csat", "ces", "rating"}
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -109,7 +106,7 @@ def apply_survey(ws: Workspace, definition: SurveyDefinition | dict | str, sync:
         created = survey is None
         if survey is None:
             survey = Survey(key=d.key, status=d.status or "live", allow_anonymous=d.allow_anonymous,
-                            closes_at=_naive(d.closes_at), current_version=0, created_at=now, updated_at=now)
+                            closes_at=naive_utc(d.closes_at), current_version=0, created_at=now, updated_at=now)
             s.add(survey)
             s.flush()
         current = s.scalar(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id,
@@ -123,19 +120,13 @@ def apply_survey(ws: Workspace, definition: SurveyDefinition | dict | str, sync:
         if d.status is not None:
             survey.status = d.status
         survey.allow_anonymous = d.allow_anonymous
-        survey.closes_at = _naive(d.closes_at)
+        survey.closes_at = naive_utc(d.closes_at)
         survey.updated_at = now
         result = ApplyResult(d.key, survey.current_version, created, changed, survey.status)
     _forget(d.key)
     if sync and new_keys:
         ws.sync()  # the warehouse's questions dimension (kinds decide which answers feed the score rollup)
     return result
-
-
-def _naive(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def get_survey(ws: Workspace, key: str) -> LiveSurvey:

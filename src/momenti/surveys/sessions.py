@@ -31,13 +31,14 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from momenti.clock import utcnow
 from momenti.ingest.quick import QuickRows, write_quick
 from momenti.ingest.write import StoreWriter
 from momenti.store.models import SurveySession
 from momenti.store.raw import DbapiConnection
 from momenti.surveys.definition import Page, SurveyDefinition
 from momenti.surveys.definition import Question as Q
-from momenti.surveys.service import get_definition, utcnow
+from momenti.surveys.service import get_definition
 from momenti.workspace import Workspace
 
 DEFAULT_IDLE_MINUTES = 60

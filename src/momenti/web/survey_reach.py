@@ -4,7 +4,6 @@ and the bounce report API. `install(app)` includes the router and the request-si
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import secrets
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from momenti.api.deps import JsonBody, TokenDep, WorkspaceDep
+from momenti.clock import utcnow
 from momenti.errors import InputError, MomentiError
 from momenti.frames import records
 from momenti.surveys import abuse, fatigue, links, widget
@@ -42,10 +42,6 @@ UNSUB_TEXTS = {
 def install(app: FastAPI) -> None:
     app.include_router(router)
     app.add_middleware(abuse.BodySizeLimit, limit=app.state.workspace.settings.public_max_body_bytes)
-
-
-def _now() -> dt.datetime:
-    return links.utcnow()
 
 
 def _csp(nonce: str) -> str:
@@ -85,7 +81,7 @@ def widget_page(request: Request, ws: WorkspaceDep, survey_key: str,
                 c: Annotated[str | None, Query(max_length=200)] = None,
                 t: Annotated[str | None, Query(max_length=4096)] = None,
                 lang: str | None = None, tp: str | None = None, q: str | None = None) -> Response:
-    now = _now()
+    now = utcnow()
     accept = request.headers.get("accept-language")
     try:
         view = widget.resolve(ws, survey_key, lang=lang, customer=c, token=t, touchpoint=tp, question=q,
@@ -118,7 +114,7 @@ async def widget_submit(request: Request, survey_key: str) -> Response:
 
 def _widget_write(request: Request, survey_key: str, form: dict[str, str], days: int) -> Response:
     ws = request.app.state.workspace
-    now = _now()
+    now = utcnow()
     lang = form.get("lang")
     try:
         view = widget.resolve(ws, survey_key, lang=lang, customer=form.get("c") or None, token=form.get("t") or None,
