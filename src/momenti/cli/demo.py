@@ -51,12 +51,11 @@ def demo(
                 bar.update(task, completed=table.num_rows)
                 console.print(f"  {kind:10} {summary.added:>10,} added, {summary.rejected:,} rejected")
         # The shipped survey templates, live: the demo's customers could answer at /s/<key> right away.
-        from momenti.surveys.definition import template
+        from momenti.surveys.definition import TEMPLATES, template
         from momenti.surveys.service import apply_survey
 
         keys = []
-        for name in ("nps-relationship", "touchpoint-csat-ces", "after-call", "loyalty-battery",
-                     "complaint-recovery"):
+        for name in TEMPLATES:
             keys.append(apply_survey(ws, template(name), sync=False).key)
         console.print(f"  surveys    {', '.join(keys)} (pages at /s/<key>)")
         console.print(f"demo ready in {time.perf_counter() - started:.0f}s: {ws.settings.data_dir}")

@@ -13,6 +13,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from momenti.ingest.specs import SCORE_SCALES
 from momenti.metrics import stats
 
 
@@ -65,10 +66,12 @@ def _ces_finish(df: pd.DataFrame, confidence: float) -> pd.DataFrame:
 
 
 METRICS: dict[str, ScoreMetric] = {
-    "nps": ScoreMetric("nps", (0, 10), _nps_counts, _nps_finish, ("promoters", "passives", "detractors"),
+    "nps": ScoreMetric("nps", SCORE_SCALES["nps"], _nps_counts, _nps_finish, ("promoters", "passives", "detractors"),
                        stats.nps_diff),
-    "csat": ScoreMetric("csat", (1, 5), _csat_counts, _csat_finish, ("satisfied", "n"), stats.proportion_diff),
-    "ces": ScoreMetric("ces", (1, 7), _ces_counts, _ces_finish, ("n", "total", "total_sq"), stats.mean_diff),
+    "csat": ScoreMetric("csat", SCORE_SCALES["csat"], _csat_counts, _csat_finish, ("satisfied", "n"),
+                        stats.proportion_diff),
+    "ces": ScoreMetric("ces", SCORE_SCALES["ces"], _ces_counts, _ces_finish, ("n", "total", "total_sq"),
+                       stats.mean_diff),
 }
 
 

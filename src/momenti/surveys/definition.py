@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from momenti.errors import InputError
+from momenti.ingest.specs import SCORE_SCALES
 
 LANGS = ("it", "en")
 LANG_NAMES = {"it": "Italian (it)", "en": "English (en)"}
@@ -32,7 +33,7 @@ SYSTEM_KEYS = ("survey", "survey_version")
 RESERVED_KEYS = {"response_id", "customer_id", "touchpoint", "submitted_at", "channel", "language", "partial",
                  "website", "sid", "action", "p", "t", "lang", *SYSTEM_KEYS}
 PRICE_LEVELS = ("5", "10", "15", "25", "50", "never")  # the loyalty analyses' default levels (loyalty_price.py)
-FIXED_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+FIXED_SCALES = SCORE_SCALES  # the score kinds keep the scales every import and metric checks
 # Store question kind of each question type (questions.kind): numbers in value_num, the rest in value_text.
 STORE_KIND = {"nps": "nps", "csat": "csat", "ces": "ces", "rating": "rating", "agree": "rating",
               "single": "choice", "multiple": "choice", "price_switch": "choice", "text": "text"}

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from momenti.errors import InputError
 from momenti.ingest.quick import QuickRows, write_quick
+from momenti.ingest.specs import SCORE_SCALES
 from momenti.ingest.write import StoreWriter
 from momenti.store.models import Invitation, Question, Touchpoint
 from momenti.store.raw import DbapiConnection
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from momenti.workspace import Workspace
 
 WIDGET_JS = Path(__file__).resolve().parents[1] / "web" / "templates" / "reach" / "widget.js"
-SCALES = {"nps": (0, 10), "csat": (1, 5)}
 MAX_COMMENT = 2000
 COMMENT_KEY = "comment"  # the usual free-text key (the demo's too): text analytics read it with the rest
 _SID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -94,7 +94,7 @@ class WidgetView:
 
     @property
     def scale(self) -> range:
-        lo, hi = SCALES[self.kind]
+        lo, hi = SCORE_SCALES[self.kind]
         return range(lo, hi + 1)
 
     def texts(self) -> dict[str, str]:

@@ -7,22 +7,20 @@ the same rule as POST /api/v1/surveys.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from momenti.errors import MomentiError, NotFoundError
 from momenti.store.tokens import verify_token
 from momenti.surveys.definition import TEMPLATES, load_survey, template_text
 from momenti.surveys.service import apply_survey, list_surveys, show_survey
+from momenti.web.routes import templates  # one template environment (its filters) for every page
 from momenti.web.views import pick_language
 from momenti.workspace import Workspace
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(tags=["survey builder"], include_in_schema=False)
 
 LABELS = {

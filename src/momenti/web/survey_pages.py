@@ -13,14 +13,12 @@ import logging
 import re
 import threading
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from momenti.errors import InputError, NotFoundError
 from momenti.surveys import abuse, links
@@ -28,11 +26,11 @@ from momenti.surveys import sessions as ss
 from momenti.surveys.definition import Question, SurveyDefinition
 from momenti.surveys.service import LiveSurvey, get_definition, get_survey
 from momenti.surveys.texts import UI, agree_labels, scale_labels
+from momenti.web.routes import templates  # one template environment (its filters) for every page
 from momenti.web.views import pick_language
 from momenti.workspace import Workspace
 
 log = logging.getLogger("momenti.surveys.pages")
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(tags=["survey pages"], include_in_schema=False)
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
