@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from momenti.errors import InputError
 from momenti.store.raw import RawConnection
-from momenti.warehouse.connection import WarehouseConnection
+from momenti.warehouse.connection import WarehouseConnection, sql_literal
 
 if TYPE_CHECKING:
     from momenti.config import Settings
@@ -60,7 +60,7 @@ JOIN responses r ON r.id = a.response_id
 LEFT JOIN text_results t ON t.kind = 'answer' AND t.item_id = a.response_id AND t.question_id = a.question_id
 WHERE q.kind = 'text' AND a.question_id IN ({questions}) AND a.value_text IS NOT NULL AND a.value_text <> ''
   AND a.response_id >= {after_item} AND (a.response_id > {after_item} OR a.question_id > {after_q})
-  AND (t.id IS NULL OR t.analyzer_version <> '{version}' OR {force})
+  AND (t.id IS NULL OR t.analyzer_version <> {version} OR {force})
 ORDER BY a.response_id, a.question_id
 LIMIT {limit}
 """
@@ -71,7 +71,7 @@ SELECT f.id AS item_id, 0 AS question_id, f.text, coalesce(f.language, '') AS de
 FROM feedback f
 LEFT JOIN text_results t ON t.kind = 'feedback' AND t.item_id = f.id AND t.question_id = 0
 WHERE f.id > {after_item} AND f.text <> ''
-  AND (t.id IS NULL OR t.analyzer_version <> '{version}' OR {force})
+  AND (t.id IS NULL OR t.analyzer_version <> {version} OR {force})
 ORDER BY f.id
 LIMIT {limit}
 """
@@ -354,7 +354,7 @@ def analyze_pending(connect: Callable[[], RawConnection], analyzer: Analyzer, qu
             with connect() as store:
                 pending = store.fetch_arrow(sql.format(after_item=after_item, after_q=after_q, limit=size,
                                                        questions=in_list,
-                                                       version=analyzer.version.replace("'", "''"),
+                                                       version=sql_literal(analyzer.version),
                                                        force="1 = 1" if force else "1 = 0"))
                 if not pending.num_rows:
                     break

@@ -23,21 +23,15 @@ from typing import Any
 from momenti.ingest.read import json_text
 from momenti.ingest.specs import ID_MAX_LEN, SCORE_SCALES, KindSpec
 from momenti.ingest.validate import QuestionInfo
+from momenti.ingest.write import FACT_COLUMNS
 
 # What DuckDB and Python read as the same number: plain decimals, optionally with an exponent.
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
 # The ISO 8601 forms the API's own serialisation produces (pydantic datetime -> isoformat()).
 _PLAIN_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?")
-# Store columns each kind writes, in order (the same as ingest/write.py FACT_COLUMNS).
-FACT_FIELDS: dict[str, tuple[str, ...]] = {
-    "responses": ("id", "external_id", "customer_key", "touchpoint_id", "submitted_at", "channel", "language",
-                  "partial"),
-    "events": ("id", "external_id", "customer_key", "case_id", "timestamp", "activity", "touchpoint_id", "channel",
-               "reason", "duration_s", "agent", "outcome", "attributes"),
-    "feedback": ("id", "external_id", "source", "text", "rating", "customer_key", "touchpoint_id", "created_at",
-                 "url", "language"),
-}
-_LOWERED = {"channel", "language", "source"}  # FACT_COLUMNS writes these lower-cased
+# Store columns each kind writes, in order, and those written lower-cased: as the bulk path writes them.
+FACT_FIELDS: dict[str, tuple[str, ...]] = {kind: ("id", *(c for c, _ in cols)) for kind, cols in FACT_COLUMNS.items()}
+_LOWERED = {c for cols in FACT_COLUMNS.values() for c, expr in cols if expr == f"lower({c})"}
 _STORE_NAME = {"customer_id": "customer_key", "touchpoint": "touchpoint_id"}
 
 

@@ -17,6 +17,7 @@ import pyarrow as pa
 from momenti.ingest.specs import KindSpec
 from momenti.scratch import scratch
 from momenti.store.raw import RawConnection
+from momenti.warehouse.connection import sql_literal
 
 # Column order of each fact table as written (store column <- validated column).
 FACT_COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -148,7 +149,7 @@ def chunk_answers(con: duckdb.DuckDBPyConnection, facts: pa.Table, answer_keys: 
     """The answer rows of one chunk: its wide answer columns unpivoted, with the ids its facts received."""
     con.register("_facts", facts.select(["id", "external_id"]))
     parts = [
-        f"SELECT external_id, '{key.replace(chr(39), chr(39) * 2)}' AS question, _a{i}_num AS value_num, "
+        f"SELECT external_id, {sql_literal(key)} AS question, _a{i}_num AS value_num, "
         f"_a{i}_txt AS value_text FROM chunk_rows WHERE _a{i}_num IS NOT NULL OR _a{i}_txt IS NOT NULL"
         for i, key in enumerate(answer_keys)
     ] or ["SELECT NULL::VARCHAR, NULL::VARCHAR, NULL::DOUBLE, NULL::VARCHAR WHERE false"]
