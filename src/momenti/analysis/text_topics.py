@@ -25,8 +25,8 @@ import pandas as pd
 
 from momenti.errors import InputError
 from momenti.metrics import stats
-from momenti.metrics.query import PERIODS
-from momenti.metrics.segments import add_segment, column_name
+from momenti.metrics.query import PERIODS, add_dimensions
+from momenti.metrics.segments import column_name
 from momenti.warehouse.connection import WarehouseConnection
 
 DIMENSIONS = ("touchpoint", "stage", "journey", "channel", "source", "kind", "language", "question")
@@ -82,16 +82,8 @@ def _source(wh: WarehouseConnection, table: str, q: TextQuery, skip: tuple[str, 
         t = t.filter(t.ts >= ibis.literal(dt.datetime.combine(q.start, dt.time())))
     if q.end is not None:
         t = t.filter(t.ts < ibis.literal(dt.datetime.combine(q.end + dt.timedelta(days=1), dt.time())))
-    needed = [d for d in dict.fromkeys([*q.by, *q.filters]) if d not in skip]
-    if any(d in ("stage", "journey") for d in needed):
-        tp = wh.table("touchpoints").select("touchpoint", "stage", "journey")
-        t = t.left_join(tp, "touchpoint").drop("touchpoint_right")
-    for dim in needed:
-        if _is_segment(dim):
-            t = add_segment(wh, t, dim)
-    for dim, values in q.filters.items():
-        if dim not in skip:
-            t = t.filter(t[column_name(dim)].isin(values))
+    t = add_dimensions(wh, t, [d for d in q.by if d not in skip],
+                       {d: v for d, v in q.filters.items() if d not in skip})
     if q.period:
         t = t.mutate(period=t.ts.cast("timestamp").truncate(PERIODS[q.period]).cast("date"))
     return t
@@ -265,15 +257,12 @@ def comments(wh: WarehouseConnection, q: TextQuery, limit: int = 20, min_group: 
     fewer than `min_group` comments match (a tiny group's text would point at the person who wrote it);
     `df.attrs["matched"]` holds the number matched, `df.attrs["withheld"]` whether text was withheld."""
     topic_filter = "topic" in q.filters
-    items = _source(wh, "text_results", q, skip=("topic", "sentiment"))
-    if topic_filter or "sentiment" in q.filters:
-        if topic_filter:
-            m = _source(wh, "text_topics", q)
-            keys = m.select("item_key").distinct()
-        else:
-            s = _source(wh, "text_results", q, skip=("topic",))
-            keys = s.select("item_key")
-        items = items.semi_join(keys, "item_key")
+    # With a topic filter the sentiment filter applies to the topic's own sentiment (in text_topics); without
+    # one, to the item's, filtered right here.
+    items = _source(wh, "text_results", q, skip=("topic", "sentiment") if topic_filter else ("topic",))
+    if topic_filter:
+        m = _source(wh, "text_topics", q)
+        items = items.semi_join(m.select("item_key").distinct(), "item_key")
     matched = int(items.count().execute())
     columns = [*COMMENT_COLUMNS, *(["text"] if original else [])]
     if matched < max(min_group, 1):

@@ -53,6 +53,6 @@ def keywords_of_docs(docs: Sequence[Doc], k: int = 3, weights: Sequence[int] | N
             out.append([])
             continue
         tf = Counter(c)
-        ranked = sorted(tf, key=lambda w: (-tf[w] * idf[w], c.index(w)))
+        ranked = sorted(tf, key=lambda w: -tf[w] * idf[w])  # stable: ties keep first-occurrence order (Counter)
         out.append(ranked[:k])
     return out

@@ -180,7 +180,7 @@ def combine(d: Doc, scores: list[float]) -> float:
         if k + 1 < len(cls) and cls[k + 1].kind == "contrast":
             w *= 0.5
         total += w * s
-    return total / math.sqrt(total * total + _ALPHA)
+    return squash(total)
 
 
 def squash(raw: float) -> float:
@@ -217,16 +217,19 @@ class LexiconSentiment:
 
 
 def _langs(texts: Sequence[str], langs: Sequence[str | None] | None) -> list[str]:
-    if langs is None or any(lg is None for lg in langs):
+    """The languages given, with the missing ones (all when None) detected: only those texts are detected."""
+    if langs is None:
+        langs = [None] * len(texts)
+    elif len(langs) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(langs)} languages")
+    out = [str(lg) if lg is not None else None for lg in langs]
+    need = [i for i, lg in enumerate(out) if lg is None]
+    if need:
         from momenti.text.language import detect
 
-        detected = detect(texts)
-        if langs is None:
-            return detected
-        return [lg or det for lg, det in zip(langs, detected, strict=True)]
-    if len(langs) != len(texts):
-        raise ValueError(f"{len(texts)} texts but {len(langs)} languages")
-    return [str(lg) for lg in langs]
+        for i, lg in zip(need, detect([texts[i] for i in need]), strict=True):
+            out[i] = lg
+    return out  # type: ignore[return-value]
 
 
 class TieredSentiment:
