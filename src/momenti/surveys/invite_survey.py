@@ -5,73 +5,68 @@ its touchpoints, whether anonymous links are allowed, and its first NPS / CSAT q
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
-from momenti.clock import utcnow
 from momenti.errors import InputError, NotFoundError
-from momenti.store.models import Survey, SurveyVersion
+from momenti.surveys.definition import SurveyDefinition
+from momenti.surveys.service import LiveSurvey, get_live
 
 if TYPE_CHECKING:
     from momenti.workspace import Workspace
 
 
-@dataclass
+@dataclass(frozen=True)
 class SurveyInfo:
-    key: str
-    status: str
-    allow_anonymous: bool
-    closes_at: dt.datetime | None
-    version: int
-    title: dict[str, str] = field(default_factory=dict)
-    touchpoints: list[str] = field(default_factory=list)
-    hidden: list[str] = field(default_factory=list)
-    definition: dict[str, Any] = field(default_factory=dict)
+    """A survey's store row and its current definition, as the survey pages read them (service.get_live: one
+    query, the parsed definition cached per version)."""
+
+    survey: LiveSurvey
+    definition: SurveyDefinition
+
+    @property
+    def key(self) -> str:
+        return self.survey.key
+
+    @property
+    def allow_anonymous(self) -> bool:
+        return bool(self.survey.allow_anonymous)
+
+    @property
+    def version(self) -> int:
+        return self.survey.version
+
+    @property
+    def touchpoints(self) -> list[str]:
+        return list(self.definition.touchpoints)
+
+    @property
+    def hidden(self) -> list[str]:
+        return list(self.definition.hidden)
 
     def open_at(self, now: dt.datetime | None = None) -> bool:
-        now = now or utcnow()
-        return self.status == "live" and (self.closes_at is None or now < self.closes_at)
+        return self.survey.is_open(now)
 
     def title_in(self, lang: str) -> str:
-        return self.title.get(lang) or self.title.get("it") or self.key
+        return self.definition.title.get(lang)
 
     def widget_question(self, wanted: str | None = None) -> tuple[str, str, dict[str, str]]:
         """(answer key, kind, label by language) of the question the widget asks: the survey's first `wanted`
         (nps or csat) question, or its first nps or csat question; else the standard key of that kind."""
-        for q in self._questions():
-            kind = q.get("type")
-            if kind in ("nps", "csat") and (wanted is None or wanted == kind):
-                return str(q.get("key") or kind), kind, dict(q.get("text") or {})
+        for q in self.definition.questions():
+            if q.type in ("nps", "csat") and (wanted is None or wanted == q.type):
+                return q.key, q.type, q.text.model_dump()
         kind = wanted or "nps"
         return kind, kind, {}
 
-    def _questions(self) -> list[dict[str, Any]]:
-        return [q for page in self.definition.get("pages", []) for q in page.get("questions", [])]
-
-
-def survey_info(ws: Workspace, key: str) -> SurveyInfo | None:
-    with ws.session() as s:
-        survey = s.execute(select(Survey).where(Survey.key == key)).scalar_one_or_none()
-        if survey is None:
-            return None
-        version = s.execute(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id,
-                                                        SurveyVersion.version == survey.current_version)
-                            ).scalar_one_or_none()
-    definition = dict(version.definition) if version is not None else {}
-    return SurveyInfo(key=survey.key, status=survey.status, allow_anonymous=bool(survey.allow_anonymous),
-                      closes_at=survey.closes_at, version=survey.current_version,
-                      title=dict(definition.get("title") or {}), touchpoints=list(definition.get("touchpoints") or []),
-                      hidden=list(definition.get("hidden") or []), definition=definition)
-
 
 def require_survey(ws: Workspace, key: str, now: dt.datetime | None = None, live: bool = True) -> SurveyInfo:
-    info = survey_info(ws, key)
-    if info is None:
-        raise NotFoundError(f"unknown survey {key!r}: apply it first (momenti survey apply survey.yaml)")
+    try:
+        info = SurveyInfo(*get_live(ws, key))
+    except NotFoundError:
+        raise NotFoundError(f"unknown survey {key!r}: apply it first (momenti survey apply survey.yaml)") from None
     if live and not info.open_at(now):
-        state = "closed" if info.status == "live" else info.status
+        state = "closed" if info.survey.status == "live" else info.survey.status
         raise InputError(f"survey {key!r} is {state}: it takes no answers, so nobody is invited to it")
     return info
 
