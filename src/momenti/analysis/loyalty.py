@@ -32,7 +32,7 @@ import pandas as pd
 from momenti.errors import InputError
 from momenti.metrics import query, stats
 from momenti.metrics.compare import parse_period
-from momenti.metrics.query import DIMENSIONS, PERIODS
+from momenti.metrics.query import PERIODS, check_scope
 from momenti.metrics.segments import DERIVED_ORDER, column_name
 from momenti.warehouse.connection import WarehouseConnection
 
@@ -137,18 +137,8 @@ class Scope:
     filters: dict[str, list[str]] = field(default_factory=dict)
 
     def check(self, allow_loyalty_segment: bool = False) -> None:
-        if self.period is not None and self.period not in PERIODS:
-            raise InputError(f"unknown period {self.period!r}; choose one of: {', '.join(PERIODS)}")
-        extra = (LOYALTY_SEGMENT,) if allow_loyalty_segment else ()
-        for dim in [*self.by, *self.filters]:
-            ok = dim in DIMENSIONS or dim in extra or (dim.startswith("segment:") and len(dim) > len("segment:"))
-            if not ok:
-                raise InputError(f"unknown dimension {dim!r}; use {', '.join([*DIMENSIONS, *extra])} or "
-                                 "segment:<attribute>")
-        if len(set(self.by)) != len(self.by):
-            raise InputError("a dimension is repeated in 'by'")
-        if self.start and self.end and self.start > self.end:
-            raise InputError(f"--from {self.start} is after --to {self.end}")
+        check_scope(self.by, self.filters, self.period, self.start, self.end,
+                    extra=(LOYALTY_SEGMENT,) if allow_loyalty_segment else ())
 
     @property
     def key_columns(self) -> list[str]:

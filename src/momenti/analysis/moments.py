@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from momenti.errors import InputError
-from momenti.metrics.query import DIMENSIONS, PERIODS, add_dimensions
+from momenti.metrics.query import PERIODS, add_dimensions, check_scope
 from momenti.metrics.segments import column_name
 from momenti.warehouse.connection import WarehouseConnection
 
@@ -53,13 +53,7 @@ class Scope:
     filters: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.period is not None and self.period not in PERIODS:
-            raise InputError(f"unknown period {self.period!r}; choose one of: {', '.join(PERIODS)}")
-        for dim in [*self.by, *self.filters]:
-            if dim not in DIMENSIONS and not (dim.startswith("segment:") and len(dim) > len("segment:")):
-                raise InputError(f"unknown dimension {dim!r}; use {', '.join(DIMENSIONS)} or segment:<attribute>")
-        if self.start and self.end and self.start > self.end:
-            raise InputError(f"--from {self.start} is after --to {self.end}")
+        check_scope(self.by, self.filters, self.period, self.start, self.end)
 
     @property
     def keys(self) -> list[str]:

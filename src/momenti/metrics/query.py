@@ -25,6 +25,23 @@ ROLLUP_DIMENSIONS = {"touchpoint", "stage", "journey", "channel"}
 JOURNEY_DIMENSIONS = {"stage", "journey"}
 
 
+def check_scope(by: list[str], filters: dict[str, list[str]], period: str | None, start: dt.date | None,
+                end: dt.date | None, extra: tuple[str, ...] = ()) -> None:
+    """The checks every grouped question makes of its scope: a known period, known dimensions (the metrics'
+    own, segment:<attribute>, and the question's `extra` ones), none repeated in `by`, from before to."""
+    if period is not None and period not in PERIODS:
+        raise InputError(f"unknown period {period!r}; choose one of: {', '.join(PERIODS)}")
+    for dim in [*by, *filters]:
+        segment = dim.startswith("segment:") and len(dim) > len("segment:")
+        if dim not in DIMENSIONS and dim not in extra and not segment:
+            raise InputError(f"unknown dimension {dim!r}; use {', '.join([*DIMENSIONS, *extra])} or "
+                             "segment:<attribute>")
+    if len(set(by)) != len(by):
+        raise InputError("a dimension is repeated in 'by'")
+    if start and end and start > end:
+        raise InputError(f"--from {start} is after --to {end}")
+
+
 @dataclass
 class MetricQuery:
     metric: str
@@ -38,15 +55,7 @@ class MetricQuery:
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
             raise InputError(f"unknown metric {self.metric!r}; choose one of: {', '.join(METRICS)}")
-        if self.period is not None and self.period not in PERIODS:
-            raise InputError(f"unknown period {self.period!r}; choose one of: {', '.join(PERIODS)}")
-        for dim in [*self.by, *self.filters]:
-            if dim not in DIMENSIONS and not (dim.startswith("segment:") and len(dim) > len("segment:")):
-                raise InputError(f"unknown dimension {dim!r}; use {', '.join(DIMENSIONS)} or segment:<attribute>")
-        if len(set(self.by)) != len(self.by):
-            raise InputError("a dimension is repeated in 'by'")
-        if self.start and self.end and self.start > self.end:
-            raise InputError(f"--from {self.start} is after --to {self.end}")
+        check_scope(self.by, self.filters, self.period, self.start, self.end)
 
     @property
     def keys(self) -> list[str]:
