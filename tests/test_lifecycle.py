@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from scipy import stats
@@ -54,11 +55,14 @@ def test_worked_example(ws_any: momenti.Workspace) -> None:
     # Coarser buckets and a period.
     two = ws_any.loyalty_bank(buckets=[0, 2], start="2025-03-01")
     assert two["positive_moments"].tolist() == ["0-1", "2+"] and two["n"].tolist() == [2, 1]
+    pd.testing.assert_frame_equal(ws_any.loyalty_bank(buckets="0, 2", start="2025-03-01"), two)  # as CLI/REST
 
 
 def test_bad_buckets_are_refused(workspace: momenti.Workspace) -> None:
     with pytest.raises(InputError, match="buckets"):
         workspace.loyalty_bank(buckets=[1, 2])
+    with pytest.raises(InputError, match="buckets '0,a': give whole numbers"):
+        workspace.loyalty_bank(buckets="0,a")
     with pytest.raises(InputError, match="unknown outcome"):
         workspace.loyalty_bank(outcome="loyalty")
 

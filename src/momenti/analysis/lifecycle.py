@@ -17,6 +17,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from momenti.args import as_list
 from momenti.errors import InputError
 from momenti.metrics.scores import METRICS, order_columns, score_groups
 from momenti.warehouse.connection import WarehouseConnection
@@ -29,14 +30,18 @@ POSITIVE = {"csat": 4, "ces": 5, "nps": 9}  # top box of each moment score, in o
 class LoyaltyBankQuery:
     outcome: str = "nps"
     outcome_touchpoint: str | None = "relationship-survey"
-    buckets: tuple[int, ...] = DEFAULT_BUCKETS
+    buckets: tuple[int, ...] | str = DEFAULT_BUCKETS  # a str is parsed: "0,1,2,3,5,8"
     start: dt.date | None = None
     end: dt.date | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in METRICS:
             raise InputError(f"unknown outcome {self.outcome!r}; choose one of: {', '.join(METRICS)}")
-        b = tuple(int(x) for x in self.buckets)
+        given = self.buckets
+        try:  # "0,1,2,3,5,8" (CLI, REST) or numbers (Python)
+            b = tuple(int(x) for x in (as_list(given) if isinstance(given, str) else given))
+        except (TypeError, ValueError):
+            raise InputError(f"buckets {given!r}: give whole numbers, e.g. 0,1,2,3,5,8") from None
         if not b or b[0] != 0 or any(x >= y for x, y in zip(b, b[1:], strict=False)):
             raise InputError("buckets: increasing lower bounds starting at 0, e.g. 0,1,2,3,5,8")
         self.buckets = b

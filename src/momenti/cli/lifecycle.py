@@ -18,14 +18,8 @@ def loyalty_bank(
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv"),
 ) -> None:
     """Does loyalty grow as positive moments accumulate? Score by count of earlier top-box moments."""
-    from momenti.errors import InputError
-
-    try:
-        bounds = [int(b) for b in buckets.split(",") if b.strip()]
-    except ValueError:
-        raise InputError(f"--buckets {buckets!r}: give whole numbers, e.g. 0,1,2,3,5,8") from None
     with momenti.open() as ws:
-        df = ws.loyalty_bank(outcome, touchpoint or None, bounds, start, end)
+        df = ws.loyalty_bank(outcome, touchpoint or None, buckets, start, end)
     trend = df.attrs.get("trend", {})
     print_frame(df, fmt, title=f"{outcome.upper()} by positive moments lived before",
                 meta={"outcome": outcome, "touchpoint": touchpoint or None, "trend": trend})

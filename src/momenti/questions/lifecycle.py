@@ -14,13 +14,14 @@ class LifecycleQuestions:
     `segment:lifecycle`, usable in every metric (see momenti.metrics.segments)."""
 
     def loyalty_bank(self, outcome: str = "nps", outcome_touchpoint: str | None = "relationship-survey",
-                     buckets: Sequence[int] = (0, 1, 2, 3, 5, 8), start: object = None,
+                     buckets: Sequence[int] | str = (0, 1, 2, 3, 5, 8), start: object = None,
                      end: object = None) -> pd.DataFrame:
         """Loyalty (the outcome's score with its interval) by the number of positive moments the customer
         lived before answering; `df.attrs["trend"]` holds the slope per extra positive moment, its
         interval and p-value."""
         from momenti.analysis.lifecycle import LoyaltyBankQuery, loyalty_bank
 
-        q = LoyaltyBankQuery(outcome, outcome_touchpoint, tuple(buckets), as_date(start), as_date(end))  # type: ignore[arg-type]
+        q = LoyaltyBankQuery(outcome, outcome_touchpoint, buckets if isinstance(buckets, str) else tuple(buckets),
+                             as_date(start), as_date(end))  # type: ignore[arg-type]
         with self.warehouse() as wh:  # type: ignore[attr-defined]
             return loyalty_bank(wh, q, self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]

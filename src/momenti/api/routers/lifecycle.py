@@ -10,7 +10,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from momenti.api.deps import WorkspaceDep
-from momenti.errors import InputError
 from momenti.frames import records
 
 router = APIRouter(prefix="/api/v1/analysis", tags=["lifecycle"])
@@ -24,10 +23,6 @@ def loyalty_bank(ws: WorkspaceDep, outcome: str = "nps", touchpoint: str = "rela
     """Each loyalty answer (`outcome` at `touchpoint`; empty touchpoint = anywhere) grouped by how many
     top-box moments (CSAT 4-5, else CES 5-7, else NPS 9-10) the customer lived before it: n, score and
     interval per group, and `trend` (slope per extra positive moment, interval, p-value)."""
-    try:
-        bounds = [int(b) for b in buckets.split(",") if b.strip()]
-    except ValueError:
-        raise InputError(f"buckets {buckets!r}: give whole numbers, e.g. 0,1,2,3,5,8") from None
-    df = ws.loyalty_bank(outcome, touchpoint or None, bounds, start, end)
+    df = ws.loyalty_bank(outcome, touchpoint or None, buckets, start, end)
     return JSONResponse(jsonable_encoder({"outcome": outcome, "touchpoint": touchpoint or None,
                                          "trend": df.attrs.get("trend", {}), "rows": records(df)}))
