@@ -27,18 +27,18 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
+from momenti.analysis.loyalty import LOYALTY_SEGMENT, SEGMENTS
+from momenti.analysis.moments import RATING_PREFIX
 from momenti.errors import InputError
 from momenti.metrics.segments import DERIVED, first_seen
 from momenti.warehouse.connection import WarehouseConnection
 
 DAY_S = 86_400.0
 NPS_CATEGORY = "nps_category"
-LOYALTY_SEGMENT = "loyalty_segment"
 NPS_ORDER = ("detractor", "passive", "promoter")
-LOYALTY_ORDER = ("truly_loyal", "price_driven", "other")
+LOYALTY_ORDER = SEGMENTS
 RELATIONSHIP = "relationship-survey"  # default touchpoint of the relationship NPS
 SCORE_KINDS = ("nps", "csat", "ces")  # transactional scores that describe the touchpoint they were asked at
-RATING_PREFIX = "rating_"
 BAD_AT = 10.0 / 3.0  # an experience is bad when its answer is in the bottom third of its scale (0-10 rescaled)
 # ... or when a case step at the touchpoint ended like this in the event log (the customer's need was not met).
 BAD_OUTCOMES = ("unresolved", "rejected", "abandoned", "declined")
