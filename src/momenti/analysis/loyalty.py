@@ -326,15 +326,19 @@ def loyalty_index(wh: WarehouseConnection, spec: Battery, scope: Scope, confiden
     return df.astype({"n": "int64", "truly_loyal": "int64", "price_driven": "int64"})[cols]
 
 
+def latest_per_customer(r: ibis.Table) -> ibis.Table:
+    """Each customer's most recent battery response (`responses` rows; ties: the larger response id)."""
+    rank = ibis.row_number().over(group_by=r.customer_id, order_by=[ibis.desc(r.ts), ibis.desc(r.response_id)])
+    r = r.mutate(_rank=rank)
+    return r.filter(r._rank == 0)
+
+
 def customer_segments(wh: WarehouseConnection, spec: Battery, scope: Scope) -> pd.DataFrame:
     """Per customer, their most recent complete battery in the scope: customer_id, response_id, submitted_at,
     the item scores (named by their keys), loyalty_index and loyalty_segment."""
     scope.check()
     r = responses(wh, spec, scope)
-    r = add_dimensions(wh, r.filter(r.customer_id.notnull()), scope)
-    rank = ibis.row_number().over(group_by=r.customer_id, order_by=[ibis.desc(r.ts), ibis.desc(r.response_id)])
-    r = r.mutate(_rank=rank)
-    r = r.filter(r._rank == 0)
+    r = latest_per_customer(add_dimensions(wh, r.filter(r.customer_id.notnull()), scope))
     # The response as the company knows it (its imported id), not the warehouse's surrogate key.
     ids = wh.table("responses").select(_rid=lambda t: t.id, _ext=lambda t: t.external_id)
     r = r.left_join(ids, r.response_id == ids._rid)

@@ -202,10 +202,7 @@ def _loyalty_groups(wh: WarehouseConnection, s: ibis.Table) -> ibis.Table:
     r = loyalty.responses(wh, loyalty.Battery.make(), loyalty.Scope())
     stops = s.select(_sc=s.customer_id, _stop=s.stop)
     r = r.join(stops, r.customer_id == stops._sc)
-    r = r.filter(r.ts <= r._stop)
-    rank = ibis.row_number().over(group_by=r.customer_id, order_by=[ibis.desc(r.ts), ibis.desc(r.response_id)])
-    r = r.mutate(_rank=rank)
-    r = r.filter(r._rank == 0)
+    r = loyalty.latest_per_customer(r.filter(r.ts <= r._stop))
     return r.select(_gc=r.customer_id, group=r.loyalty_segment)
 
 
