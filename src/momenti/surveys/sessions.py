@@ -32,6 +32,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from momenti.clock import utcnow
+from momenti.errors import InputError
 from momenti.ingest.quick import QuickRows, write_quick
 from momenti.ingest.write import StoreWriter
 from momenti.store.models import SurveySession
@@ -267,15 +268,27 @@ def finish(ws: Workspace, state: SessionState, status: str, now: dt.datetime | N
             return False
         if status == "empty":
             return True
-        tps = _ids(conn, "touchpoints", [state.touchpoint])
-        qids = _ids(conn, "questions", [k for k, _, _ in values])
-        if state.touchpoint not in tps:
-            raise RuntimeError(f"touchpoint {state.touchpoint!r} of survey {state.survey_key} no longer exists")
-        fact = {"external_id": ext, "customer_key": state.customer_key, "touchpoint_id": tps[state.touchpoint],
-                "submitted_at": now, "channel": CHANNEL, "language": state.language, "partial": status == "partial"}
-        rows = QuickRows([ext], [fact], [(0, qids[k], num, txt) for k, num, txt in values if k in qids])
-        write_quick(writer, "responses", [rows])
+        write_response(writer, ext, state.customer_key, state.survey_key, state.touchpoint, CHANNEL,
+                       state.language, status == "partial", values, now)
     return True
+
+
+def write_response(writer: StoreWriter, ext: str, customer: str | None, survey_key: str, touchpoint: str,
+                   channel: str, language: str, partial: bool, values: list[tuple[str, float | None, str | None]],
+                   now: dt.datetime) -> bool:
+    """One survey response through the store's quick write path, inside the caller's transaction holding the
+    responses table's lock (an anonymous answer has no customer, which a file import would refuse); answers
+    whose key is not a question are left out. True if written, False if its external id was already there."""
+    conn: DbapiConnection = writer.conn  # type: ignore[assignment]
+    tps = _ids(conn, "touchpoints", [touchpoint])
+    if touchpoint not in tps:
+        raise InputError(f"touchpoint {touchpoint!r} of survey {survey_key} does not exist")
+    qids = _ids(conn, "questions", [k for k, _, _ in values])
+    fact = {"external_id": ext, "customer_key": customer, "touchpoint_id": tps[touchpoint], "submitted_at": now,
+            "channel": channel, "language": language, "partial": partial}
+    rows = QuickRows([ext], [fact], [(0, qids[k], num, txt) for k, num, txt in values if k in qids])
+    (added, _), = write_quick(writer, "responses", [rows])
+    return added == 1
 
 
 def sweep(ws: Workspace, idle_minutes: float = DEFAULT_IDLE_MINUTES, now: dt.datetime | None = None) -> dict[str, int]:

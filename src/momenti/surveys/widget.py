@@ -23,13 +23,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from momenti.errors import InputError
-from momenti.ingest.quick import QuickRows, write_quick
 from momenti.ingest.specs import SCORE_SCALES
 from momenti.ingest.write import StoreWriter
-from momenti.store.models import Invitation, Question, Touchpoint
+from momenti.store.models import Invitation, Question
 from momenti.store.raw import DbapiConnection
 from momenti.surveys import fatigue, links
 from momenti.surveys.invite_survey import SurveyInfo, pick_touchpoint, require_survey
+from momenti.surveys.sessions import write_response as write_response_row
 
 if TYPE_CHECKING:
     from momenti.workspace import Workspace
@@ -157,27 +157,23 @@ def parse_score(view: WidgetView, value: Any) -> int | None:
     return score if score in view.scale else None
 
 
-def _question_ids(ws: Workspace, keys: list[str]) -> dict[str, int]:
-    """Ids of the answer keys. The survey's own (its question, `survey`, `survey_version`) exist since it was
-    applied; `comment` is created as free text the first time a widget needs it."""
-    if COMMENT_KEY in keys:
-        with ws.session() as s:
-            missing = s.scalar(select(Question.id).where(Question.key == COMMENT_KEY)) is None
-        if missing:
-            try:
-                with ws.session() as s, s.begin():
-                    s.add(Question(key=COMMENT_KEY, kind="text"))
-            except IntegrityError:  # another request created it first
-                pass
+def _ensure_comment_question(ws: Workspace) -> None:
+    """The survey's own answer keys (its question, `survey`, `survey_version`) exist since it was applied;
+    `comment` is created as free text the first time a widget needs it."""
     with ws.session() as s:
-        return {k: i for k, i in s.execute(select(Question.key, Question.id).where(Question.key.in_(keys)))}
+        if s.scalar(select(Question.id).where(Question.key == COMMENT_KEY)) is not None:
+            return
+    try:
+        with ws.session() as s, s.begin():
+            s.add(Question(key=COMMENT_KEY, kind="text"))
+    except IntegrityError:  # another request created it first
+        pass
 
 
 def write_response(ws: Workspace, view: WidgetView, score: int, comment: str | None, now: dt.datetime) -> bool:
-    """Write the answer as a normal response (the store's quick write path, under the responses table's write
-    lock, as the survey pages do: an anonymous answer has no customer, which a file import would refuse).
-    Its external id comes from the form's session id, so a double submit or a reloaded POST is recognised as
-    the same response. True if written, False if it was already there."""
+    """Write the answer as a normal response, as the survey pages do (sessions.write_response). Its external id
+    comes from the form's session id, so a double submit or a reloaded POST is recognised as the same
+    response. True if written, False if it was already there."""
     values: list[tuple[str, float | None, str | None]] = [
         (view.answer_key, float(score), None), ("survey", None, view.info.key),
         ("survey_version", None, str(view.info.version))]
@@ -185,18 +181,11 @@ def write_response(ws: Workspace, view: WidgetView, score: int, comment: str | N
         values.append((COMMENT_KEY, None, comment[:MAX_COMMENT]))
     if view.claims is not None:
         values += [(k, None, str(v)[:200]) for k, v in view.claims.hidden.items() if k in view.info.hidden]
-    qids = _question_ids(ws, [k for k, _, _ in values])
-    with ws.session() as s:
-        tp_id = s.scalar(select(Touchpoint.id).where(Touchpoint.key == view.touchpoint))
-    if tp_id is None:
-        raise InputError(f"touchpoint {view.touchpoint!r} of survey {view.info.key} does not exist")
-    external_id = f"widget:{view.info.key}:{view.sid}"
-    fact = {"external_id": external_id, "customer_key": view.customer, "touchpoint_id": tp_id, "submitted_at": now,
-            "channel": "web", "language": view.lang, "partial": False}
-    rows = QuickRows([external_id], [fact], [(0, qids[k], num, txt) for k, num, txt in values if k in qids])
+    if comment:
+        _ensure_comment_question(ws)
     with StoreWriter(DbapiConnection(ws.engine)) as writer, writer.locked("responses"):
-        (added, _), = write_quick(writer, "responses", [rows])
-    return added == 1
+        return write_response_row(writer, f"widget:{view.info.key}:{view.sid}", view.customer, view.info.key,
+                                  view.touchpoint, "web", view.lang, False, values, now)
 
 
 def record_contact(ws: Workspace, view: WidgetView, now: dt.datetime) -> None:
