@@ -12,15 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from httpbench import Connection, momenti_server
 
 import momenti
 from momenti.store.tokens import create_token
@@ -32,51 +30,10 @@ CLIENTS = int(os.environ.get("BENCH_CLIENTS", 16))
 TOUCHPOINTS = ["branch-visit", "app-login", "contact-centre-call", "card-block", "complaint-handling"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def record(i: int) -> dict:
     return {"response_id": f"http-{i}", "customer_id": f"C{i % 5000:06d}", "touchpoint": TOUCHPOINTS[i % 5],
             "submitted_at": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:00Z",
             "answers": {"nps": i % 11, "csat": 1 + i % 5}}
-
-
-class Connection:
-    """A minimal HTTP/1.1 keep-alive client on asyncio streams. httpx costs ~1 ms of CPU per request, which on
-    a 2-core machine would measure the load generator rather than the server."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-                          f"Content-Length: {len(body)}\r\n{head}\r\n".encode() + body)
-        assert self.reader is not None
-        status_line = await self.reader.readuntil(b"\r\n")
-        length = 0
-        chunked = False
-        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-            elif name.lower() == "transfer-encoding" and "chunked" in value:
-                chunked = True
-        if chunked:  # not what uvicorn sends for JSONResponse, but be correct
-            data = b""
-            while (size := int((await self.reader.readuntil(b"\r\n")).strip(), 16)):
-                data += await self.reader.readexactly(size + 2)
-            await self.reader.readuntil(b"\r\n")
-        else:
-            data = await self.reader.readexactly(length)
-        return int(status_line.split()[1]), data
 
 
 async def load(url: str, token: str) -> tuple[list[float], set[int], int]:
@@ -86,18 +43,18 @@ async def load(url: str, token: str) -> tuple[list[float], set[int], int]:
     counter = 0
     deadline = time.perf_counter() + SECONDS
     host, port = url.removeprefix("http://").split(":")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     async def client() -> None:
         nonlocal counter, errors
-        conn = Connection(host, int(port))
+        conn = Connection(host, int(port), headers)
         while time.perf_counter() < deadline:
             ids = list(range(counter, counter + BATCH))
             counter += BATCH
             body = json.dumps([record(i) for i in ids] if BATCH > 1 else record(ids[0])).encode()
             for attempt in range(2 if ids[0] % 50 == 0 else 1):  # some requests retried as a client would
                 t0 = time.perf_counter()
-                status, text = await conn.post("/api/v1/responses", body, headers)
+                status, _, text, _ = await conn.request("POST", "/api/v1/responses", body)
                 latencies.append(time.perf_counter() - t0)
                 if status in (200, 201):
                     accepted.update(ids)
@@ -118,25 +75,11 @@ def main() -> int:
         with ws.session() as s, s.begin():
             _, token = create_token(s, "bench")
         ws.close()
-        port = free_port()
-        env = {**os.environ, "MOMENTI_DATA_DIR": str(data)}
-        server = subprocess.Popen([str(Path(sys.executable).parent / "momenti"), "serve", "--port", str(port)],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+        with momenti_server(data) as port:
             t0 = time.perf_counter()
-            latencies, accepted, errors = asyncio.run(load(url, token))
+            latencies, accepted, errors = asyncio.run(load(f"http://127.0.0.1:{port}", token))
             elapsed = time.perf_counter() - t0
             time.sleep(3)  # let the debounced warehouse sync run
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         ws = momenti.open(data)
         with ws.session() as s:
             from sqlalchemy import func, select

@@ -15,17 +15,14 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
+from httpbench import Connection, momenti_server
 
 import momenti
 from momenti.surveys.service import apply_survey
@@ -60,48 +57,8 @@ SURVEY = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Connection:
-    """A minimal HTTP/1.1 keep-alive client on asyncio streams (httpx's ~1 ms of CPU per request would measure
-    the load generator on a 2-core machine, not the server). Returns status, headers, body and the TTFB."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(self, method: str, path: str, body: bytes = b"",
-                      ) -> tuple[int, dict[str, str], bytes, float]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Language: it-IT,it;q=0.9\r\n"
-        if method == "POST":
-            head += f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
-        t0 = time.perf_counter()
-        self.writer.write((head + "\r\n").encode() + body)
-        assert self.reader is not None
-        status_line = await self.reader.readuntil(b"\r\n")
-        ttfb = time.perf_counter() - t0
-        headers: dict[str, str] = {}
-        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if "chunked" in headers.get("transfer-encoding", ""):
-            data = b""
-            while (size := int((await self.reader.readuntil(b"\r\n")).strip(), 16)):
-                data += await self.reader.readexactly(size + 2)
-                data = data[:-2]
-            await self.reader.readuntil(b"\r\n")
-        else:
-            data = await self.reader.readexactly(int(headers.get("content-length", 0)))
-        return int(status_line.split()[1]), headers, data, ttfb
-
-
+BROWSER = {"Accept-Language": "it-IT,it;q=0.9"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 SID = re.compile(rb'name="sid" value="([^"]+)"')
 
 
@@ -111,7 +68,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def ttfb(host: str, port: int) -> tuple[list[float], list[float], int, bytes]:
-    conn = Connection(host, port)
+    conn = Connection(host, port, BROWSER)
     page, health = [], []
     size, html = 0, b""
     for _ in range(20):  # warm up both routes
@@ -136,10 +93,10 @@ async def load(host: str, port: int) -> tuple[list[float], list[float], int, int
 
     async def respondent() -> None:
         nonlocal acknowledged, errors, counter
-        conn = Connection(host, port)
+        conn = Connection(host, port, BROWSER)
 
         async def req(method: str, path: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-            status, headers, data, _ = await conn.request(method, path, body)
+            status, headers, data, _ = await conn.request(method, path, body, FORM if method == "POST" else None)
             latencies.append(time.perf_counter() - t_req)
             return status, headers, data
 
@@ -190,27 +147,12 @@ def main() -> int:
         ws.apply_journey(ROOT / "src/momenti/journeys/templates/bank.yaml")
         apply_survey(ws, SURVEY)
         ws.close()
-        port = free_port()
         # The abuse limits protect a real server from one address; the load generator is one address.
-        env = {**os.environ, "MOMENTI_DATA_DIR": str(data), "MOMENTI_RATE_IP_BURST": "1000000000",
-               "MOMENTI_RATE_IP_PER_MINUTE": "1000000000"}
-        server = subprocess.Popen([str(Path(sys.executable).parent / "momenti"), "serve", "--port", str(port)],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+        with momenti_server(data, MOMENTI_RATE_IP_BURST="1000000000", MOMENTI_RATE_IP_PER_MINUTE="1000000000") as port:
             page, health, size, html = asyncio.run(ttfb("127.0.0.1", port))
             t0 = time.perf_counter()
             latencies, subs, acknowledged, errors = asyncio.run(load("127.0.0.1", port))
             elapsed = time.perf_counter() - t0
-        finally:
-            server.send_signal(signal.SIGINT)  # graceful: the pending warehouse sync is flushed
-            server.wait(timeout=60)
         ws = momenti.open(data)
         with ws.session() as s:
             from sqlalchemy import func, select
