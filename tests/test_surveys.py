@@ -440,3 +440,12 @@ def test_sessions_on_sqlite_and_postgres(ws_any: momenti.Workspace) -> None:
     assert sorted(parts["partial"].tolist()) == [False, True]
     assert set(parts["external_id"]) == {ss.external_id("branch-nps", done.token),
                                          ss.external_id("branch-nps", left.token)}
+
+
+def test_pick_language_one_rule_for_every_page() -> None:
+    """Survey pages, the widget, links and the dashboard choose the language the same way."""
+    from momenti.surveys.texts import pick_language
+
+    assert pick_language(None, " EN-gb", accept_language="it") == "en"  # the first candidate naming it/en
+    assert pick_language("fr", accept_language="it;q=0.3, en;q=0.9") == "en"  # then Accept-Language by q-value
+    assert pick_language(accept_language="de, fr") == "it" and pick_language() == "it"

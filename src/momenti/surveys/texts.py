@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from momenti.surveys.definition import Question
+from momenti.surveys.definition import LANGS, Question
 
 UI: dict[str, dict[str, str]] = {
     "it": {
@@ -76,6 +76,29 @@ SCALE_ENDS: dict[str, dict[str, tuple[str, str]]] = {
     "csat": {"it": ("Per nulla soddisfatto", "Molto soddisfatto"), "en": ("Very dissatisfied", "Very satisfied")},
     "ces": {"it": ("Molto difficile", "Molto facile"), "en": ("Very difficult", "Very easy")},
 }
+
+
+def pick_language(*candidates: str | None, accept_language: str | None = None) -> str:
+    """The first candidate naming Italian or English (?lang=, a link's language, a form field); else the best of
+    the two in Accept-Language by q-value; else Italian."""
+    for value in candidates:
+        if value and value.strip().lower()[:2] in LANGS:
+            return value.strip().lower()[:2]
+    best, best_q = "it", -1.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        code = tag.strip().lower()[:2]
+        if code not in LANGS:
+            continue
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if q > best_q:
+            best, best_q = code, q
+    return best
 
 
 def agree_labels(points: int, lang: str) -> list[str]:

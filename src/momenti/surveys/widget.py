@@ -30,6 +30,7 @@ from momenti.store.raw import DbapiConnection
 from momenti.surveys import fatigue, links
 from momenti.surveys.invite_survey import SurveyInfo, pick_touchpoint, require_survey
 from momenti.surveys.sessions import write_response as write_response_row
+from momenti.surveys.texts import pick_language
 
 if TYPE_CHECKING:
     from momenti.workspace import Workspace
@@ -66,17 +67,6 @@ def widget_js() -> bytes:
 
 def cookie_name(survey_key: str) -> str:
     return f"mw_{survey_key}"
-
-
-def pick_language(*candidates: str | None, accept_language: str | None = None) -> str:
-    for value in candidates:
-        if value and value.strip().lower()[:2] in ("it", "en"):
-            return value.strip().lower()[:2]
-    for part in (accept_language or "").split(","):
-        tag = part.split(";", 1)[0].strip().lower()[:2]
-        if tag in ("it", "en"):
-            return tag
-    return "it"
 
 
 @dataclass

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from momenti.api.deps import WorkspaceDep
+from momenti.surveys.texts import pick_language
 from momenti.web import charts, views
 
 WEB = Path(__file__).parent
@@ -42,7 +43,7 @@ def overview(request: Request, ws: WorkspaceDep,
              accept_language: Annotated[str | None, Header()] = None) -> Any:
     """The journey with its stages and touchpoints in order, NPS and CSAT per touchpoint with n and 95 %
     interval, small samples and moments of truth marked, and the monthly NPS trend of each journey."""
-    language = views.pick_language(lang, accept_language)
+    language = pick_language(lang, accept_language=accept_language)
     data = views.overview(ws, language, start, end)
     if format == "json":
         return JSONResponse(data)

@@ -17,8 +17,8 @@ from momenti.errors import MomentiError, NotFoundError
 from momenti.store.tokens import verify_token
 from momenti.surveys.definition import TEMPLATES, load_survey, template_text
 from momenti.surveys.service import apply_survey, list_surveys, show_survey
+from momenti.surveys.texts import pick_language
 from momenti.web.routes import templates  # one template environment (its filters) for every page
-from momenti.web.views import pick_language
 from momenti.workspace import Workspace
 
 router = APIRouter(tags=["survey builder"], include_in_schema=False)
@@ -43,7 +43,7 @@ LABELS = {
 
 
 def _lang(request: Request) -> str:
-    return pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+    return pick_language(request.query_params.get("lang"), accept_language=request.headers.get("accept-language"))
 
 
 def _render(request: Request, name: str, lang: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -97,7 +97,7 @@ def builder_edit(request: Request, key: str) -> HTMLResponse:
 async def builder_apply(request: Request) -> Response:
     ws: Workspace = request.app.state.workspace
     form = await request.form()
-    lang = pick_language(str(form.get("lang") or ""), request.headers.get("accept-language"))
+    lang = pick_language(str(form.get("lang") or ""), accept_language=request.headers.get("accept-language"))
     text = str(form.get("yaml") or "")
     secret = str(form.get("token") or "").strip()
     with ws.engine.connect() as conn:

@@ -25,9 +25,8 @@ from momenti.surveys import abuse, links
 from momenti.surveys import sessions as ss
 from momenti.surveys.definition import Question, SurveyDefinition
 from momenti.surveys.service import LiveSurvey, get_definition, get_survey
-from momenti.surveys.texts import UI, agree_labels, scale_labels
+from momenti.surveys.texts import UI, agree_labels, pick_language, scale_labels
 from momenti.web.routes import templates  # one template environment (its filters) for every page
-from momenti.web.views import pick_language
 from momenti.workspace import Workspace
 
 log = logging.getLogger("momenti.surveys.pages")
@@ -101,10 +100,7 @@ def _survey(ws: Workspace, key: str) -> LiveSurvey:
 
 
 def _language(request: Request, *candidates: str | None) -> str:
-    for c in candidates:
-        if c and c.lower()[:2] in ("it", "en"):
-            return c.lower()[:2]
-    return pick_language(None, request.headers.get("accept-language"))
+    return pick_language(*candidates, accept_language=request.headers.get("accept-language"))
 
 
 def _new_state(ws: Workspace, request: Request, info: LiveSurvey, d: SurveyDefinition, token: str | None,

@@ -19,6 +19,7 @@ from momenti.frames import records
 from momenti.surveys import abuse, fatigue, links, widget
 from momenti.surveys.invite import status as invitation_status
 from momenti.surveys.invite_trigger import record_bounces
+from momenti.surveys.texts import pick_language
 from momenti.web.routes import templates
 
 router = APIRouter(tags=["survey reach"])
@@ -87,7 +88,7 @@ def widget_page(request: Request, ws: WorkspaceDep, survey_key: str,
         view = widget.resolve(ws, survey_key, lang=lang, customer=c, token=t, touchpoint=tp, question=q,
                               accept_language=accept, now=now)
     except MomentiError as exc:  # unknown or closed survey, bad link: the widget stays hidden on the host page
-        return _message(request, widget.pick_language(lang, accept_language=accept), None, exc.status_code)
+        return _message(request, pick_language(lang, accept_language=accept), None, exc.status_code)
     if widget.hidden_reason(ws, view, dict(request.cookies), now) is not None:
         return _message(request, view.lang, None)
     return _page(request, "reach/widget.html", {"view": view, "t": view.texts(), "action": request.url.path,
@@ -98,7 +99,7 @@ def widget_page(request: Request, ws: WorkspaceDep, survey_key: str,
 @router.post("/w/{survey_key}", response_class=HTMLResponse, include_in_schema=False)
 async def widget_submit(request: Request, survey_key: str) -> Response:
     form = await request.form(max_files=0, max_fields=50)
-    lang = widget.pick_language(str(form.get("lang") or ""), accept_language=request.headers.get("accept-language"))
+    lang = pick_language(str(form.get("lang") or ""), accept_language=request.headers.get("accept-language"))
     try:
         genuine = abuse.check_submission(request, form)
     except HTTPException as exc:
@@ -121,12 +122,12 @@ def _widget_write(request: Request, survey_key: str, form: dict[str, str], days:
                               touchpoint=form.get("tp") or None, question=form.get("q") or None,
                               sid=form.get("sid") or None, now=now)
     except links.LinkExpired as exc:
-        return _message(request, widget.pick_language(lang), str(exc), 410, survey_key)
+        return _message(request, pick_language(lang), str(exc), 410, survey_key)
     except links.LinkInvalid:
-        return _message(request, widget.pick_language(lang), widget.TEXTS[widget.pick_language(lang)]["invalid"], 400,
+        return _message(request, pick_language(lang), widget.TEXTS[pick_language(lang)]["invalid"], 400,
                         survey_key)
     except MomentiError as exc:
-        language = widget.pick_language(lang)
+        language = pick_language(lang)
         text = widget.TEXTS[language]["closed"] if exc.status_code in (400, 404) else str(exc)
         return _message(request, language, text, exc.status_code, survey_key)
     score = widget.parse_score(view, form.get("score"))
@@ -157,7 +158,7 @@ def _unsubscribe_page(request: Request, token: str, lang: str | None, act: bool)
         who: dict[str, str | None] | None = links.verify_unsubscribe(token, links.secret_key(ws.settings))
     except links.LinkInvalid:
         who = None
-    language = widget.pick_language(lang, who.get("lang") if who else None,
+    language = pick_language(lang, who.get("lang") if who else None,
                                     accept_language=request.headers.get("accept-language"))
     if who is None:
         state, status = "invalid", 400

@@ -13,7 +13,6 @@ import pandas as pd
 from momenti.frames import records
 from momenti.workspace import Workspace
 
-LANGS = ("it", "en")
 DEFAULT_LANG = "it"
 
 LABELS: dict[str, dict[str, str]] = {
@@ -48,27 +47,6 @@ LABELS: dict[str, dict[str, str]] = {
         "brackets": "in brackets",
     },
 }
-
-
-def pick_language(query_lang: str | None, accept_language: str | None) -> str:
-    """?lang= wins; else the best of it/en in Accept-Language by q-value; else Italian."""
-    if query_lang and query_lang.lower()[:2] in LANGS:
-        return query_lang.lower()[:2]
-    best, best_q = DEFAULT_LANG, -1.0
-    for part in (accept_language or "").split(","):
-        tag, _, params = part.strip().partition(";")
-        code = tag.strip().lower()[:2]
-        if code not in LANGS:
-            continue
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        if q > best_q:
-            best, best_q = code, q
-    return best
 
 
 def _by_key(df: pd.DataFrame, key: str) -> dict[str, dict[str, Any]]:
