@@ -204,8 +204,10 @@ def save_session(ws: Workspace, state: SessionState, now: dt.datetime | None = N
                 return state
             except IntegrityError:
                 pass
-        conn.execute(update(T).where(T.c.token == state.token, T.c.status == "open").values(**values))
-    stored = load_session(ws, state.token)
+        changed = conn.execute(update(T).where(T.c.token == state.token, T.c.status == "open").values(**values))
+    if state.exists and changed.rowcount == 1:
+        return state  # what was just written: no need to read it back
+    stored = load_session(ws, state.token)  # inserted by a concurrent first submit, or no longer open
     assert stored is not None
     return stored
 
