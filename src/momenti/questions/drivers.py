@@ -79,14 +79,12 @@ class DriverQuestions:
                 tp_filters = {k: v for k, v in scope.filters.items() if k != "touchpoint"}
                 scores = self.run(self.query(performance, by="touchpoint", start=start, end=end,  # type: ignore[attr-defined]
                                              filters=tp_filters))
-                col = {"nps": "nps", "csat": "csat", "ces": "ces"}[performance]
                 by_tp = scores.set_index("touchpoint")
                 labels = dict(zip(spec.labels, spec.touchpoints, strict=True))
                 perf = pd.DataFrame({"driver": spec.labels})
-                for out, src in (("performance", col), ("performance_ci_low", "ci_low"),
+                for out, src in (("performance", performance), ("performance_ci_low", "ci_low"),
                                  ("performance_ci_high", "ci_high"), ("performance_n", "n")):
-                    perf[out] = [by_tp[src].get(labels[d]) if labels[d] in by_tp.index else None
-                                 for d in spec.labels]
+                    perf[out] = [by_tp[src].get(labels[d]) for d in spec.labels]
                 perf["performance_measure"] = f"touchpoint {performance}"
                 perf = perf.astype({"performance": float, "performance_ci_low": float,
                                     "performance_ci_high": float})

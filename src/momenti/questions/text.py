@@ -200,7 +200,6 @@ class TextQuestions:
         if not key.strip() or not words:
             raise InputError("a topic needs a key and at least one lemma")
         path = text_store.user_taxonomy_path(self.settings)
-        path.parent.mkdir(parents=True, exist_ok=True)
         taxonomy = Taxonomy.load(text_store.taxonomy_source(self.settings))
         taxonomy.promote(key.strip(), label_it, label_en, words, path)
         return path
