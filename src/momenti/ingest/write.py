@@ -162,41 +162,57 @@ def chunk_answers(con: duckdb.DuckDBPyConnection, facts: pa.Table, answer_keys: 
     return out
 
 
+def _differs(a: str, b: str, sqlite: bool) -> str:
+    return f"{a} IS NOT {b}" if sqlite else f"{a} IS DISTINCT FROM {b}"
+
+
+def _merged_attributes(table: str, sqlite: bool) -> tuple[str, str]:
+    """(the SQL of the known attributes merged with the incoming ones, the SQL testing it changes them).
+    Compared as JSON on PostgreSQL: the text the store has may be spelled differently (key order, spaces)."""
+    known = f"coalesce({table}.attributes, '{{}}')"
+    if sqlite:
+        merge = f"json_patch({known}, coalesce(excluded.attributes, '{{}}'))"
+        return merge, f"{known} IS NOT {merge}"
+    merge = f"({known}::jsonb || coalesce(excluded.attributes, '{{}}')::jsonb)::text"
+    return merge, f"{known}::jsonb IS DISTINCT FROM ({merge})::jsonb"
+
+
+def _upsert(writer: StoreWriter, table: str, data: pa.Table, sets: dict[str, str], changed: str) -> tuple[int, int]:
+    """Insert rows keyed by customer_key, update known ones (`sets`: column -> SQL over `excluded`) where
+    `changed` holds; rows written get the next `seq`, so a row equal to the store's changes nothing (not even
+    `seq`). Returns (added, updated)."""
+    before = int(writer.scalar(f"SELECT count(*) FROM {table}") or 0)
+    seq = int(writer.scalar(f"SELECT coalesce(max(seq), 0) FROM {table}") or 0) + 1
+    data = data.append_column("seq", pa.array([seq] * data.num_rows, pa.int64()))
+    writer.conn.ingest("_upsert_in", writer._for_store(data), temporary=True)
+    cols = ", ".join(data.column_names)
+    where = "WHERE true" if writer.sqlite else ""  # SQLite needs a WHERE to parse ON CONFLICT after INSERT ... SELECT
+    updates = ", ".join([*(f"{c} = {e}" for c, e in sets.items()), "seq = excluded.seq"])
+    writer.conn.execute(f"""
+        INSERT INTO {table} ({cols}) SELECT {cols} FROM _upsert_in {where}
+        ON CONFLICT (customer_key) DO UPDATE SET {updates}
+        WHERE {changed}
+    """)
+    touched = int(writer.scalar(f"SELECT count(*) FROM {table} WHERE seq = {seq}") or 0)
+    writer.conn.execute("DROP TABLE _upsert_in")
+    added = int(writer.scalar(f"SELECT count(*) FROM {table}") or 0) - before
+    return added, touched - added
+
+
 def upsert_customers(writer: StoreWriter, rows: pa.Table) -> tuple[int, int]:
     """Insert new customers, merge attributes of known ones. Returns (added, updated)."""
     if not rows.num_rows:
         return 0, 0
-    before = int(writer.scalar("SELECT count(*) FROM customers") or 0)
-    seq = int(writer.scalar("SELECT coalesce(max(seq), 0) FROM customers") or 0) + 1
-    data = pa.table({
-        "customer_key": rows["external_id"], "first_seen": _cast_times(rows.select(["first_seen"]))["first_seen"],
-        "attributes": rows["attributes"], "seq": pa.array([seq] * rows.num_rows, pa.int64()),
-    })
-    writer.conn.ingest("_cust_in", writer._for_store(data), temporary=True)
-    if writer.sqlite:
-        merge = "json_patch(coalesce(customers.attributes, '{}'), coalesce(excluded.attributes, '{}'))"
-        first = ("min(coalesce(customers.first_seen, excluded.first_seen), "
-                 "coalesce(excluded.first_seen, customers.first_seen))")
-        where = "WHERE true"  # SQLite needs a WHERE to parse ON CONFLICT after INSERT ... SELECT
-    else:
-        merge = "(coalesce(customers.attributes, '{}')::jsonb || coalesce(excluded.attributes, '{}')::jsonb)::text"
-        first = "least(customers.first_seen, excluded.first_seen)"
-        where = ""
-    # Compared as JSON on PostgreSQL: the text the store has may be spelled differently (key order, spaces).
-    changed = (f"coalesce(customers.attributes, '{{}}')::jsonb IS DISTINCT FROM ({merge})::jsonb"
-               if not writer.sqlite else f"coalesce(customers.attributes, '{{}}') IS NOT {merge}")
-    changed += " OR customers.first_seen IS DISTINCT FROM " + first if not writer.sqlite else \
-        " OR customers.first_seen IS NOT " + first
-    writer.conn.execute(f"""
-        INSERT INTO customers (customer_key, first_seen, attributes, seq)
-        SELECT customer_key, first_seen, attributes, seq FROM _cust_in {where}
-        ON CONFLICT (customer_key) DO UPDATE SET attributes = {merge}, first_seen = {first}, seq = excluded.seq
-        WHERE {changed}
-    """)
-    updated = int(writer.scalar(f"SELECT count(*) FROM customers WHERE seq = {seq}") or 0)
-    writer.conn.execute("DROP TABLE _cust_in")
-    added = int(writer.scalar("SELECT count(*) FROM customers") or 0) - before
-    return added, updated - added
+    data = pa.table({"customer_key": rows["external_id"],
+                     "first_seen": _cast_times(rows.select(["first_seen"]))["first_seen"],
+                     "attributes": rows["attributes"]})
+    sqlite = writer.sqlite
+    merge, attributes_changed = _merged_attributes("customers", sqlite)
+    first = ("min(coalesce(customers.first_seen, excluded.first_seen), "
+             "coalesce(excluded.first_seen, customers.first_seen))" if sqlite else
+             "least(customers.first_seen, excluded.first_seen)")
+    changed = f"{attributes_changed} OR {_differs('customers.first_seen', first, sqlite)}"
+    return _upsert(writer, "customers", data, {"attributes": merge, "first_seen": first}, changed)
 
 
 def upsert_outcomes(writer: StoreWriter, rows: pa.Table) -> tuple[int, int]:
@@ -205,40 +221,19 @@ def upsert_outcomes(writer: StoreWriter, rows: pa.Table) -> tuple[int, int]:
     no-op. Returns (added, updated)."""
     if not rows.num_rows:
         return 0, 0
-    before = int(writer.scalar("SELECT count(*) FROM outcomes") or 0)
-    seq = int(writer.scalar("SELECT coalesce(max(seq), 0) FROM outcomes") or 0) + 1
     times = _cast_times(rows.select(["start_date", "end_date"]))
-    data = pa.table({
-        "customer_key": rows["external_id"], "status": rows["status"], "start_date": times["start_date"],
-        "end_date": times["end_date"], "attributes": rows["attributes"],
-        "seq": pa.array([seq] * rows.num_rows, pa.int64()),
-    })
-    writer.conn.ingest("_out_in", writer._for_store(data), temporary=True)
+    data = pa.table({"customer_key": rows["external_id"], "status": rows["status"],
+                     "start_date": times["start_date"], "end_date": times["end_date"],
+                     "attributes": rows["attributes"]})
+    sqlite = writer.sqlite
+    merge, attributes_changed = _merged_attributes("outcomes", sqlite)
     # An empty start_date keeps the known one; end_date is replaced (a customer who came back has none).
     start = "coalesce(excluded.start_date, outcomes.start_date)"
-    if writer.sqlite:
-        merge = "json_patch(coalesce(outcomes.attributes, '{}'), coalesce(excluded.attributes, '{}'))"
-        where = "WHERE true"  # SQLite needs a WHERE to parse ON CONFLICT after INSERT ... SELECT
-        # Times compared as instants: the store's text may be written with or without fractions of a second.
-        changed = ("outcomes.status IS NOT excluded.status"
-                   f" OR julianday(outcomes.start_date) IS NOT julianday({start})"
-                   " OR julianday(outcomes.end_date) IS NOT julianday(excluded.end_date)"
-                   f" OR coalesce(outcomes.attributes, '{{}}') IS NOT {merge}")
-    else:
-        merge = "(coalesce(outcomes.attributes, '{}')::jsonb || coalesce(excluded.attributes, '{}')::jsonb)::text"
-        where = ""
-        changed = ("outcomes.status IS DISTINCT FROM excluded.status"
-                   f" OR outcomes.start_date IS DISTINCT FROM {start}"
-                   " OR outcomes.end_date IS DISTINCT FROM excluded.end_date"
-                   f" OR coalesce(outcomes.attributes, '{{}}')::jsonb IS DISTINCT FROM ({merge})::jsonb")
-    writer.conn.execute(f"""
-        INSERT INTO outcomes (customer_key, status, start_date, end_date, attributes, seq)
-        SELECT customer_key, status, start_date, end_date, attributes, seq FROM _out_in {where}
-        ON CONFLICT (customer_key) DO UPDATE SET status = excluded.status, start_date = {start},
-            end_date = excluded.end_date, attributes = {merge}, seq = excluded.seq
-        WHERE {changed}
-    """)
-    touched = int(writer.scalar(f"SELECT count(*) FROM outcomes WHERE seq = {seq}") or 0)
-    writer.conn.execute("DROP TABLE _out_in")
-    added = int(writer.scalar("SELECT count(*) FROM outcomes") or 0) - before
-    return added, touched - added
+    # SQLite compares times as instants: the store's text may be written with or without fractions of a second.
+    instant = "julianday({})".format if sqlite else "{}".format
+    changed = " OR ".join([_differs("outcomes.status", "excluded.status", sqlite),
+                           _differs(instant("outcomes.start_date"), instant(start), sqlite),
+                           _differs(instant("outcomes.end_date"), instant("excluded.end_date"), sqlite),
+                           attributes_changed])
+    return _upsert(writer, "outcomes", data, {"status": "excluded.status", "start_date": start,
+                                              "end_date": "excluded.end_date", "attributes": merge}, changed)
