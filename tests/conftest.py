@@ -98,6 +98,28 @@ def ws_any(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[momenti.W
     ws.close()
 
 
+def demo_workspace(data_dir: Path, size: str = "small", seed: int = 42) -> momenti.Workspace:
+    """A workspace holding the demo data (its journey map and every generated row, none rejected)."""
+    from momenti.demo import generate
+
+    data = generate(size=size, seed=seed)
+    ws = momenti.open(data_dir)
+    ws.apply_journey(data.journey)
+    for kind, table in data.tables().items():
+        summary = ws.import_table(kind, table, source=f"demo:{kind}")
+        assert summary.rejected == 0, summary.errors[:5]
+        assert summary.added == table.num_rows
+    return ws
+
+
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[momenti.Workspace]:
+    """The small demo, one per test module (a module may change it: a trained model, new answers)."""
+    ws = demo_workspace(Path(tmp_path_factory.mktemp("demo")) / "data")
+    yield ws
+    ws.close()
+
+
 @pytest.fixture
 def bank_journey() -> Path:
     return BANK

@@ -8,7 +8,6 @@ pivoted matrix, on SQLite and PostgreSQL stores and on a PostgreSQL warehouse.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,26 +17,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import momenti
+from conftest import demo_workspace
 from momenti.analysis import PenaltyReward, RelativeWeights
-from momenti.demo import generate
 
 RATED = ["app-login", "branch-visit", "contact-centre-call", "complaint-handling"]
-
-
-def _demo(tmp: Path, size: str) -> momenti.Workspace:
-    data = generate(size=size, seed=42)
-    ws = momenti.open(tmp / "data")
-    ws.apply_journey(data.journey)
-    for kind, table in data.tables().items():
-        assert ws.import_table(kind, table, source=f"demo:{kind}").rejected == 0
-    return ws
-
-
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[momenti.Workspace]:
-    ws = _demo(Path(tmp_path_factory.mktemp("demo")), "small")
-    yield ws
-    ws.close()
 
 
 def relationship_matrix(ws: momenti.Workspace, questions: list[str]) -> pd.DataFrame:
@@ -141,7 +124,7 @@ def test_truth_7_quadrant_complaint_handling_and_declared_moments(demo_ws: momen
 def test_truth_7_contact_centre_is_weak_and_high_impact_at_default(tmp_path: Path) -> None:
     # At `small` the pairwise matrix is not positive definite and contact-centre-call sits at the importance
     # cut; `default` (20 000 customers) has enough co-rated pairs for the ranking to settle.
-    ws = _demo(tmp_path, "default")
+    ws = demo_workspace(tmp_path / "data", "default")
     q = ws.quadrant(bootstrap=0).set_index("driver")
     for tp in ("complaint-handling", "contact-centre-call"):
         assert q.loc[tp, "quadrant"] == "concentrate here", q[["importance", "performance", "quadrant"]]

@@ -3,24 +3,8 @@ metrics), not read off the generator's tables. See docs/demo-truths.md."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 import momenti
 from momenti.demo import generate
-
-
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> momenti.Workspace:
-    data = generate(size="small", seed=42)
-    ws = momenti.open(Path(tmp_path_factory.mktemp("demo")) / "data")
-    ws.apply_journey(data.journey)
-    for kind, table in data.tables().items():
-        summary = ws.import_table(kind, table, source=f"demo:{kind}")
-        assert summary.rejected == 0, summary.errors[:5]
-        assert summary.added == table.num_rows
-    return ws
 
 
 def test_every_generated_row_reaches_the_metrics(demo_ws: momenti.Workspace) -> None:

@@ -4,7 +4,6 @@ the demo, through the Python API, the CLI and the REST API."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -81,18 +80,6 @@ def test_cli_and_rest(workspace: momenti.Workspace, monkeypatch: pytest.MonkeyPa
         assert got.status_code == 200
         assert [r["positive_moments"] for r in got.json()["rows"]] == ["0-1", "2+"]
         assert client.get("/api/v1/analysis/loyalty-bank", params={"buckets": "a"}).status_code in (400, 422)
-
-
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> momenti.Workspace:
-    from momenti.demo import generate
-
-    data = generate(size="small", seed=42)
-    ws = momenti.open(Path(tmp_path_factory.mktemp("demo")) / "data")
-    ws.apply_journey(data.journey)
-    for kind, table in data.tables().items():
-        ws.import_table(kind, table, source=f"demo:{kind}")
-    return ws
 
 
 def test_demo_loyalty_grows_with_positive_moments(demo_ws: momenti.Workspace) -> None:

@@ -23,7 +23,6 @@ from momenti.api.app import create_app
 from momenti.cli.main import app as cli_app
 from momenti.cli.main import main as cli_main
 from momenti.config import get_settings
-from momenti.demo import generate
 from momenti.errors import InputError
 
 Z = NormalDist().inv_cdf(0.975)
@@ -335,16 +334,6 @@ def test_duckdb_and_postgres_warehouses_agree(tmp_path: Path, pg_warehouse_url: 
 
 
 # --- the demo's planted truth 5 ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> momenti.Workspace:
-    data = generate(size="small", seed=42)
-    ws = momenti.open(Path(tmp_path_factory.mktemp("demo")) / "data")
-    ws.apply_journey(data.journey)
-    for kind, table in data.tables().items():
-        assert ws.import_table(kind, table, source=f"demo:{kind}").rejected == 0
-    return ws
 
 
 OTHERS = ["mass", "affluent", "small-business", "private"]

@@ -4,7 +4,6 @@ whose answers are worked out by hand, on the demo's planted truths, and on DuckD
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -284,18 +283,6 @@ def test_empty_log(workspace: momenti.Workspace) -> None:
 
 
 # --- the demo's planted truths, through the product ----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> momenti.Workspace:
-    from momenti.demo import generate
-
-    data = generate(size="small", seed=42)
-    ws = momenti.open(Path(tmp_path_factory.mktemp("demo")) / "data")
-    ws.apply_journey(data.journey)
-    for kind, table in data.tables().items():
-        assert ws.import_table(kind, table, source=f"demo:{kind}").rejected == 0
-    return ws
 
 
 def test_demo_failed_logins_during_the_release(demo_ws: momenti.Workspace) -> None:

@@ -21,17 +21,6 @@ from momenti.demo import generate
 from momenti.errors import InputError
 
 
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> momenti.Workspace:
-    data = generate(size="small", seed=42)
-    ws = momenti.open(Path(tmp_path_factory.mktemp("retention")) / "data")
-    ws.apply_journey(data.journey)
-    for kind, table in data.tables().items():
-        summary = ws.import_table(kind, table, source=f"demo:{kind}")
-        assert summary.rejected == 0, summary.errors[:5]
-    return ws
-
-
 def _frame(n: int, seed: int, groups: tuple[str, ...] = ("a", "b", "c")) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     g = rng.choice(list(groups), n)

@@ -7,7 +7,6 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -43,18 +42,6 @@ def _store_count(ws: momenti.Workspace, **where: object) -> int:
 
 
 # --- the demo: planted truths ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[momenti.Workspace]:
-    data = generate(size="small", seed=42)
-    ws = momenti.open(Path(tmp_path_factory.mktemp("textdemo")) / "data")
-    ws.apply_journey(data.journey)
-    for kind, table in data.tables().items():
-        summary = ws.import_table(kind, table, source=f"demo:{kind}")  # text analysis runs after each import
-        assert summary.rejected == 0
-    yield ws
-    ws.close()
 
 
 def test_every_comment_and_feedback_item_is_analysed_once(demo_ws: momenti.Workspace) -> None:
