@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 
@@ -52,3 +54,20 @@ def served(data_dir: Path, log: Path) -> Iterator[str]:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(30)
     assert code == 0, log.read_text()
+
+
+def keep_offline(page: Any, base: str, blocked: list[str]) -> Any:
+    """Let `page` load only from the server at `base` (and data:/blob: URLs); every other request is aborted and
+    its URL appended to `blocked`, so a test can assert the page needs no network."""
+    host = urlparse(base).netloc
+
+    def guard(route: Any) -> None:
+        url = urlparse(route.request.url)
+        if url.scheme in ("data", "blob") or url.netloc == host:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    return page

@@ -14,13 +14,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page
 
 import momenti
-from browser_helpers import served
+from browser_helpers import keep_offline, served
 from momenti.surveys.service import apply_survey
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -66,19 +65,7 @@ def server(workspace: momenti.Workspace, tmp_path: Path) -> Iterator[str]:
 
 def _no_js_page(browser: Browser, base: str, locale: str, blocked: list[str]) -> Page:
     context = browser.new_context(java_script_enabled=False, locale=locale, viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    host = urlparse(base).netloc
-
-    def guard(route: Route) -> None:
-        url = urlparse(route.request.url)
-        if url.scheme in ("data", "blob") or url.netloc == host:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
-    return page
+    return keep_offline(context.new_page(), base, blocked)
 
 
 def _focused_name(page: Page) -> str:

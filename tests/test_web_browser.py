@@ -10,13 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page
 
 import momenti
-from browser_helpers import served
+from browser_helpers import keep_offline, served
 from momenti.store.tokens import create_token
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -43,19 +42,7 @@ def server(workspace: momenti.Workspace, tmp_path: Path) -> Iterator[tuple[str, 
 
 
 def _offline_page(browser: Browser, base: str, blocked: list[str], lang: str = "it-IT") -> Page:
-    host = urlparse(base).netloc
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale=lang)
-
-    def guard(route: Route) -> None:
-        url = urlparse(route.request.url)
-        if url.scheme in ("data", "blob") or url.netloc == host:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
-    return page
+    return keep_offline(browser.new_page(viewport={"width": 1280, "height": 900}, locale=lang), base, blocked)
 
 
 def test_overview_in_a_real_browser(server: tuple[str, str], browser: Browser) -> None:
