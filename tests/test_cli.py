@@ -102,14 +102,14 @@ def test_import_with_rejects_exit_0_errors_on_stderr_summary_on_stdout(env: Path
         f"{path}:{first_bad + 2}: submitted_at: not a date: someday (use ISO 8601, e.g. 2025-03-01T10:00:00Z)",
     ]
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"{path}: {N_GOOD + 3:,} rows read, added {N_GOOD:,}, 0 duplicates skipped, "
+    assert lines[0].startswith(f"{path}: {N_GOOD + 3:,} rows read, {N_GOOD:,} added, 0 already present, "
                                "3 rejected in ")
     assert lines[1] == f"rejected rows with their errors: {env / 'responses.rejects.csv'}"
     assert (env / "responses.rejects.csv").read_text().count("\n") == 4
 
     again = cli("import", "responses", str(path))
     assert again.exit_code == 0
-    assert f"added 0, {N_GOOD:,} duplicates skipped, 3 rejected" in again.stdout
+    assert f"0 added, {N_GOOD:,} already present, 3 rejected" in again.stdout
 
 
 def test_import_fail_on_reject_exits_1_and_json_summary(env: Path) -> None:
@@ -133,7 +133,7 @@ def test_import_dry_run_and_map(env: Path) -> None:
             "--map", "when=submitted_at", "--map", "score=nps"]
     dry = cli("import", "responses", str(path), *maps, "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "2 rows read, would add 2, 0 duplicates skipped, 0 rejected" in dry.stdout
+    assert "2 rows read, 2 to add (dry run), 0 already present, 0 rejected" in dry.stdout
     status = cli("warehouse", "status")
     assert [line.split() for line in status.stdout.splitlines() if line.split()[:1] == ["responses"]] == [
         ["responses", "0"]]
@@ -151,9 +151,9 @@ def test_import_other_kinds(env: Path) -> None:
     assert result.stderr.strip() == f"{events}:2: duration_s: -1.0 below 0"
     customers = env / "customers.csv"
     customers.write_text("customer_id,region\nc1,north\n")
-    assert "added 1" in cli("import", "customers", str(customers)).stdout
+    assert "1 added" in cli("import", "customers", str(customers)).stdout
     customers.write_text("customer_id,region\nc1,south\n")
-    assert "added 0, 1 updated" in cli("import", "customers", str(customers)).stdout
+    assert "0 added, 1 updated" in cli("import", "customers", str(customers)).stdout
     feedback = env / "feedback.jsonl"
     feedback.write_text('{"source": "app-store", "text": "Nice", "rating": 5}\n{"source": "x"}\n')
     fb = cli("import", "feedback", str(feedback), "--json")

@@ -220,7 +220,8 @@ def test_rows_without_ids_are_recognised_by_content(ws_any: momenti.Workspace, t
     assert all(k.startswith("h:") for k in stored_responses(ws_any))
 
 
-def test_duplicates_within_one_file_are_counted_once(ws_any: momenti.Workspace, tmp_path: Path) -> None:
+def test_repeated_ids_count_once_identical_rows_without_id_are_kept(ws_any: momenti.Workspace,
+                                                                     tmp_path: Path) -> None:
     path = write(tmp_path / "dups.csv", "response_id,customer_id,touchpoint,submitted_at,nps\n"
                                         "r1,c1,branch-visit,2025-01-05,9\n"
                                         "r1,c1,branch-visit,2025-01-05,9\n"
@@ -229,11 +230,14 @@ def test_duplicates_within_one_file_are_counted_once(ws_any: momenti.Workspace, 
                                         ",c3,branch-visit,2025-01-05,7\n"
                                         ",c3,branch-visit,2025-01-05,7\n")
     s = ws_any.import_file("responses", path)
-    assert (s.read, s.added, s.duplicates, s.rejected) == (6, 3, 3, 0)
+    # Rows without an id that are identical are two answers (an export without ids can hold both): kept.
+    assert (s.read, s.added, s.duplicates, s.rejected, s.repeats) == (6, 4, 2, 0, 1)
     stored = stored_responses(ws_any)
-    assert len(stored) == 3
+    assert len(stored) == 4
     assert (stored["r1"]["customer"], stored["r1"]["answers"]) == ("c1", {"nps": 9})
-    assert ws_any.nps()["n"].iloc[0] == 3
+    assert ws_any.nps()["n"].iloc[0] == 4
+    again = ws_any.import_file("responses", path)
+    assert (again.added, again.duplicates) == (0, 6)
 
 
 # --- mapping, dry run ------------------------------------------------------------------------------------

@@ -80,13 +80,17 @@ def flatten(kind: str, models: list[Any]) -> list[dict[str, Any]]:
     nested = NESTED.get(kind)
     id_field = KINDS[kind].id_field
     out = []
+    seen: dict[str, int] = {}  # content id -> how many records of this batch had it
     for m in models:
         data = m.model_dump(exclude_none=True)
         extra = data.pop(nested, {}) if nested else {}
         rec = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()}
         rec.update(extra)
         if not rec.get(id_field):
-            rec[id_field] = _content_id({k: v for k, v in rec.items() if k != id_field})
+            # The k-th identical record of a batch is a genuine repeat, keyed as the file import keys it.
+            content = _content_id({k: v for k, v in rec.items() if k != id_field})
+            seen[content] = k = seen.get(content, 0) + 1
+            rec[id_field] = content if k == 1 else f"{content}#{k}"
         out.append(rec)
     return out
 

@@ -28,6 +28,17 @@ def _mapping(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def summary_line(s: ImportSummary) -> str:
+    """What an import did, e.g. "log.xes: 21,348 rows read, 21,348 added (127 identical rows kept as repeats),
+    0 already present, 0 rejected in 2.1s"."""
+    verb = "to add (dry run)" if s.dry_run else "added"
+    repeats = (f" ({s.repeats:,} identical row{'s' if s.repeats != 1 else ''} kept as repeats)"
+               if s.repeats else "")
+    updated = f", {s.updated:,} updated" if s.updated else ""
+    return (f"{s.source}: {s.read:,} rows read, {s.added:,} {verb}{repeats}{updated}, {s.duplicates:,} already "
+            f"present, {s.rejected:,} rejected in {s.seconds:.1f}s")
+
+
 def _report(s: ImportSummary, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(s.as_dict(), default=str) + "\n")
@@ -38,11 +49,7 @@ def _report(s: ImportSummary, as_json: bool) -> None:
     if len(s.errors) > SHOWN_ERRORS:
         err_console.print(f"… {len(s.errors) - SHOWN_ERRORS} more in {s.rejects_file}", highlight=False,
                           markup=False, soft_wrap=True)
-    verb = "would add" if s.dry_run else "added"
-    extra = f", {s.updated:,} updated" if s.updated else ""
-    console.print(f"{s.source}: {s.read:,} rows read, {verb} {s.added:,}{extra}, {s.duplicates:,} duplicates "
-                  f"skipped, {s.rejected:,} rejected in {s.seconds:.1f}s", highlight=False, markup=False,
-                  soft_wrap=True)
+    console.print(summary_line(s), highlight=False, markup=False, soft_wrap=True)
     if s.rejects_file:
         console.print(f"rejected rows with their errors: {s.rejects_file}", highlight=False, markup=False,
                       soft_wrap=True)

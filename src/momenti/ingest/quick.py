@@ -210,7 +210,7 @@ def existing_ids(conn: Any, table: str, external_ids: list[str]) -> set[str]:
 
 def write_quick(writer: Any, kind: str, batches: list[QuickRows]) -> list[tuple[int, int]]:
     """Write checked batches of one kind in the writer's open transaction (StoreWriter.locked over a
-    DbapiConnection); (added, duplicates) per batch. Ids are given in each batch's external-id order, as a
+    DbapiConnection); (added, duplicates) per batch. Ids are given in each batch's record order, as a
     bulk chunk does, and a batch's ids already in the store, or in an earlier batch, are duplicates."""
     conn = writer.conn
     known = existing_ids(conn, kind, list(dict.fromkeys(i for b in batches for i in b.external_ids)))
@@ -224,7 +224,7 @@ def write_quick(writer: Any, kind: str, batches: list[QuickRows]) -> list[tuple[
         by_fact: dict[int, list[tuple[int, float | None, str | None]]] = {}
         for i, qid, num, txt in batch.answers:
             by_fact.setdefault(i, []).append((qid, num, txt))
-        for index in sorted(range(len(batch.facts)), key=lambda i: batch.external_ids[i]):
+        for index in range(len(batch.facts)):
             external_id = batch.external_ids[index]
             if external_id in known:
                 continue

@@ -38,7 +38,8 @@ class ImportSummary:
     read: int = 0
     added: int = 0
     updated: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # rows already present: in the store, or an id repeated inside the input
+    repeats: int = 0  # rows without an id identical to an earlier row of the input: kept (added) as repeats
     rejected: int = 0
     errors: list[str] = field(default_factory=list)  # "source:line: field: reason"
     rejects_file: str | None = None
@@ -120,6 +121,7 @@ def import_source(
     summary.rejected = v.rejected_rows.num_rows + len(src.problems)
     summary.errors = _error_lines(v, src, source_name)
     summary.duplicates = v.duplicates_in_input
+    summary.repeats = v.repeats
     if path is not None:
         summary.rejects_file = _write_rejects(path, v, src)
     report("validating", src.table.num_rows, src.table.num_rows)

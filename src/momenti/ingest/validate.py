@@ -49,6 +49,7 @@ class Validated:
     duplicates_in_input: int
     total: int
     new_questions: list[QuestionInfo] = field(default_factory=list)
+    repeats: int = 0  # rows identical to an earlier row of the input (no id), kept as genuine repeats
 
 
 def q(name: str) -> str:
@@ -263,15 +264,22 @@ def validate(
     if spec.id_field in present:
         errors.append(_too_long(spec.id_field, id_raw, ID_MAX_LEN))
     hashed = ", ".join(f"{lit(c + '=')} || coalesce({q(ref[c])}, '')" for c in sorted(cols))
-    # No id: a content hash is the idempotency key, so the same row imported twice is recognised.
-    external = f"CASE WHEN {id_raw} IS NULL THEN 'h:' || md5(concat_ws(chr(31), {hashed})) ELSE {id_raw} END"
+    # No id: the content hash is the idempotency key, so the same row imported twice is recognised. Identical
+    # rows inside one input are real (an event log without ids can hold the same event twice): the k-th of them
+    # gets the key "<hash>#k", so a re-import still adds nothing and an overlapping export only what is new.
+    parsed.append(f"CASE WHEN {id_raw} IS NULL THEN 'h:' || md5(concat_ws(chr(31), {hashed})) END AS __hash")
+    repeat = f"row_number() OVER (PARTITION BY __hash ORDER BY {LINE})"
+    external = (f"CASE WHEN __hash IS NULL THEN {id_raw} WHEN {repeat} = 1 THEN __hash "
+                f"ELSE __hash || '#' || {repeat} END")
     err_list = "list_filter([" + ", ".join(errors) + "]::VARCHAR[], x -> x IS NOT NULL)" if errors else "[]"
     con.execute(f"""
         CREATE TEMP TABLE checked AS
-        SELECT {LINE}, {external} AS external_id, {err_list} AS _errors, {", ".join(selects)}
+        SELECT {LINE}, {external} AS external_id, __hash IS NOT NULL AND {repeat} > 1 AS _repeat,
+               {err_list} AS _errors, {", ".join(selects)}
         FROM (SELECT *{"".join(", " + p for p in parsed)} FROM src)
     """)
-    n_rejected = con.execute("SELECT count(*) FROM checked WHERE len(_errors) > 0").fetchone()[0]
+    n_rejected, repeats = con.execute("SELECT count(*) FILTER (len(_errors) > 0), "
+                                      "count(*) FILTER (_repeat AND len(_errors) = 0) FROM checked").fetchone()
     if n_rejected:
         rejects = con.execute(f"""
             SELECT {LINE}, split_part(e, ': ', 1) AS field, substr(e, length(split_part(e, ': ', 1)) + 3) AS reason
@@ -291,7 +299,7 @@ def validate(
                                   LINE: pa.array([], pa.int64()), "_error": pa.array([], pa.string())})
     # First occurrence of each id, in line order (ids repeated inside the input count as duplicates).
     keep = con.execute(f"""
-        SELECT * EXCLUDE (_errors, _dup) FROM (
+        SELECT * EXCLUDE (_errors, _dup, _repeat) FROM (
             SELECT *, row_number() OVER (PARTITION BY external_id ORDER BY {LINE}) AS _dup
             FROM checked WHERE len(_errors) = 0)
         WHERE _dup = 1 ORDER BY {LINE}
@@ -306,5 +314,5 @@ def validate(
     return Validated(
         rows=keep, answer_keys=list(answer_cols) if spec.answers else None, rejects=rejects,
         rejected_rows=rejected_rows,
-        duplicates_in_input=n_valid_all - n_valid, total=total, new_questions=new_questions,
+        duplicates_in_input=n_valid_all - n_valid, total=total, new_questions=new_questions, repeats=repeats,
     )

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import duckdb
 import pyarrow as pa
 
+from momenti.ingest.read import LINE
 from momenti.ingest.specs import KindSpec
 from momenti.scratch import scratch
 from momenti.store.raw import RawConnection
@@ -120,16 +121,16 @@ def chunk_facts(
 ) -> pa.Table:
     """The store rows of one chunk (the registered `chunk_rows`), minus `skip`, numbered from first_id.
 
-    Within a chunk, ids follow the external id's order: the rows then reach the store's unique index on
-    external_id as one sorted run instead of scattered inserts (several times faster on large tables)."""
+    Ids follow the input's order: the id is the tie-break of rows with the same time (events of one case at the
+    same timestamp keep the order the file gave them, as pm4py's stable sort does)."""
     con.register("_skip", skip)
     cols = ", ".join(f"{expr} AS {name}" for name, expr in FACT_COLUMNS[spec.table])
     cols = cols.replace("$now", f"TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}'")
     rows = con.execute(f"""
-        SELECT {first_id} - 1 + row_number() OVER (ORDER BY external_id) AS id, {cols}
+        SELECT {first_id} - 1 + row_number() OVER (ORDER BY {LINE}) AS id, {cols}
         FROM chunk_rows v
         WHERE NOT EXISTS (SELECT 1 FROM _skip s WHERE s.external_id = v.external_id)
-        ORDER BY external_id
+        ORDER BY {LINE}
     """).to_arrow_table()
     con.unregister("_skip")
     return _cast_times(rows)
