@@ -2,16 +2,19 @@
 
 A DuckDB file admits one writing process at a time, and the server, the CLI and a notebook may all want
 it: so every operation opens the warehouse, does its work and closes it, retrying while another process
-holds the lock.
+holds the lock. Inside one process, operations running at the same time share one open database (see
+_SharedDuckDB).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
@@ -100,27 +103,76 @@ def duckdb_path(url: str) -> Path | None:
     return None
 
 
+class _SharedDuckDB:
+    """One DuckDB database opened by this process, used through a cursor per operation.
+
+    DuckDB refuses to attach the same file twice in one process ("Unique file handle conflict"), which two
+    threads opening it at once (the server's readers and its background sync) would do. So the process opens
+    the file once while anyone uses it, every operation gets its own cursor (a connection to the same database:
+    safe across threads), and the last one out closes it, so that other processes (the CLI, a notebook) can
+    open the file between operations, as before."""
+
+    lock = threading.Lock()  # guards `open` and every users count
+    open: dict[Path, _SharedDuckDB] = {}
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.users = 0
+
+    @classmethod
+    def acquire(cls, path: Path, wait_s: float) -> _SharedDuckDB:
+        with cls.lock:
+            shared = cls.open.get(path)
+            if shared is None:
+                shared = cls.open[path] = cls(_connect_duckdb(path, wait_s))
+            shared.users += 1
+            return shared
+
+    def release(self, path: Path) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                del self.open[path]
+                self.con.close()
+
+
+def _connect_duckdb(path: Path | None, wait_s: float) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, retrying while another process holds its lock."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            con = duckdb.connect(str(path) if path else ":memory:")
+            break
+        except duckdb.Error as exc:  # duckdb.IOException: another process holds the file lock
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    # Checkpoint (compress and write blocks) once per ~256 MB of changes, not after every import chunk.
+    con.execute("SET checkpoint_threshold = '256MB'")
+    return con
+
+
 @contextmanager
 def open_warehouse(url: str, wait_s: float = 120.0) -> Iterator[WarehouseConnection]:
     if url.startswith("duckdb://"):
         path = duckdb_path(url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + wait_s
-        while True:
+        shared = _SharedDuckDB.acquire(path.resolve(), wait_s) if path is not None else None
+        try:
+            con = shared.con.cursor() if shared is not None else _connect_duckdb(None, wait_s)
+            con.execute("SET TimeZone='UTC'")
+            con.execute("SET enable_progress_bar = false")  # never a progress bar on a user's terminal
+            conn = WarehouseConnection(ibis.duckdb.from_connection(con), True)
             try:
-                backend = ibis.duckdb.connect(str(path) if path else ":memory:")
-                break
-            except Exception as exc:  # duckdb.IOException: another process holds the file lock
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        backend.con.execute("SET TimeZone='UTC'")
-        # Checkpoint (compress and write blocks) once per ~256 MB of changes, not after every import chunk.
-        backend.con.execute("SET checkpoint_threshold = '256MB'")
-        conn = WarehouseConnection(backend, True)
-    else:
-        conn = WarehouseConnection(ibis.connect(url), False)
+                yield conn
+            finally:
+                conn.ibis.disconnect()
+        finally:
+            if shared is not None:
+                shared.release(path.resolve())
+        return
+    conn = WarehouseConnection(ibis.connect(url), False)
     try:
         yield conn
     finally:
