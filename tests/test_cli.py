@@ -136,7 +136,7 @@ def test_import_dry_run_and_map(env: Path) -> None:
     assert "2 rows read, 2 to add (dry run), 0 already present, 0 rejected" in dry.stdout
     status = cli("warehouse", "status")
     assert [line.split() for line in status.stdout.splitlines() if line.split()[:1] == ["responses"]] == [
-        ["responses", "0"]]
+        ["responses", "store", "0", "warehouse", "0"]]
     real = cli("import", "responses", str(path), *maps, "--json")
     assert json.loads(real.stdout)["added"] == 2
     nps = json.loads(cli("metrics", "nps", "--format", "json").stdout)
@@ -295,5 +295,6 @@ def test_warehouse_rebuild_keeps_results_identical(loaded: Path) -> None:
     assert [cli(*q).stdout for q in queries] == before
     status = cli("warehouse", "status")
     assert status.exit_code == 0 and status.stdout == status_before
-    counts = {line.split()[0]: line.split()[1] for line in status.stdout.splitlines()[2:]}
+    counts = {line.split()[0]: line.split()[-1] for line in status.stdout.splitlines()[2:]}
     assert counts["responses"] == str(N_GOOD) and counts["answers"] == str(2 * N_GOOD)
+    assert f"responses store {N_GOOD} warehouse {N_GOOD}" in " ".join(status.stdout.split())

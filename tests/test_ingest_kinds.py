@@ -254,6 +254,8 @@ def test_killed_import_leaves_whole_chunks_and_a_rerun_completes(tmp_path: Path)
         assert con.execute("SELECT count(*), count(DISTINCT external_id) FROM responses").fetchone() == (
             KILL_ROWS, KILL_ROWS)
         assert con.execute("SELECT count(*) FROM answers").fetchone()[0] == 2 * KILL_ROWS
+        # The killed run is no longer said to be running.
+        assert con.execute("SELECT status FROM imports ORDER BY id").fetchall() == [("interrupted",), ("done",)]
     finally:
         con.close()
 

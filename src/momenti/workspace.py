@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from momenti.args import as_date
 from momenti.config import Settings, get_settings
 from momenti.ingest.read import SourceTable, read_source, records_to_table, table_source
-from momenti.ingest.run import ImportSummary, Progress, import_source
+from momenti.ingest.run import ImportSummary, Progress, import_source, mark_interrupted_runs
 from momenti.journeys.apply import ApplySummary, apply_document, export_document, load_document, parse_document
 from momenti.metrics.compare import compare as compare_metric
 from momenti.metrics.query import MetricQuery, run_metric, to_sql
@@ -31,7 +31,7 @@ from momenti.questions.text import TextQuestions
 from momenti.store.db import is_sqlite, make_engine, migrate
 from momenti.store.raw import AdbcConnection, DbapiConnection, RawConnection
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse
-from momenti.warehouse.sync import SyncReport, ensure_schema, sync, table_counts
+from momenti.warehouse.sync import SyncReport, ensure_schema, lag, sync, table_counts
 
 DateLike = dt.date | str | None
 
@@ -70,11 +70,33 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         if self._held is not None and self._held_thread == threading.get_ident():
             yield self._held
             return
+        if not self._warehouse_ready:
+            self._catch_up()
         with open_warehouse(self.settings.warehouse) as wh:
-            if not self._warehouse_ready:
-                ensure_schema(wh)
-                self._warehouse_ready = True
             yield wh
+
+    def _catch_up(self) -> None:
+        """On the first question: tables created, and a warehouse found behind the store (an import killed after
+        its last chunk committed, API writes that no server synced) brought up to date before answering. The
+        server's workspace (bulk=False) leaves this to its background sync, which catches up at start."""
+        with open_warehouse(self.settings.warehouse) as wh:
+            ensure_schema(wh)
+            behind = self.bulk and self._behind(wh)
+        self._warehouse_ready = True
+        if self.bulk:
+            mark_interrupted_runs(self.engine)
+        if behind:
+            self.sync(compact=True)
+
+    def _behind(self, wh: WarehouseConnection) -> bool:
+        with self.raw() as store:
+            return any(behind for _, _, behind in lag(store, wh).values())
+
+    def warehouse_lag(self) -> dict[str, tuple[int, int, bool]]:
+        """(store rows, warehouse rows, behind) per fact table: what `momenti warehouse status` shows."""
+        with self.raw() as store, open_warehouse(self.settings.warehouse) as wh:
+            ensure_schema(wh)
+            return lag(store, wh)
 
     @contextmanager
     def hold_warehouse(self) -> Iterator[Workspace]:
@@ -151,11 +173,17 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
                                 warehouse_url=self.settings.warehouse if sync and not dry_run else None,
                                 connect=self.raw,
                                 strict=strict)
-        if sync and not dry_run and summary.added + summary.updated:
+        if sync and not dry_run and (summary.added + summary.updated or self._import_left_behind()):
             self.sync(progress=progress, compact=True)
             if kind in ("responses", "feedback"):  # text analytics (issue 7): new comments, never failing
                 self._auto_text_analyze()
         return summary
+
+    def _import_left_behind(self) -> bool:
+        # Nothing added, but an earlier run of the same import may have been killed after it committed.
+        with open_warehouse(self.settings.warehouse) as wh:
+            ensure_schema(wh)
+            return self._behind(wh)
 
     # -- warehouse ----------------------------------------------------------------------------
 

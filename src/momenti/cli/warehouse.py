@@ -21,11 +21,19 @@ def sync(rebuild: bool = typer.Option(False, "--rebuild", help="Drop the replica
 
 @app.command()
 def status() -> None:
-    """Row counts of the warehouse tables."""
+    """Row counts of the warehouse tables, and the store's beside the warehouse's for the facts."""
     with momenti.open() as ws:
+        lag = ws.warehouse_lag()  # read before any question could catch the warehouse up
         counts = ws.warehouse_counts()
         console.print(f"store: {ws.store_url.split('@')[-1]}")
         console.print(f"warehouse: {ws.settings.warehouse}")
+    behind = {k for k, (_, _, late) in lag.items() if late}
+    for kind, (store, have, _) in lag.items():
+        note = "  behind" if kind in behind else ""
+        console.print(f"  {kind:20} store {store:>12,}  warehouse {have:>12,}{note}", highlight=False)
     for name, n in counts.items():
-        if not name.startswith("_"):
+        if not name.startswith("_") and name not in lag:
             console.print(f"  {name:20} {n:>12,}")
+    if behind:
+        console.print("the warehouse is behind the store: `momenti warehouse sync` (or any question) catches up",
+                      highlight=False)

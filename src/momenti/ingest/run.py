@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -210,9 +212,38 @@ def import_source(
     return summary
 
 
-def _start_run(engine: Engine, kind: str, source: str, s: ImportSummary) -> int:
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def mark_interrupted_runs(engine: Engine) -> int:
+    """Imports left 'running' by a process of this host that no longer runs (killed, machine restarted) are
+    marked 'interrupted'; the number marked. Runs of other hosts cannot be judged from here and stay."""
+    host = socket.gethostname()
+    marked = 0
     with Session(engine) as session, session.begin():
-        run = ImportRun(kind=kind, source=source, started_at=utcnow(), status="running",
+        for run in session.scalars(select(ImportRun).where(ImportRun.status == "running")):
+            owner_host, _, pid = (run.owner or "").rpartition(":")
+            if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+                run.status, run.finished_at = "interrupted", utcnow()
+                marked += 1
+    return marked
+
+
+def _start_run(engine: Engine, kind: str, source: str, s: ImportSummary) -> int:
+    mark_interrupted_runs(engine)
+    with Session(engine) as session, session.begin():
+        run = ImportRun(kind=kind, source=source, started_at=utcnow(), status="running", owner=_owner(),
                         rows_read=s.read, rows_added=0, rows_duplicate=s.duplicates, rows_rejected=s.rejected)
         session.add(run)
         session.flush()

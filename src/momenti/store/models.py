@@ -205,7 +205,9 @@ class ImportRun(Base):
     source: Mapped[str] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    status: Mapped[str] = mapped_column(String(20))  # running | done | failed
+    status: Mapped[str] = mapped_column(String(20))  # running | done | interrupted
+    # "host:pid" of the process running it: a run still 'running' whose process is gone was killed.
+    owner: Mapped[str | None] = mapped_column(String(300), nullable=True)
     rows_read: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_added: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_duplicate: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -295,7 +295,7 @@ def _sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: boo
         out.rebuilt = ensure_schema(wh, rebuild)
         dims = Dimensions.read(store)
         replace_dimensions(wh, dims)
-        for kind in ("responses", "events", "feedback"):
+        for kind in FACT_KINDS:
             out.added[kind] = _sync_facts(wh, store, dims, kind, report)
         journey_facts.refresh(wh)  # journey analytics (issue 4): re-materialise cases touched by new events
         from momenti.analysis import contact_facts  # contact KPIs: one row per contact, kept up to date here
@@ -335,9 +335,25 @@ def push(warehouse_url: str, kind: str, facts: pa.Table, answers: pa.Table | Non
             return _do(conn)
 
 
+FACT_KINDS = ("responses", "events", "feedback")
+
+
+def lag(store: RawConnection, wh: WarehouseConnection) -> dict[str, tuple[int, int, bool]]:
+    """(store rows, warehouse rows, behind) of each fact table. Behind when the store's largest id is larger
+    (ids only grow): an import killed after it committed, writes that no server synced."""
+    out = {}
+    have = wh.tables()
+    for kind in FACT_KINDS:
+        n = int(store.scalar(f"SELECT count(*) FROM {kind}") or 0)
+        top = int(store.scalar(f"SELECT coalesce(max(id), 0) FROM {kind}") or 0)
+        wn, wtop = wh.rows(f'SELECT count(*), coalesce(max(id), 0) FROM "{kind}"')[0] if kind in have else (0, 0)
+        out[kind] = (n, int(wn), top > int(wtop))
+    return out
+
+
 def table_counts(warehouse_url: str) -> dict[str, int]:
     with open_warehouse(warehouse_url) as wh:
         return {name: int(wh.table(name).count().execute()) for name in TABLES if name in wh.tables()}
 
 
-__all__ = ["sync", "push", "Dimensions", "shape", "ensure_schema", "table_counts", "ibis"]
+__all__ = ["sync", "push", "Dimensions", "shape", "ensure_schema", "table_counts", "lag", "ibis"]
