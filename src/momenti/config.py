@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     sync_debounce_s: float = Field(default=1.0, description="Delay before API writes reach the warehouse")
     import_chunk_rows: int = Field(default=250_000, description="Rows committed per import transaction")
     api_max_batch: int = Field(default=10_000, description="Largest batch accepted by one API request")
+    api_max_new_questions: int = Field(default=50, description="New answer keys (questions) one API request may "
+                                       "create; beyond, 422: survey definitions and file imports create more")
     api_max_body_bytes: int = Field(default=20_000_000, description="Largest request body accepted")
     # --- text analytics (issue 7) ---
     text_keep_original: bool = Field(

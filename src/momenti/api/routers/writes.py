@@ -6,12 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from momenti.api.deps import JsonBody, TokenDep, WorkspaceDep
 from momenti.api.idempotency import check_key, lookup, remember
 from momenti.api.records import BodyError, canonical_hash, flatten, import_errors, validate_items
 from momenti.api.schemas import CREATE_MODELS, WriteResult
 from momenti.ingest.specs import KINDS
+from momenti.store.models import Question
 from momenti.workspace import Workspace
 
 router = APIRouter(prefix="/api/v1", tags=["write"])
@@ -25,6 +27,8 @@ def ingest(request: Request, ws: Workspace, kind: str, payload: Any) -> tuple[in
     """Validate and write; (status, body). Shape errors and value errors alike answer 422, nothing written."""
     models = validate_items(kind, payload, ws.settings.api_max_batch)
     records = flatten(kind, models)
+    if KINDS[kind].answers:
+        check_new_questions(ws, records, ws.settings.api_max_new_questions)
     # The writer thread commits concurrent requests together (api/writer.py); the debounced sync then
     # carries them to the warehouse.
     summary = request.app.state.writer.write(kind, records)
@@ -35,6 +39,24 @@ def ingest(request: Request, ws: Workspace, kind: str, payload: Any) -> tuple[in
     body = WriteResult(added=summary.added, duplicates=summary.duplicates,
                        ids=[r[KINDS[kind].id_field] for r in records])
     return (201 if summary.added else 200), body.model_dump()
+
+
+def check_new_questions(ws: Workspace, records: list[dict[str, Any]], cap: int) -> None:
+    """Every new answer key becomes a permanent question, and classifying thousands of them would hold the
+    single writer: a request may create at most `cap`. The store is asked only when the batch has more
+    distinct answer keys than that, so an ordinary write pays nothing."""
+    declared = set(KINDS["responses"].names) | {KINDS["responses"].id_field}
+    keys = {k for r in records for k in r if k not in declared}
+    if len(keys) <= cap:
+        return
+    with ws.session() as s:
+        known = set(s.scalars(select(Question.key)))
+    new = sorted(keys - known)
+    if len(new) > cap:
+        raise BodyError([{"loc": ["body", "answers"], "type": "too_many_new_questions",
+                          "msg": f"{len(new):,} new answer keys in one request (e.g. {', '.join(new[:3])}); at most "
+                                 f"{cap} (MOMENTI_API_MAX_NEW_QUESTIONS). Declare questions in a survey definition "
+                                 "or create them with a file import"}])
 
 
 def _endpoint(kind: str):  # noqa: ANN202
