@@ -104,8 +104,9 @@ def test_import_with_rejects_exit_0_errors_on_stderr_summary_on_stdout(env: Path
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"{path}: {N_GOOD + 3:,} rows read, added {N_GOOD:,}, 0 duplicates skipped, "
                                "3 rejected in ")
-    assert lines[1] == f"rejected rows with their errors: {env / 'responses.rejects.csv'}"
-    assert (env / "responses.rejects.csv").read_text().count("\n") == 4
+    rejects = env / "data" / "rejects" / "responses.rejects.csv"  # the data directory's, not beside the input
+    assert lines[1] == f"rejected rows with their errors: {rejects}"
+    assert rejects.read_text().count("\n") == 4
 
     again = cli("import", "responses", str(path))
     assert again.exit_code == 0
@@ -119,7 +120,8 @@ def test_import_fail_on_reject_exits_1_and_json_summary(env: Path) -> None:
     summary = json.loads(result.stdout)
     assert {k: summary[k] for k in ("kind", "read", "added", "duplicates", "rejected", "dry_run")} == {
         "kind": "responses", "read": N_GOOD + 3, "added": N_GOOD, "duplicates": 0, "rejected": 3, "dry_run": False}
-    assert len(summary["errors"]) == 3 and summary["rejects_file"] == str(env / "responses.rejects.csv")
+    assert len(summary["errors"]) == 3 and summary["rejects_file"] == str(
+        env / "data" / "rejects" / "responses.rejects.csv")
     clean = write_responses(env / "clean.csv", bad=False)
     ok = cli("import", "responses", str(clean), "--fail-on-reject", "--json")
     assert ok.exit_code == 0

@@ -59,9 +59,8 @@ def _raw_workspace(tmp_path: Path) -> momenti.Workspace:
 
 def test_cfpb_complaints_as_feedback(shared_data: Path, tmp_path: Path) -> None:
     workspace = _raw_workspace(tmp_path)
-    # Imported through a link, so that the rejects file lands in tmp_path, not beside the shared file.
-    path = tmp_path / "cfpb_complaints_sample.csv"
-    path.symlink_to(shared_data / "cfpb_complaints_sample.csv")
+    # Read where it is: the rejects file goes into the data directory, never beside the shared file.
+    path = shared_data / "cfpb_complaints_sample.csv"
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     narrative = df["Consumer complaint narrative"].str.strip()
     has_text = narrative.ne("")
@@ -81,7 +80,8 @@ def test_cfpb_complaints_as_feedback(shared_data: Path, tmp_path: Path) -> None:
     assert rejects["Complaint ID"].tolist() == df.loc[~has_text, "Complaint ID"].tolist()
     assert set(rejects["_error"]) == {"text: missing"}
     assert rejects["_line"].astype(int).tolist() == lines[~has_text.to_numpy()].tolist()
-    assert s.rejects_file == str(tmp_path / "cfpb_complaints_sample.rejects.csv")
+    assert s.rejects_file == str(tmp_path / "raw" / "rejects" / "cfpb_complaints_sample.rejects.csv")
+    assert not (shared_data / "cfpb_complaints_sample.rejects.csv").exists()
     assert list(rejects.columns) == [*df.columns, "_line", "_error"]  # the file's own names, not the mapped ones
 
     # Everything else is in the store, value for value.

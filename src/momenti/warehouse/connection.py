@@ -115,7 +115,7 @@ def open_warehouse(url: str, wait_s: float = 120.0) -> Iterator[WarehouseConnect
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        backend.con.execute("SET TimeZone='UTC'")
+        backend.con.execute("SET TimeZone='UTC'; SET enable_progress_bar = false")  # no bar leaking to stderr
         # Checkpoint (compress and write blocks) once per ~256 MB of changes, not after every import chunk.
         backend.con.execute("SET checkpoint_threshold = '256MB'")
         conn = WarehouseConnection(backend, True)
