@@ -184,6 +184,39 @@ def test_errors_exit_2_with_a_message(env: Path, monkeypatch: pytest.MonkeyPatch
         assert "Traceback" not in err and "Traceback" not in out
 
 
+def test_import_options_and_where_the_rejects_go(env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    export = env / "export"
+    export.mkdir()
+    path = export / "voti.csv"
+    path.write_text("id,cliente,quando,voto\nv1,c1,24/02/2025 11:35,9\nv2,c2,03/04/2025 10:00,99\n"
+                    "v3,c3,05/06/2025 09:00,11\n")
+    opts = ["--map", "id=response_id", "--map", "cliente=customer_id", "--map", "quando=submitted_at",
+            "--map", "voto=nps", "--set", "touchpoint=branch-visit", "--missing", "voto=99", "--dayfirst"]
+    dry = cli("import", "responses", str(path), *opts, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "3 rows read, would add 2, 0 duplicates skipped, 1 rejected" in dry.stdout
+    assert "dry run: no rejects file written (--rejects PATH writes one)" in dry.stdout
+    assert sorted(export.iterdir()) == [path] and not (env / "data" / "rejects").exists()
+    asked = env / "mine.csv"
+    real = cli("import", "responses", str(path), *opts, "--rejects", str(asked), "--json")
+    summary = json.loads(real.stdout)
+    assert (summary["added"], summary["rejected"], summary["rejects_file"]) == (2, 1, str(asked))
+    assert asked.read_text().splitlines()[1].startswith("v3,c3,2025-06-05T09:00:00,11,4,nps: score 11")
+    code, _, err = run_main(["import", "responses", str(path), "--map-values", "voto"], monkeypatch, capsys)
+    assert code == 2 and "--map-values 'voto': write column=from:to,from:to" in err
+
+
+def test_the_cli_starts_without_loading_the_heavy_libraries() -> None:
+    """`momenti journey template bank` took ~2 s of CPU at start-up importing pandas, SQLAlchemy, DuckDB,
+    Arrow, Ibis and pydantic-settings; commands load them when they run."""
+    heavy = ("pandas", "sqlalchemy", "duckdb", "pyarrow", "ibis", "pydantic_settings", "momenti.workspace")
+    code = f"import sys, momenti.cli.main; print([m for m in {heavy!r} if m in sys.modules])"
+    proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+                          capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
 def test_missing_file_through_the_installed_command(env: Path) -> None:
     """The same check on the real executable: a message and exit code 2, no traceback."""
     proc = subprocess.run([str(ROOT / ".venv" / "bin" / "momenti"), "import", "responses", str(env / "nope.csv")],
