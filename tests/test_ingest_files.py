@@ -31,10 +31,11 @@ def _lines(*rows: str) -> str:
 # --- 1. unterminated quotes ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("opened", ['b,c2,branch-visit,2025-01-05,7,"they said: great',
+                                    'b,c2,branch-visit,"2025-01-05,7,they said: great'])  # last or middle field
 def test_an_unterminated_quote_is_rejected_by_line_not_swallowing_rows(workspace: momenti.Workspace,
-                                                                      tmp_path: Path) -> None:
-    path = write(tmp_path / "r.csv", _lines("a,c1,branch-visit,2025-01-05,9,fine",
-                                            'b,c2,branch-visit,2025-01-05,7,"they said: great',
+                                                                      tmp_path: Path, opened: str) -> None:
+    path = write(tmp_path / "r.csv", _lines("a,c1,branch-visit,2025-01-05,9,fine", opened,
                                             "c,c3,branch-visit,2025-01-05,8,ok"))
     s = workspace.import_file("responses", path)
     assert s.errors == [f"{path}:3: csv: unterminated quote: a quoted value opened on this line runs to the end "
@@ -42,7 +43,7 @@ def test_an_unterminated_quote_is_rejected_by_line_not_swallowing_rows(workspace
     assert (s.read, s.added, s.rejected) == (2, 1, 1)
     assert set(stored_responses(workspace)) == {"a"}  # no row with lines 3-4 as one comment
     rejects = read_rejects(Path(s.rejects_file))
-    assert rejects[0]["_raw"] == 'b,c2,branch-visit,2025-01-05,7,"they said: great'
+    assert rejects[0]["_raw"] == opened
 
 
 def test_a_quoted_value_over_too_many_lines_is_rejected(workspace: momenti.Workspace, tmp_path: Path,
@@ -57,6 +58,16 @@ def test_a_quoted_value_over_too_many_lines_is_rejected(workspace: momenti.Works
     assert "runs from this line over 12 lines, to line 13" in s.errors[0]
     assert (s.added, s.rejected) == (2, 1)  # a value over two lines is still a value
     assert set(stored_responses(workspace)) == {"z", "y"}
+
+
+def test_a_record_over_many_lines_longer_than_a_block_is_a_one_line_error(workspace: momenti.Workspace,
+                                                                          tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_input, "BLOCK_SIZE", 4096)
+    path = write(tmp_path / "r.csv", _lines('a,c1,branch-visit,2025-01-05,9,"' + "word\n" * 2000 + '"'))
+    with pytest.raises(InputError, match="a record longer than 4,096 bytes over several lines: is a quote left "
+                                         "open"):
+        workspace.import_file("responses", path)
 
 
 # --- 2. a line longer than a read block ----------------------------------------------------------------
@@ -133,7 +144,8 @@ def test_bad_json_lines_keep_their_raw_text(workspace: momenti.Workspace, tmp_pa
 # --- 5. timestamps --------------------------------------------------------------------------------------
 
 
-def test_common_timestamp_forms_are_accepted(workspace: momenti.Workspace, tmp_path: Path) -> None:
+def test_common_timestamp_forms_are_accepted(ws_any: momenti.Workspace, tmp_path: Path) -> None:
+    workspace = ws_any  # the same instants on a SQLite and on a PostgreSQL store
     path = write(tmp_path / "r.csv", _lines("a,c1,branch-visit,2015-02-24 11:35:52 -0800,9,twitter",
                                             "b,c2,branch-visit,2015-02-24 11:35:52 +01:00,9,offset with colon",
                                             "c,c3,branch-visit,1424806552,9,epoch seconds",
@@ -202,14 +214,15 @@ def test_set_missing_and_map_values(workspace: momenti.Workspace, tmp_path: Path
         ImportOptions.parse(maps=["status=Yes"])
 
 
-def test_outcome_status_values_are_mapped(workspace: momenti.Workspace, tmp_path: Path) -> None:
+def test_outcome_status_values_are_mapped(ws_any: momenti.Workspace, tmp_path: Path) -> None:
+    workspace = ws_any
     path = write(tmp_path / "telco.csv", "customerID,tenure,Churn\nk1,5,Yes\nk2,30,No\nk3,3,Maybe\n")
     opts = ImportOptions.parse(sets=["end_date=2024-12-31"], maps=["Churn=Yes:churned,No:active"])
     s = workspace.import_file("outcomes", path, mapping={"customerID": "customer_id", "Churn": "status"},
                               options=opts)
     assert s.errors == [f"{path}:4: status: Maybe is not one of active, churned"]
     with workspace.session() as sess:
-        got = dict(sess.execute(select(Outcome.customer_key, Outcome.status)).tuples().all())
+        got = dict(sess.execute(select(Outcome.customer_key, Outcome.status)).all())
     assert got == {"k1": "churned", "k2": "active"}
     # The rejects file has the file's own columns (not the --set one): fixed, it imports with the same command.
     rejects = Path(s.rejects_file)

@@ -185,30 +185,43 @@ def read_csv(path: Path) -> SourceTable:
             convert_options=convert,
         )
 
-    plain = inp.encoding in ("utf-8", "utf-8-sig", "cp1252") and not inp.gzipped
+    single_byte = inp.encoding in ("utf-8", "utf-8-sig", "cp1252")  # "\n" is one byte: lines can be cut as bytes
     opener: Callable[[], IO[bytes]] = inp.binary
+
+    def long_lines() -> IO[bytes]:
+        return LongLines(inp.binary(), BLOCK_SIZE)  # type: ignore[return-value]
+
+    def again(open_stream: Callable[[], IO[bytes]]) -> tuple[pa.Table, list[tuple[int, int]]]:
+        # On one thread, so that Arrow numbers the records: each bad one is reported by line, the others kept.
+        invalid.clear()
+        with open_stream() as stream:
+            return read(stream, use_threads=False, on_invalid=skip), getattr(stream, "dropped", [])
+
     dropped: list[tuple[int, int]] = []
     try:
-        table = read(str(path) if plain else inp.binary(), use_threads=True)
-    except pa.ArrowInvalid as exc:
-        msg = str(exc)
-        if "straddl" in msg and inp.encoding in ("utf-8", "utf-8-sig", "cp1252"):
-            # A line longer than a read block: read again with such lines emptied, then reject them by number.
-            def opener() -> IO[bytes]:
-                return LongLines(inp.binary(), BLOCK_SIZE)  # type: ignore[return-value]
-
-            stream = opener()
-        elif "columns" in msg:
-            stream = inp.binary()
+        if single_byte and not inp.gzipped:
+            table = read(str(path), use_threads=True)
         else:
-            raise InputError(f"{path}: {_csv_error(exc)}") from exc
-        # Records with too many or too few values: read on one thread (so that Arrow numbers the records),
-        # report each by line and keep the others, as a bad JSON line is.
+            with inp.binary() as stream:
+                table = read(stream, use_threads=True)
+    except pa.ArrowInvalid as exc:
         try:
-            table = read(stream, use_threads=False, on_invalid=skip)
+            if "straddl" in str(exc) and single_byte:
+                # A line longer than a read block: read again with such lines emptied, reject them by number.
+                opener = long_lines
+                table, dropped = again(opener)
+            elif "columns" in str(exc):  # records with too many or too few values
+                try:
+                    table, dropped = again(opener)
+                except pa.ArrowInvalid as exc2:
+                    if "straddl" not in str(exc2) or not single_byte:
+                        raise
+                    opener = long_lines
+                    table, dropped = again(opener)
+            else:
+                raise
         except pa.ArrowInvalid as exc2:
             raise InputError(f"{path}: {_csv_error(exc2)}") from exc2
-        dropped = getattr(stream, "dropped", [])
     lines, unterminated = _csv_lines(opener, inp, table.num_rows + len(invalid), delimiter)
     problems: list[tuple[int, str, str]] = [
         (n, "csv", f"line of {size:,} bytes, longer than the {BLOCK_SIZE:,} a line may have: not read")
@@ -217,15 +230,20 @@ def read_csv(path: Path) -> SourceTable:
     if invalid or unterminated:
         import numpy as np
 
-        for n, want, got, text in invalid:
-            line = int(lines[n - 2])
-            problems.append((line, "csv", f"expected {want} values (one per column), found {got}"))
+        bad = {n - 2: (want, got, text) for n, want, got, text in invalid}  # record index (header: -1)
+        quotes = {record: (message, text) for record, message, text in unterminated}
+        for record, (want, got, text) in bad.items():
+            line = int(lines[record])
+            # A record cut short by a quote never closed is reported as that, not by its count of values.
+            message, text = quotes.pop(record) if record in quotes else \
+                (f"expected {want} values (one per column), found {got}", text)
+            problems.append((line, "csv", message))
             raws[line] = text
         keep = np.ones(len(lines), dtype=bool)
-        keep[[n - 2 for n, *_ in invalid]] = False
-        valid_at = np.flatnonzero(keep)  # record index -> Arrow table row
+        keep[list(bad)] = False
+        valid_at = np.flatnonzero(keep)  # table row -> record index
         drop_rows = []
-        for record, message, text in unterminated:
+        for record, (message, text) in quotes.items():
             line = int(lines[record])
             problems.append((line, "csv", message))
             raws[line] = text
@@ -243,6 +261,9 @@ def read_csv(path: Path) -> SourceTable:
 
 def _csv_error(exc: Exception) -> str:
     msg = str(exc)
+    if "straddl" in msg:  # a record over many lines (no single line too long) bigger than a read block
+        return (f"a record longer than {BLOCK_SIZE:,} bytes over several lines: is a quote left open? "
+                "(check the quotes and import the file again)")
     # Arrow names the row it choked on ("Row #12: Expected 6 columns, got 7"); say it as a line.
     if "Row #" in msg:
         row = msg.split("Row #", 1)[1].split(":", 1)
