@@ -39,14 +39,16 @@ def _lines(*rows: str) -> str:
 def test_an_unterminated_quote_is_rejected_by_line_not_swallowing_rows(workspace: momenti.Workspace,
                                                                       tmp_path: Path, opened: str) -> None:
     path = write(tmp_path / "r.csv", _lines("a,c1,branch-visit,2025-01-05,9,fine", opened,
-                                            "c,c3,branch-visit,2025-01-05,8,ok"))
+                                            "c,c3,branch-visit,2025-01-05,8,ok", "d,c4,branch-visit,2025-01-05,6,"))
     s = workspace.import_file("responses", path)
     assert s.errors == [f"{path}:3: csv: unterminated quote: a quoted value opened on this line runs to the end "
-                        "of the file, taking in lines 4-4; close the quote and import the file again"]
-    assert (s.read, s.added, s.rejected) == (2, 1, 1)
-    assert set(stored_responses(workspace)) == {"a"}  # no row with lines 3-4 as one comment
+                        "of the file: this row is left out, the lines after it are read as rows"]
+    assert (s.read, s.added, s.rejected) == (4, 3, 1)  # was: 2 read, 2 added, lines 3-5 one comment
+    got = stored_responses(workspace)
+    assert set(got) == {"a", "c", "d"} and got["c"]["answers"] == {"nps": 8, "comment": "ok"}
     rejects = read_rejects(Path(s.rejects_file))
     assert rejects[0]["_raw"] == opened
+    assert (rejects[0]["_line"], rejects[0]["response_id"]) == ("3", "b")  # fix it there, import it again
 
 
 def test_a_quoted_value_over_too_many_lines_is_rejected(workspace: momenti.Workspace, tmp_path: Path,
@@ -57,10 +59,12 @@ def test_a_quoted_value_over_too_many_lines_is_rejected(workspace: momenti.Works
                                             'closed by a stray quote"', "z,c9,branch-visit,2025-01-05,3,last",
                                             'y,c8,branch-visit,2025-01-05,4,"two\nlines"'))
     s = workspace.import_file("responses", path)
-    assert [e.split(": ", 2)[:2] for e in s.errors] == [[f"{path}:2", "csv"]]
-    assert "runs from this line over 12 lines, to line 13" in s.errors[0]
-    assert (s.added, s.rejected) == (2, 1)  # a value over two lines is still a value
-    assert set(stored_responses(workspace)) == {"z", "y"}
+    assert s.errors == [f"{path}:2: csv: unterminated quote? a quoted value runs from this line over 12 lines, to "
+                        "line 13: this row is left out, the lines after it are read as rows",
+                        f"{path}:13: csv: expected 6 values (one per column), found 1"]
+    assert (s.added, s.rejected) == (12, 2)  # a value over two lines is still a value
+    assert set(stored_responses(workspace)) == {*(f"x{i}" for i in range(10)), "z", "y"}
+    assert stored_responses(workspace)["y"]["answers"]["comment"] == "two\nlines"
 
 
 def test_a_record_over_many_lines_longer_than_a_block_is_a_one_line_error(workspace: momenti.Workspace,

@@ -7,7 +7,7 @@ What real files do, and what happens here:
 - a record with too few or too many values -> rejected by line, its raw text kept for the rejects file;
 - a line longer than Arrow's read block (BLOCK_SIZE) -> that line rejected by number, the others read;
 - an unterminated quote (a quoted value running to the end of the file, or over more than MAX_VALUE_LINES
-  lines) -> that record rejected by line instead of silently swallowing the rows after it.
+  lines) -> that record rejected by line, and the lines it swallowed read again as rows.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from momenti.errors import InputError
@@ -154,11 +155,11 @@ def _sniff_delimiter(sample: str, path: Path) -> str:
         return ","
 
 
-def read_csv(path: Path) -> SourceTable:
+def read_csv(path: Path, delimiter: str | None = None) -> SourceTable:
     from momenti.ingest.read import SourceTable
 
     inp, sample = sniff_text(path)
-    delimiter = _sniff_delimiter(sample, path)
+    delimiter = delimiter or _sniff_delimiter(sample, path)
     header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=delimiter), None)
     if not header:
         raise InputError(f"{path}: empty file (no header line)")
@@ -231,7 +232,7 @@ def read_csv(path: Path) -> SourceTable:
         import numpy as np
 
         bad = {n - 2: (want, got, text) for n, want, got, text in invalid}  # record index (header: -1)
-        quotes = {record: (message, text) for record, message, text in unterminated}
+        quotes = {record: (message, text) for record, message, text, _ in unterminated}
         for record, (want, got, text) in bad.items():
             line = int(lines[record])
             # A record cut short by a quote never closed is reported as that, not by its count of values.
@@ -254,9 +255,43 @@ def read_csv(path: Path) -> SourceTable:
             mask[drop_rows] = False
             table = table.filter(pa.array(mask))
         lines = lines[keep]
+    table = table.append_column(LINE, pa.array(lines, pa.int64()))
+    for _, _, _, (first, last) in unterminated:
+        # The lines a quote left open took in are rows of their own, most likely: read them as such.
+        more = _reread(opener, inp, header, delimiter, first, last)
+        table = pa.concat_tables([table, more.table]).sort_by(LINE)
+        problems += more.problems
+        raws.update(more.raw)
     problems.sort(key=lambda p: p[0])
-    return SourceTable(table.append_column(LINE, pa.array(lines, pa.int64())), "line", problems, raw=raws,
-                       delimiter=delimiter)
+    return SourceTable(table, "line", problems, raw=raws, delimiter=delimiter)
+
+
+def _reread(opener: Callable[[], IO[bytes]], inp: TextInput, header: list[str], delimiter: str, first: int,
+            last: int) -> SourceTable:
+    """Lines first..last of the file read as a CSV of their own (same header), numbered as in the file."""
+    import os
+    import tempfile
+
+    encoding = "utf-8-sig" if inp.encoding.startswith("utf-8") else inp.encoding
+    fd, name = tempfile.mkstemp(suffix=".csv")  # the system's temporary folder, never beside the input
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, \
+                io.TextIOWrapper(opener(), encoding=encoding, errors="replace", newline="") as fh:
+            csv.writer(out, delimiter=delimiter).writerow(header)
+            for n, line in enumerate(fh, start=1):
+                if n > last:
+                    break
+                if n >= first:
+                    out.write(line)
+        sub = read_csv(Path(name), delimiter)
+    finally:
+        os.unlink(name)
+    shift = first - 2  # line 2 of the piece (its first after the header) is line `first` of the file
+    lines = pc.add(sub.table[LINE], shift)
+    sub.table = sub.table.set_column(sub.table.column_names.index(LINE), LINE, lines)
+    sub.problems = [(n + shift, f, r) for n, f, r in sub.problems]
+    sub.raw = {n + shift: t for n, t in sub.raw.items()}
+    return sub
 
 
 def _csv_error(exc: Exception) -> str:
@@ -292,7 +327,8 @@ class _Recorded:
 
 
 def _csv_lines(opener: Callable[[], IO[bytes]], inp: TextInput, rows: int, delimiter: str):  # noqa: ANN202
-    """(source line of each record, the records that are unterminated quotes: (index, message, raw line)).
+    """(source line of each record, the records that are unterminated quotes: (index, message, raw first
+    line, (first, last) line the quote took in)).
 
     A record starts at row + 2, unless quoted values span lines or blank lines (which the reader skips)
     sit between records: then the lines are counted exactly, by Python's csv module over the same text."""
@@ -308,7 +344,7 @@ def _csv_lines(opener: Callable[[], IO[bytes]], inp: TextInput, rows: int, delim
     if lines == rows + 1:  # header + one line per record: no value spans lines, no blank line
         return np.arange(2, rows + 2, dtype=np.int64), []
     out = np.empty(rows, dtype=np.int64)
-    unterminated: list[tuple[int, str, str]] = []
+    unterminated: list[tuple[int, str, str, tuple[int, int]]] = []
     csv.field_size_limit(max(csv.field_size_limit(), BLOCK_SIZE))  # a value may be as long as a line
     encoding = "utf-8-sig" if inp.encoding.startswith("utf-8") else inp.encoding
     with io.TextIOWrapper(opener(), encoding=encoding, errors="replace", newline="") as fh:
@@ -329,17 +365,17 @@ def _csv_lines(opener: Callable[[], IO[bytes]], inp: TextInput, rows: int, delim
                 last = (i, start, end, text)
                 if end - start + 1 > MAX_VALUE_LINES:
                     unterminated.append((i, f"unterminated quote? a quoted value runs from this line over "
-                                            f"{end - start + 1:,} lines, to line {end:,}; check the quotes and "
-                                            "import the file again", _first_line(text)))
+                                            f"{end - start + 1:,} lines, to line {end:,}: this row is left out, the "
+                                            "lines after it are read as rows", _first_line(text), (start + 1, end)))
             i += 1
             start = reader.line_num + 1
     if last is not None and last[2] > last[1] and last[3].count('"') % 2 and (not unterminated or
                                                                              unterminated[-1][0] != last[0]):
         # The file ends inside a quoted value: the rows after its opening quote were read into it.
         n, start, end, text = last
-        unterminated.append((n, f"unterminated quote: a quoted value opened on this line runs to the end of the "
-                                f"file, taking in lines {start + 1:,}-{end:,}; close the quote and import the "
-                                "file again", _first_line(text)))
+        unterminated.append((n, "unterminated quote: a quoted value opened on this line runs to the end of the file: "
+                                "this row is left out, the lines after it are read as rows", _first_line(text),
+                             (start + 1, end)))
     return out, unterminated
 
 
