@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import select
 
 import momenti
+from momenti.ingest.options import ImportOptions
 from momenti.store.models import Event, Feedback
 
 EVENT_MAP = {"case:concept:name": "case_id", "concept:name": "activity", "time:timestamp": "timestamp",
@@ -166,10 +167,9 @@ def test_sentipolc_tweets_as_feedback(shared_data: Path, tmp_path: Path) -> None
     raw = src.read_bytes()
     assert raw.count(b"\r\n") == raw.count(b"\n")  # CRLF throughout
     df = pd.read_csv(src, sep=";", dtype=str, keep_default_na=False)
-    # The file has no source column: a derived copy adds one, keeping the separator and the line ends.
-    derived = with_column(src, tmp_path / "sentipolc.csv", "source", lambda r: "twitter", delimiter=";",
-                          lineterminator="\r\n")
-    s = workspace.import_file("feedback", derived, mapping={"idtwitter": "feedback_id"})
+    # The file has no source column: --set gives every row one, the file read where it is, as it is.
+    s = workspace.import_file("feedback", src, mapping={"idtwitter": "feedback_id"},
+                              options=ImportOptions.parse(sets=["source=twitter"]))
     assert (s.read, s.added, s.rejected, s.duplicates) == (len(df), df["idtwitter"].nunique(), 0, 0), s.errors[:3]
     assert s.added == 7410
     with workspace.session() as sess:
@@ -178,3 +178,5 @@ def test_sentipolc_tweets_as_feedback(shared_data: Path, tmp_path: Path) -> None
     assert {k: v.strip() for k, v in stored.items()} == expected
     assert any("à" in t or "è" in t for t in stored.values())  # accents read as UTF-8
     assert not any("\r" in t for t in stored.values())
+    with workspace.session() as sess:
+        assert set(sess.scalars(select(Feedback.source))) == {"twitter"}
