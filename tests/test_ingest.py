@@ -36,7 +36,8 @@ BAD_ROWS = [  # (line, row, expected errors) -- line 1 is the header
     (13, "b8,c11,branch-visit,yesterday,7,4,3,",
      ["submitted_at: not a date: yesterday (use ISO 8601, e.g. 2025-03-01T10:00:00Z)"]),
     (14, "b9,c12,branch-visit,31/02/2025,7,4,3,",
-     ["submitted_at: not a date: 31/02/2025 (use ISO 8601, e.g. 2025-03-01T10:00:00Z)"]),
+     ["submitted_at: not a date: 31/02/2025 (day or month first? pass --dayfirst, or --date-format e.g. "
+      "%m/%d/%Y)"]),
     (15, "b10,c13,branch-visit,2025-01-05T10:00:00Z,7,abc,3,", ["csat: wrong type: abc is not a number"]),
     (16, "b11,,branch-visit,2025-01-05T10:00:00Z,12,4,3,two problems",
      ["customer_id: missing", "nps: score 12 outside 0..10"]),
@@ -55,7 +56,8 @@ def test_responses_bad_rows_reported_by_line_and_good_rows_kept(ws_any: momenti.
     assert (s.read, s.added, s.rejected, s.duplicates) == (len(BAD_ROWS), len(good), len(bad), 0)
 
     # The rejects file: original values, the physical line and every error of the row.
-    assert s.rejects_file == str(tmp_path / "responses.rejects.csv")
+    # In the data directory, not beside the input (whose folder may be read-only).
+    assert s.rejects_file == str(tmp_path / "data" / "rejects" / "responses.rejects.csv")
     rejects = read_rejects(Path(s.rejects_file))
     assert list(rejects[0]) == [*HEADER.split(","), "_line", "_error"]
     expected_rejects = [
@@ -89,7 +91,7 @@ def test_a_clean_import_removes_a_stale_rejects_file(workspace: momenti.Workspac
     write(path, "response_id,customer_id,touchpoint,submitted_at,nps\nb,c,branch-visit,2025-01-05,9\n")
     s = workspace.import_file("responses", path)
     assert (s.added, s.rejected, s.rejects_file) == (1, 0, None)
-    assert not (tmp_path / "r.rejects.csv").exists()
+    assert not (tmp_path / "data" / "rejects" / "r.rejects.csv").exists()
 
 
 def test_a_fixed_rejects_file_imports_again(ws_any: momenti.Workspace, tmp_path: Path) -> None:
@@ -130,7 +132,7 @@ def test_rejects_file_keeps_the_files_column_names_under_a_mapping(ws_any: momen
     assert (again.added, again.rejected) == (1, 1)
     assert again.errors == [f"{rejects}:2: nps: score 15 outside 0..10"]
     # The rejects of a rejects file go beside it: the file being imported is neither overwritten nor deleted.
-    assert again.rejects_file == str(tmp_path / "voti.rejects.rejects.csv")
+    assert again.rejects_file == str(rejects.with_name("voti.rejects.rejects.csv"))
     assert "filiale" not in rejects.read_text("utf-8") and "c3,branch-visit" in rejects.read_text("utf-8")
     write(rejects, "Cliente,Punto,Data,Voto\nc2,branch-visit,2025-01-05,10\n")
     assert ws_any.import_file("responses", rejects, mapping=mapping).added == 1
@@ -364,9 +366,13 @@ def test_csv_records_with_the_wrong_number_of_values(ws_any: momenti.Workspace, 
     rejects = read_rejects(Path(s.rejects_file))
     assert [(r["_line"], r["response_id"], r["_error"]) for r in rejects] == [
         ("3", "b", "nps: score 19 outside 0..10"),
-        ("4", "", "csv: expected 5 values (one per column), found 6"),
-        ("5", "", "csv: expected 5 values (one per column), found 4"),
+        ("4", "c", "csv: expected 5 values (one per column), found 6"),
+        ("5", "d", "csv: expected 5 values (one per column), found 4"),
         ("7", "e", "nps: score 12 outside 0..10")]
+    # A row that would not split into the columns keeps its values and its line as written, to fix it.
+    assert [r["_raw"] for r in rejects] == ["", "c,c3,branch-visit,2025-01-05,9,surprise",
+                                            'd,c4,branch-visit,"2025-01-05"', ""]
+    assert [r["submitted_at"] for r in rejects[1:3]] == ["2025-01-05", "2025-01-05"]
 
 
 def test_values_longer_than_the_store_keeps_are_rejected(ws_any: momenti.Workspace, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import select
 
 import momenti
+from momenti.ingest.options import ImportOptions
 from momenti.store.models import Event, Feedback
 
 EVENT_MAP = {"case:concept:name": "case_id", "concept:name": "activity", "time:timestamp": "timestamp",
@@ -59,9 +60,8 @@ def _raw_workspace(tmp_path: Path) -> momenti.Workspace:
 
 def test_cfpb_complaints_as_feedback(shared_data: Path, tmp_path: Path) -> None:
     workspace = _raw_workspace(tmp_path)
-    # Imported through a link, so that the rejects file lands in tmp_path, not beside the shared file.
-    path = tmp_path / "cfpb_complaints_sample.csv"
-    path.symlink_to(shared_data / "cfpb_complaints_sample.csv")
+    # Read where it is: the rejects file goes into the data directory, never beside the shared file.
+    path = shared_data / "cfpb_complaints_sample.csv"
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     narrative = df["Consumer complaint narrative"].str.strip()
     has_text = narrative.ne("")
@@ -81,7 +81,8 @@ def test_cfpb_complaints_as_feedback(shared_data: Path, tmp_path: Path) -> None:
     assert rejects["Complaint ID"].tolist() == df.loc[~has_text, "Complaint ID"].tolist()
     assert set(rejects["_error"]) == {"text: missing"}
     assert rejects["_line"].astype(int).tolist() == lines[~has_text.to_numpy()].tolist()
-    assert s.rejects_file == str(tmp_path / "cfpb_complaints_sample.rejects.csv")
+    assert s.rejects_file == str(tmp_path / "raw" / "rejects" / "cfpb_complaints_sample.rejects.csv")
+    assert not (shared_data / "cfpb_complaints_sample.rejects.csv").exists()
     assert list(rejects.columns) == [*df.columns, "_line", "_error"]  # the file's own names, not the mapped ones
 
     # Everything else is in the store, value for value.
@@ -166,10 +167,9 @@ def test_sentipolc_tweets_as_feedback(shared_data: Path, tmp_path: Path) -> None
     raw = src.read_bytes()
     assert raw.count(b"\r\n") == raw.count(b"\n")  # CRLF throughout
     df = pd.read_csv(src, sep=";", dtype=str, keep_default_na=False)
-    # The file has no source column: a derived copy adds one, keeping the separator and the line ends.
-    derived = with_column(src, tmp_path / "sentipolc.csv", "source", lambda r: "twitter", delimiter=";",
-                          lineterminator="\r\n")
-    s = workspace.import_file("feedback", derived, mapping={"idtwitter": "feedback_id"})
+    # The file has no source column: --set gives every row one, the file read where it is, as it is.
+    s = workspace.import_file("feedback", src, mapping={"idtwitter": "feedback_id"},
+                              options=ImportOptions.parse(sets=["source=twitter"]))
     assert (s.read, s.added, s.rejected, s.duplicates) == (len(df), df["idtwitter"].nunique(), 0, 0), s.errors[:3]
     assert s.added == 7410
     with workspace.session() as sess:
@@ -178,3 +178,5 @@ def test_sentipolc_tweets_as_feedback(shared_data: Path, tmp_path: Path) -> None
     assert {k: v.strip() for k, v in stored.items()} == expected
     assert any("à" in t or "è" in t for t in stored.values())  # accents read as UTF-8
     assert not any("\r" in t for t in stored.values())
+    with workspace.session() as sess:
+        assert set(sess.scalars(select(Feedback.source))) == {"twitter"}

@@ -20,5 +20,7 @@ def scratch() -> duckdb.DuckDBPyConnection:
         if _db is None:
             _db = duckdb.connect()
         con = _db.cursor()
-    con.execute("SET TimeZone = 'UTC'")  # naive timestamps are UTC everywhere in momenti
+    # Naive timestamps are UTC everywhere in momenti. No progress bar (a per-connection setting): in the
+    # Python API DuckDB draws it on stderr, between our own lines.
+    con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
     return con

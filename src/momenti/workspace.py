@@ -16,8 +16,11 @@ from sqlalchemy.orm import Session
 
 from momenti.args import as_date
 from momenti.config import Settings, get_settings
+from momenti.ingest.options import ImportOptions, apply_options
 from momenti.ingest.read import SourceTable, read_source, records_to_table, table_source
+from momenti.ingest.rejects import rejects_path
 from momenti.ingest.run import ImportSummary, Progress, import_source, mark_interrupted_runs
+from momenti.ingest.specs import KINDS
 from momenti.journeys.apply import ApplySummary, apply_document, export_document, load_document, parse_document
 from momenti.metrics.compare import compare as compare_metric
 from momenti.metrics.query import MetricQuery, run_metric, to_sql
@@ -149,10 +152,14 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
     # -- data in ------------------------------------------------------------------------------
 
     def import_file(self, kind: str, path: str | Path, *, mapping: dict[str, str] | None = None,
-                    dry_run: bool = False, progress: Progress | None = None) -> ImportSummary:
+                    dry_run: bool = False, progress: Progress | None = None, options: ImportOptions | None = None,
+                    rejects: str | Path | None = None) -> ImportSummary:
+        """`rejects`: where the rejects file goes (default: data_dir/rejects/; a dry run writes one only here)."""
         path = Path(path)
-        src = read_source(path, mapping)
-        return self._import(kind, src, str(path), path=path, dry_run=dry_run, progress=progress)
+        target = rejects_path(path, self.settings.data_dir, Path(rejects) if rejects is not None else None)
+        src = apply_options(read_source(path, mapping), KINDS[kind], options, str(path))
+        return self._import(kind, src, str(path), rejects=None if dry_run and rejects is None else target,
+                            dry_run=dry_run, progress=progress)
 
     def import_records(self, kind: str, records: Sequence[dict], source: str = "api", dry_run: bool = False,
                        strict: bool = False, sync: bool = True) -> ImportSummary:
@@ -165,10 +172,10 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
                      progress: Progress | None = None) -> ImportSummary:
         return self._import(kind, table_source(table), source, progress=progress)
 
-    def _import(self, kind: str, src: SourceTable, source: str, *, path: Path | None = None,
+    def _import(self, kind: str, src: SourceTable, source: str, *, rejects: Path | None = None,
                 dry_run: bool = False, progress: Progress | None = None, strict: bool = False,
                 sync: bool = True) -> ImportSummary:
-        summary = import_source(self.engine, kind, src, source, path=path, dry_run=dry_run,
+        summary = import_source(self.engine, kind, src, source, rejects=rejects, dry_run=dry_run,
                                 chunk_rows=self.settings.import_chunk_rows, progress=progress,
                                 warehouse_url=self.settings.warehouse if sync and not dry_run else None,
                                 connect=self.raw,

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 
 import momenti
 from momenti.cli.metrics import BY, FILTER, FROM, PERIOD, TO, parse_filters
 from momenti.cli.output import FMT, Format, console, print_frame
-from momenti.frames import records
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 OUTCOME = typer.Option("nps", "--outcome", help="Outcome question key (nps, or any numeric question)")
 DRIVERS = typer.Option("touchpoint-ratings", "--drivers",
@@ -106,6 +108,8 @@ def quadrant(outcome: str = OUTCOME, drivers: str = DRIVERS, method: Method = ME
     def span(lo: object, hi: object) -> str:
         return "–" if lo is None or lo != lo else f"{lo:.1f}..{hi:.1f}"  # type: ignore[str-format]
 
+    import pandas as pd
+
     compact = pd.DataFrame({
         "touchpoint": df["driver"], "importance %": df["importance"],
         "imp. 95% CI": [span(a, b) for a, b in zip(df["importance_ci_low"], df["importance_ci_high"], strict=True)],
@@ -168,6 +172,8 @@ def dissonance(outcome: str = OUTCOME, drivers: str = DRIVERS,
                                  filters=f) if part is not Part.touchpoints else None
     meta = _meta(analysis="dissonance", outcome=outcome, filters=f, start=start, end=end)
     if fmt is Format.json and tps is not None and models is not None:
+        from momenti.frames import records
+
         doc = {**meta, "touchpoints": records(tps), "models": records(models)}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str, indent=1) + "\n")
         return

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import momenti
 from momenti.cli.output import console, err_console
@@ -26,6 +25,8 @@ def demo(
     force: bool = typer.Option(False, "--force", help="Generate even if the workspace already has data"),
 ) -> None:
     """Generate the demo: an Italian retail bank, 24 months of surveys, interactions and feedback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from momenti.demo import generate
 
     with momenti.open() as ws:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-import momenti
 from momenti.cli.output import console, err_console, fail
-from momenti.ingest.run import ImportSummary
+
+if TYPE_CHECKING:  # the import machinery (DuckDB, Arrow, the store) loads when a command runs, not at start-up
+    from momenti.ingest.run import ImportSummary
 
 app = typer.Typer(help="Import data files (CSV, JSON Lines, Parquet). Bad rows go to a rejects file.",
                   no_args_is_help=True)
@@ -47,15 +48,26 @@ def _report(s: ImportSummary, as_json: bool) -> None:
     for line in s.errors[:SHOWN_ERRORS]:
         err_console.print(line, highlight=False, markup=False, soft_wrap=True)
     if len(s.errors) > SHOWN_ERRORS:
-        err_console.print(f"… {len(s.errors) - SHOWN_ERRORS} more in {s.rejects_file}", highlight=False,
+        where = f"in {s.rejects_file}" if s.rejects_file else "(--rejects PATH writes them all)"
+        err_console.print(f"… {len(s.errors) - SHOWN_ERRORS} more {where}", highlight=False,
                           markup=False, soft_wrap=True)
     console.print(summary_line(s), highlight=False, markup=False, soft_wrap=True)
     if s.rejects_file:
         console.print(f"rejected rows with their errors: {s.rejects_file}", highlight=False, markup=False,
                       soft_wrap=True)
+    elif s.rejected and s.dry_run:
+        console.print("dry run: no rejects file written (--rejects PATH writes one)", highlight=False,
+                      markup=False, soft_wrap=True)
 
 
-def _run(kind: str, path: Path, maps: list[str], dry_run: bool, as_json: bool, fail_on_reject: bool) -> None:
+def _run(kind: str, path: Path, maps: list[str], dry_run: bool, as_json: bool, fail_on_reject: bool,
+         rejects: Path | None, options: dict) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    import momenti
+    from momenti.ingest.options import ImportOptions
+
+    opts = ImportOptions.parse(**options)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     # No bar when stderr is not a terminal: there it would only leave a blank line before the error lines.
     with momenti.open() as ws, Progress(*columns, console=err_console, transient=True,
@@ -67,7 +79,8 @@ def _run(kind: str, path: Path, maps: list[str], dry_run: bool, as_json: bool, f
                 tasks[phase] = bar.add_task(phase, total=max(total, 1))
             bar.update(tasks[phase], completed=done, total=max(total, 1))
 
-        summary = ws.import_file(kind, path, mapping=_mapping(maps), dry_run=dry_run, progress=progress)
+        summary = ws.import_file(kind, path, mapping=_mapping(maps), dry_run=dry_run, progress=progress,
+                                 options=opts, rejects=rejects)
     _report(summary, as_json)
     if fail_on_reject and summary.rejected:
         raise typer.Exit(1)
@@ -77,11 +90,24 @@ def _command(kind: str, doc: str):  # noqa: ANN202
     def command(
         path: Path = typer.Argument(..., help="CSV, JSON Lines (.jsonl) or Parquet file"),
         map_: list[str] = typer.Option([], "--map", help="Rename a column: source=target (repeatable)"),
+        set_: list[str] = typer.Option([], "--set", help="A column with one value for every row: column=value "
+                                                         "(repeatable), e.g. --set source=twitter"),
+        missing: list[str] = typer.Option([], "--missing", help="A code meaning 'no answer', read as empty: CODE "
+                                                                "(every column) or column=CODE (repeatable)"),
+        map_values: list[str] = typer.Option([], "--map-values", help="Replace values of a column: "
+                                                                      "column=from:to,from:to (repeatable)"),
+        date_format: str = typer.Option(None, "--date-format", help="How dates are written, in strptime codes, "
+                                                                    "e.g. '%d/%m/%Y %H:%M'"),
+        dayfirst: bool = typer.Option(False, "--dayfirst", help="Dates like 03/04/2015 are day first (3 April)"),
+        rejects: Path = typer.Option(None, "--rejects", help="Write the rejected rows here (default: the data "
+                                                             "directory's rejects/ folder; none on --dry-run)"),
         dry_run: bool = typer.Option(False, "--dry-run", help="Validate and count, write nothing"),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
         fail_on_reject: bool = typer.Option(False, "--fail-on-reject", help="Exit 1 when any row is rejected"),
     ) -> None:
-        _run(kind, path, map_, dry_run, as_json, fail_on_reject)
+        _run(kind, path, map_, dry_run, as_json, fail_on_reject, rejects,
+             {"sets": set_, "missing": missing, "maps": map_values, "date_format": date_format,
+              "dayfirst": dayfirst})
 
     command.__doc__ = doc
     return command

@@ -6,14 +6,17 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 
 import momenti
 from momenti.cli.output import FMT, Format, console, err_console, print_frame
 from momenti.clock import naive_utc
 from momenti.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 links_app = typer.Typer(help="Signed, expiring survey links (single-use by default).", no_args_is_help=True)
 app = typer.Typer(help="E-mail invitations with contact-fatigue rules: momenti invite --survey S --customers FILE",
@@ -55,6 +58,8 @@ def _summary(frame: pd.DataFrame, column: str = "result", noun: str = "contacts"
         return
     counts = frame[column].value_counts()
     parts = [f"{n} {k}" for k, n in counts.items()]
+    import pandas as pd
+
     reasons = frame["reason"].dropna().value_counts() if "reason" in frame else pd.Series(dtype=int)
     extra = f" (reasons: {', '.join(f'{k} {n}' for k, n in reasons.items())})" if len(reasons) else ""
     err_console.print(f"{len(frame)} {noun}: {', '.join(parts)}{extra}", highlight=False)
@@ -101,6 +106,8 @@ def links_create(survey: str = SURVEY, customers: Path | None = CUSTOMERS,
         rows.append({"customer_id": claims.customer_id, "email": c.email, "language": claims.lang, "name": c.name,
                      "url": survey_url(base, survey, sign(claims, secret)),
                      "expires_at": claims.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "nonce": claims.nonce})
+    import pandas as pd
+
     frame = pd.DataFrame(rows)
     if out is None:
         print_frame(frame, fmt, title=f"links to {survey}")
@@ -256,6 +263,8 @@ def invite_rules(survey: str = SURVEY,
             rules.sample_seed = seed if seed is not None else rules.sample_seed
             set_rules(ws, survey, rules)
         s = ws.settings
+    import pandas as pd
+
     frame = pd.DataFrame([{"survey": survey, "max_per_day": rules.max_per_day, "max_per_week": rules.max_per_week,
                            "sample_rate": rules.sample_rate, "sample_seed": rules.sample_seed,
                            "fatigue_days": s.fatigue_days, "quiet_hours": f"{s.quiet_hours} {s.timezone}"}])

@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 import typer
-import yaml
 
 import momenti
 from momenti.cli.output import console
-from momenti.journeys.apply import TEMPLATES, template_text
+from momenti.journeys.catalog import TEMPLATES, template_text
 
 app = typer.Typer(help="Describe the customer journey: journeys -> stages -> touchpoints.", no_args_is_help=True)
 
@@ -43,4 +42,6 @@ def show(fmt: str = typer.Option("yaml", "--format", help="yaml or json")) -> No
     if fmt == "json":
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
     else:
+        import yaml
+
         sys.stdout.write(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 
 import momenti
 from momenti.cli.output import FMT, Format, console, print_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(help="Journey analytics from interaction logs: paths, variants, funnels, contact KPIs.",
                   no_args_is_help=True)

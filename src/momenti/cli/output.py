@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from momenti.frames import records
+if TYPE_CHECKING:  # pandas loads when a table is printed, not when the CLI starts
+    import pandas as pd
 
 # Piped output (a file, CI, another program) would be cut to 80 columns; tables need more room than that.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -38,6 +38,11 @@ def _cell(value: object) -> str:
 
 
 def print_frame(df: pd.DataFrame, fmt: Format, title: str | None = None, meta: dict | None = None) -> None:
+    import pandas as pd
+    from rich.table import Table
+
+    from momenti.frames import records
+
     if fmt is Format.json:
         doc = {**(meta or {}), "rows": records(df)}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str, indent=1) + "\n")

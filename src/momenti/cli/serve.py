@@ -5,21 +5,21 @@ from __future__ import annotations
 import typer
 
 from momenti.cli.output import console
-from momenti.config import Settings, get_settings
-
-try:  # defaults shown in --help follow MOMENTI_HOST / MOMENTI_PORT
-    _defaults = get_settings()
-except Exception:  # noqa: BLE001 - a bad MOMENTI_* value must not break every other command at import
-    _defaults = Settings.model_construct()
 
 
 def serve(
-    host: str = typer.Option(_defaults.host, "--host", help="Interface to listen on (MOMENTI_HOST)"),
-    port: int = typer.Option(_defaults.port, "--port", help="TCP port (MOMENTI_PORT)"),
+    host: str = typer.Option(None, "--host", help="Interface to listen on (default: MOMENTI_HOST, else 127.0.0.1)"),
+    port: int = typer.Option(None, "--port", help="TCP port (default: MOMENTI_PORT, else 8000)"),
     reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)"),
 ) -> None:
     """Serve the overview page at /, the REST API at /api/v1 and its docs at /docs."""
     import uvicorn
+
+    # Settings are read here, not when the CLI starts: pydantic-settings costs every other command ~0.3 s.
+    from momenti.config import get_settings
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
 
     shown = f"[{host}]" if ":" in host else host
     console.print(f"momenti serving http://{shown}:{port}  (API docs: http://{shown}:{port}/docs)", highlight=False,

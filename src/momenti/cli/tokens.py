@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 import momenti
 from momenti.cli.output import console, err_console
-from momenti.store.tokens import create_token, list_tokens, revoke_token
 
 app = typer.Typer(help="API tokens (Authorization: Bearer <token>).", no_args_is_help=True)
+
+
+def _tokens():  # noqa: ANN202 - the module: SQLAlchemy loads when a token command runs, not at start-up
+    from momenti.store import tokens
+
+    return tokens
 
 
 def _when(value: object) -> str:
@@ -20,7 +24,7 @@ def _when(value: object) -> str:
 def create(name: str = typer.Argument(..., help="A label for who uses it, e.g. crm-export")) -> None:
     """Create a token and print its secret. It is shown only now: store it in the client's secret store."""
     with momenti.open() as ws, ws.session() as s, s.begin():
-        row, secret = create_token(s, name)
+        row, secret = _tokens().create_token(s, name)
     # The secret alone on stdout (scripts can capture it); the explanation on stderr.
     err_console.print(f"token [bold]{row.name}[/bold] (id {row.id}) created; copy the secret now, it is not "
                       "shown again:", highlight=False)
@@ -31,7 +35,9 @@ def create(name: str = typer.Argument(..., help="A label for who uses it, e.g. c
 def list_(include_revoked: bool = typer.Option(True, "--all/--active", help="Show revoked tokens too")) -> None:
     """Tokens with their prefix, creation, last use and revocation (never the secret)."""
     with momenti.open() as ws, ws.session() as s:
-        rows = list_tokens(s, include_revoked=include_revoked)
+        rows = _tokens().list_tokens(s, include_revoked=include_revoked)
+    from rich.table import Table
+
     table = Table(header_style="bold")
     for col in ("id", "name", "prefix", "created", "last used", "revoked"):
         table.add_column(col, justify="right" if col == "id" else "left")
@@ -45,5 +51,5 @@ def list_(include_revoked: bool = typer.Option(True, "--all/--active", help="Sho
 def revoke(name_or_id: str = typer.Argument(..., help="The token's name or numeric id")) -> None:
     """Revoke a token: requests with it get 401 from now on."""
     with momenti.open() as ws, ws.session() as s, s.begin():
-        row = revoke_token(s, name_or_id)
+        row = _tokens().revoke_token(s, name_or_id)
     console.print(f"revoked token {row.name} (id {row.id}, {row.prefix}…)", highlight=False)

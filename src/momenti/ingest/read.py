@@ -6,19 +6,17 @@ is what lets a bad value be reported by line and field instead of failing the wh
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from momenti.errors import InputError
+from momenti.ingest.csv_input import read_csv, sniff_text
 from momenti.ingest.xes import read_xes
 
 LINE = "_line"
@@ -30,6 +28,9 @@ class SourceTable:
     unit: str  # "line" for text files, "row" for Parquet
     problems: list[tuple[int, str, str]]  # (line, field, reason) found while reading (bad JSON lines)
     renamed: dict[str, str] = field(default_factory=dict)  # name after --map -> name in the file
+    raw: dict[int, str] = field(default_factory=dict)  # line -> its text as read, for rows rejected while reading
+    constant: set[str] = field(default_factory=set)  # columns given by --set, not read from the file
+    delimiter: str | None = None  # CSV: how a raw line splits into values
 
 
 def detect_format(path: Path) -> str:
@@ -49,7 +50,11 @@ def read_source(path: Path, mapping: dict[str, str] | None = None) -> SourceTabl
     if not path.exists():
         raise InputError(f"{path}: no such file")
     fmt = detect_format(path)
-    reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet, "xes": read_xes}[fmt]
+    if fmt in ("csv", "jsonl") and path.is_file():
+        with path.open("rb") as fh:
+            if fh.read(4) == b"PAR1":  # a Parquet file under another name: read it as what it is
+                fmt = "parquet"
+    reader = {"csv": read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet, "xes": read_xes}[fmt]
     src = reader(path)
     if mapping:
         src.table = rename(src.table, mapping, str(path))
@@ -93,120 +98,11 @@ def as_strings(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-def _sniff_delimiter(sample: str, path: Path) -> str:
-    if path.suffix.lower() == ".tsv":
-        return "\t"
-    first = sample.splitlines()[0] if sample else ""
-    try:
-        return csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
-
-
-def _decode_head(path: Path) -> tuple[str, str]:
-    raw = path.open("rb").read(1 << 16)
-    for enc in ("utf-8-sig", "utf-8"):
-        try:
-            return raw.decode(enc), enc
-        except UnicodeDecodeError as exc:
-            if exc.start >= len(raw) - 4:  # cut in the middle of a character at the sample end
-                return raw[: exc.start].decode(enc), enc
-    return raw.decode("cp1252", errors="replace"), "cp1252"
-
-
-def _read_csv(path: Path) -> SourceTable:
-    sample, encoding = _decode_head(path)
-    delimiter = _sniff_delimiter(sample, path)
-    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), None)
-    if not header:
-        raise InputError(f"{path}: empty file (no header line)")
-    # An unnamed column (a spreadsheet's or pandas' index) still holds data: name it by its position.
-    header = [h.strip() or f"column_{i}" for i, h in enumerate(header, start=1)]
-    dup = {h for h in header if header.count(h) > 1}
-    if dup:
-        raise InputError(f"{path}:1: header: column names repeated: {', '.join(sorted(dup))}")
-    convert = pacsv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=True,
-                                   null_values=[""], quoted_strings_can_be_null=True)
-
-    def read(use_threads: bool, on_invalid=None) -> pa.Table:  # noqa: ANN001
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding="utf8" if encoding != "cp1252" else "cp1252",
-                                           column_names=header, skip_rows=1, block_size=1 << 24,
-                                           use_threads=use_threads),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                             invalid_row_handler=on_invalid),
-            convert_options=convert,
-        )
-
-    invalid: list[tuple[int, int, int]] = []  # (record number, header = 1; values expected; values found)
-
-    def skip(row) -> str:  # noqa: ANN001 - pyarrow's InvalidRow
-        invalid.append((row.number, row.expected_columns, row.actual_columns))
-        return "skip"
-
-    try:
-        table = read(use_threads=True)
-    except pa.ArrowInvalid as exc:
-        if "columns" not in str(exc):
-            raise InputError(f"{path}: {_csv_error(exc)}") from exc
-        # Records with too many or too few values: read again on one thread (so that Arrow numbers the
-        # records), report each by line and keep the others, as a bad JSON line is.
-        try:
-            table = read(use_threads=False, on_invalid=skip)
-        except pa.ArrowInvalid as exc2:
-            raise InputError(f"{path}: {_csv_error(exc2)}") from exc2
-    lines = _csv_lines(path, table.num_rows + len(invalid), encoding, delimiter)
-    problems = []
-    if invalid:
-        import numpy as np
-
-        problems = [(int(lines[n - 2]), "csv", f"expected {want} values (one per column), found {got}")
-                    for n, want, got in invalid]
-        lines = np.delete(lines, [n - 2 for n, _, _ in invalid])
-    return SourceTable(table.append_column(LINE, pa.array(lines, pa.int64())), "line", problems)
-
-
-def _csv_error(exc: Exception) -> str:
-    msg = str(exc)
-    # Arrow names the row it choked on ("Row #12: Expected 6 columns, got 7"); say it as a line.
-    if "Row #" in msg:
-        row = msg.split("Row #", 1)[1].split(":", 1)
-        return f"line {int(row[0]) + 1}: {row[1].strip()}" if row[0].isdigit() else msg
-    return msg
-
-
-def _csv_lines(path: Path, rows: int, encoding: str, delimiter: str):  # noqa: ANN202
-    """Source line of each record: row + 2, unless quoted values span lines or blank lines (which the
-    reader skips) sit between records (then counted exactly)."""
-    import numpy as np
-
-    physical, last = 0, b""
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 24), b""):
-            physical += chunk.count(b"\n")
-            last = chunk[-1:]
-    lines = physical + (1 if last not in (b"\n", b"") else 0)  # a last line without its newline counts too
-    if lines == rows + 1:  # header + one line per record: no value spans lines, no blank line
-        return np.arange(2, rows + 2, dtype=np.int64)
-    out = np.empty(rows, dtype=np.int64)
-    with path.open(encoding="utf-8-sig" if encoding.startswith("utf") else encoding, newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        next(reader, None)
-        i = 0
-        start = reader.line_num + 1
-        for record in reader:
-            if not record:  # a blank line: the Arrow reader skips it too
-                start = reader.line_num + 1
-                continue
-            if i < rows:
-                out[i] = start
-            i += 1
-            start = reader.line_num + 1
-    return out
-
-
 def _read_jsonl(path: Path) -> SourceTable:
+    inp, _ = sniff_text(path, "JSON Lines")
+    if inp.gzipped or inp.encoding not in ("utf-8", "utf-8-sig", "cp1252"):
+        raise InputError(f"{path}: {'gzip-compressed' if inp.gzipped else inp.encoding.upper()} JSON Lines; "
+                         "momenti reads them as plain UTF-8 (gunzip or convert the file first)")
     try:
         table = pajson.read_json(path, read_options=pajson.ReadOptions(block_size=1 << 24))
         table = as_strings(table)
@@ -228,6 +124,7 @@ def _read_jsonl_slow(path: Path) -> SourceTable:
     records: list[dict] = []
     lines: list[int] = []
     problems: list[tuple[int, str, str]] = []
+    raw: dict[int, str] = {}
     with path.open(encoding="utf-8-sig", errors="replace") as fh:
         for i, line in enumerate(fh, start=1):
             if not line.strip():
@@ -240,16 +137,18 @@ def _read_jsonl_slow(path: Path) -> SourceTable:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 problems.append((i, "json", f"not valid JSON: {exc.msg} at column {exc.colno}"))
+                raw[i] = line.rstrip("\r\n")
                 continue
             if not isinstance(obj, dict):
                 problems.append((i, "json", "each line must be a JSON object"))
+                raw[i] = line.rstrip("\r\n")
                 continue
             records.append({k: json_text(v) for k, v in obj.items()})
             lines.append(i)
     names = list(dict.fromkeys(k for r in records for k in r))
     cols = {n: pa.array([r.get(n) for r in records], pa.string()) for n in names}
     cols[LINE] = pa.array(lines, pa.int64())
-    return SourceTable(pa.table(cols), "line", problems)
+    return SourceTable(pa.table(cols), "line", problems, raw=raw)
 
 
 def _array_document(first_line: str) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import socket
 import time
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from momenti.clock import utcnow
 from momenti.ingest.read import LINE, SourceTable
+from momenti.ingest.rejects import write_rejects
 from momenti.ingest.specs import KINDS
 from momenti.ingest.validate import QuestionInfo, Validated, validate
 from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, upsert_customers, upsert_outcomes
@@ -74,34 +74,13 @@ def _error_lines(v: Validated, src: SourceTable, source_name: str) -> list[str]:
     return [f"{source_name}:{unit}{a}: {b}: {c}" for a, b, c in found]
 
 
-def _write_rejects(path: Path, v: Validated, src: SourceTable) -> str | None:
-    target = path.with_name(path.name.split(".")[0] + ".rejects.csv")
-    if target.resolve() == path.resolve():  # a rejects file imported again: never overwrite (or delete) it
-        target = path.with_name(path.stem + ".rejects.csv")
-    if not v.rejected_rows.num_rows and not src.problems:
-        if target.exists():
-            target.unlink()  # a stale rejects file from an earlier run would mislead
-        return None
-    names = v.rejected_rows.column_names
-    with target.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        # The file's own column names (before --map), so the fixed rows import again with the same command.
-        w.writerow([src.renamed.get(n, n) for n in names])
-        rows = [(row[LINE], [row[n] for n in names]) for row in v.rejected_rows.to_pylist()]
-        rows += [(line, [line if n == LINE else f"{fld}: {reason}" if n == "_error" else None for n in names])
-                 for line, fld, reason in src.problems]
-        rows.sort(key=lambda r: r[0])  # in file order
-        w.writerows(values for _, values in rows)
-    return str(target)
-
-
 def import_source(
     engine: Engine,
     kind: str,
     src: SourceTable,
     source_name: str,
     *,
-    path: Path | None = None,
+    rejects: Path | None = None,
     dry_run: bool = False,
     chunk_rows: int = 1_000_000,
     progress: Progress | None = None,
@@ -109,7 +88,8 @@ def import_source(
     connect: Callable[[], RawConnection] | None = None,
     strict: bool = False,
 ) -> ImportSummary:
-    """Import validated rows. `strict`: write nothing if any row is rejected (API batches)."""
+    """Import validated rows. `strict`: write nothing if any row is rejected (API batches); `rejects`: where
+    the rejects file goes (None: none is written)."""
     started = time.perf_counter()
     spec = KINDS[kind]
     report = progress or (lambda *_: None)
@@ -124,8 +104,8 @@ def import_source(
     summary.errors = _error_lines(v, src, source_name)
     summary.duplicates = v.duplicates_in_input
     summary.repeats = v.repeats
-    if path is not None:
-        summary.rejects_file = _write_rejects(path, v, src)
+    if rejects is not None:
+        summary.rejects_file = write_rejects(rejects, v, src)
     report("validating", src.table.num_rows, src.table.num_rows)
 
     open_raw = connect or (lambda: DbapiConnection(engine))

@@ -90,9 +90,20 @@ def _field_sql(f: FieldSpec, present: set[str]) -> tuple[str, str, list[str]]:
         return "", raw, errors
     if f.type == "timestamp":
         # The session time zone is UTC, so the cast to TIMESTAMP gives UTC wall time (cheaper than AT TIME ZONE).
-        parsed, value = f"try_cast({raw} AS TIMESTAMPTZ)", f"CAST({v} AS TIMESTAMP)"
+        # Also accepted: an offset after a space ("2015-02-24 11:35:52 -0800", Twitter's and pandas' %z) and
+        # Unix epoch seconds. A zone word ICU does not know is refused before the cast: ICU takes ~1 ms to
+        # fail each one, which made a file of such dates 20x slower to reject than to import.
+        spaced = f"regexp_replace({raw}, '\\s+([+-]\\d\\d:?\\d\\d)$', '\\1')"
+        zone = f"regexp_extract({spaced}, '\\s([A-Za-z][^\\s]*)$', 1)"
+        parsed = (f"CASE WHEN regexp_full_match({raw}, '\\d{{9,10}}(\\.\\d+)?') THEN to_timestamp({raw}::DOUBLE) "
+                  f"WHEN {zone} <> '' AND {zone} NOT IN (SELECT name FROM pg_timezone_names()) THEN NULL "
+                  f"ELSE try_cast({spaced} AS TIMESTAMPTZ) END")
+        value = f"CAST({v} AS TIMESTAMP)"
+        # Day and month in either order (03/04/2015): options.py settled the unambiguous ones already.
         errors.append(f"CASE WHEN {raw} IS NOT NULL AND {v} IS NULL THEN '{f.name}: not a date: ' || "
-                      f"{_shown(raw)} || ' (use ISO 8601, e.g. 2025-03-01T10:00:00Z)' END")
+                      f"{_shown(raw)} || CASE WHEN regexp_matches({raw}, '^\\d{{1,2}}[/.-]\\d{{1,2}}[/.-]\\d') "
+                      "THEN ' (day or month first? pass --dayfirst, or --date-format e.g. %m/%d/%Y)' "
+                      "ELSE ' (use ISO 8601, e.g. 2025-03-01T10:00:00Z)' END END")
     elif f.type == "number":
         parsed, value = f"try_cast({raw} AS DOUBLE)", v
         errors.append(f"CASE WHEN {raw} IS NOT NULL AND {v} IS NULL THEN '{f.name}: not a number: ' || "

@@ -7,7 +7,6 @@ to it; otherwise it is archived (kept, hidden from the map) and the summary says
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -16,10 +15,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from momenti.errors import InputError
+from momenti.journeys.catalog import TEMPLATES, template_text  # noqa: F401 - where callers have imported them
 from momenti.journeys.schema import JourneyDocument
 from momenti.store.models import Event, Feedback, Journey, Response, Stage, Touchpoint
-
-TEMPLATES = ("bank", "telco", "airline")
 
 
 @dataclass
@@ -32,12 +30,6 @@ class ApplySummary:
 
     def as_dict(self) -> dict[str, list[str]]:
         return {k: v for k, v in self.__dict__.items()}
-
-
-def template_text(name: str) -> str:
-    if name not in TEMPLATES:
-        raise InputError(f"unknown template {name!r}; choose one of: {', '.join(TEMPLATES)}")
-    return (resources.files("momenti.journeys") / "templates" / f"{name}.yaml").read_text("utf-8")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

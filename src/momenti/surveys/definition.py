@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from momenti.errors import InputError
 from momenti.ingest.specs import SCORE_SCALES
+from momenti.surveys.catalog import TEMPLATES, template_text  # noqa: F401 - where callers have imported them
 
 LANGS = ("it", "en")
 LANG_NAMES = {"it": "Italian (it)", "en": "English (en)"}
@@ -37,7 +37,6 @@ FIXED_SCALES = SCORE_SCALES  # the score kinds keep the scales every import and 
 # Store question kind of each question type (questions.kind): numbers in value_num, the rest in value_text.
 STORE_KIND = {"nps": "nps", "csat": "csat", "ces": "ces", "rating": "rating", "agree": "rating",
               "single": "choice", "multiple": "choice", "price_switch": "choice", "text": "text"}
-TEMPLATES = ("nps-relationship", "touchpoint-csat-ces", "after-call", "loyalty-battery", "complaint-recovery")
 
 QuestionType = Literal["nps", "csat", "ces", "rating", "single", "multiple", "text", "agree", "price_switch"]
 
@@ -306,13 +305,6 @@ def load_survey(source: str | Path | dict[str, Any], name: str | None = None) ->
     except ValidationError as exc:
         lines = [_message(e) for e in exc.errors()]  # type: ignore[arg-type]
         raise InputError(f"{label}: " + "; ".join(dict.fromkeys(lines))) from None
-
-
-def template_text(name: str) -> str:
-    """The YAML of a shipped template (package data: src/momenti/surveys/templates/<name>.yaml)."""
-    if name not in TEMPLATES:
-        raise InputError(f"unknown survey template {name!r}: choose one of {', '.join(TEMPLATES)}")
-    return resources.files("momenti.surveys").joinpath("templates", f"{name}.yaml").read_text(encoding="utf-8")
 
 
 def template(name: str) -> SurveyDefinition:
