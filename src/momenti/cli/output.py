@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from momenti.frames import records
+from momenti.frames import records, write_csv
 
 # Piped output (a file, CI, another program) would be cut to 80 columns; tables need more room than that.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -42,7 +42,7 @@ def print_frame(df: pd.DataFrame, fmt: Format, title: str | None = None, meta: d
         doc = {**(meta or {}), "rows": records(df)}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str, indent=1) + "\n")
     elif fmt is Format.csv:
-        df.to_csv(sys.stdout, index=False)
+        write_csv(df, sys.stdout)
     else:
         table = Table(title=title, header_style="bold")
         for col in df.columns:
