@@ -102,6 +102,26 @@ def test_lone_surrogate_is_422_naming_the_field(api: Api) -> None:
     assert api.post("/api/v1/responses", content=pair).status_code == 201
 
 
+@pytest.fixture
+def api_any(ws_any: momenti.Workspace) -> Iterator[Api]:
+    yield from make_api(ws_any)
+
+
+def test_nul_in_body_text_is_422_naming_the_field(api_any: Api) -> None:
+    """PostgreSQL refuses a NUL in text (the store answered 500); every store now gets the same 422."""
+    body = json.dumps([response(1), response(2, answers={"comment": "a\x00b"})]).encode()
+    assert b"\\u0000" in body
+    r = api_any.post("/api/v1/responses", content=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == [{"loc": ["body", 1, "answers", "comment"], "msg": "contains a NUL character "
+                                   "(\\u0000); remove it", "type": "string_unicode"}]
+    r = api_any.post("/api/v1/feedback", content=b'{"feedback_id": "f\\u0000"}')
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "feedback_id"]
+    assert api_any.count(Response) == 0
+    literal = json.dumps(response(3, answers={"comment": "\\u0000 is how JSON writes NUL"})).encode()
+    assert api_any.post("/api/v1/responses", content=literal).status_code == 201  # text about it is fine
+
+
 # -- 3. NUL characters in query values -----------------------------------------------------------------
 
 

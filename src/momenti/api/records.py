@@ -47,15 +47,25 @@ def json_depth(raw: bytes) -> int:
     return int(np.cumsum(steps, dtype=np.int64).max())
 
 
-def _lone_surrogate(value: Any, loc: list[Any]) -> list[Any] | None:
-    """The location of the first string (key or value) holding a lone UTF-16 surrogate, if any."""
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000); remove it"
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        return "not valid Unicode text: a lone surrogate (\\ud800-\\udfff escape without its pair); send UTF-8 text"
+    return None
+
+
+def _bad_text(value: Any, loc: list[Any]) -> tuple[list[Any], str] | None:
+    """(location, reason) of the first string, key or value, that cannot be stored as text, if any."""
     if isinstance(value, str):
-        return loc if any("\ud800" <= ch <= "\udfff" for ch in value) else None
+        problem = _text_problem(value)
+        return (loc, problem) if problem else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
-        if isinstance(key, str) and _lone_surrogate(key, loc) is not None:
-            return [*loc, key.encode("utf-8", "backslashreplace").decode()]
-        found = _lone_surrogate(item, [*loc, key])
+        problem = _text_problem(key) if isinstance(key, str) else None
+        if problem:
+            return [*loc, key.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\u0000")], problem
+        found = _bad_text(item, [*loc, key])
         if found is not None:
             return found
     return None
@@ -76,13 +86,12 @@ def parse_json(raw: bytes) -> Any:
     except json.JSONDecodeError as exc:
         raise BodyError([{"loc": ["body", exc.pos], "msg": f"malformed JSON: {exc.msg} (line {exc.lineno}, "
                           f"column {exc.colno})", "type": "json_invalid"}]) from None
-    # A \ud800 escape with no partner decodes to a string no UTF-8 store or hash can encode; only an escape in
-    # the raw text can make one, so the walk runs only then.
-    if _SURROGATE_ESCAPE.search(raw):
-        loc = _lone_surrogate(payload, ["body"])
-        if loc is not None:
-            raise BodyError([{"loc": loc, "msg": "not valid Unicode text: a lone surrogate (\\ud800-\\udfff "
-                              "escape without its pair); send UTF-8 text", "type": "string_unicode"}])
+    # A \ud800 escape with no partner decodes to a string no UTF-8 store or hash can encode, and PostgreSQL
+    # refuses a \u0000 in text; only an escape in the raw body can make either, so the walk runs only then.
+    if _SURROGATE_ESCAPE.search(raw) or b"\\u0000" in raw:
+        found = _bad_text(payload, ["body"])
+        if found is not None:
+            raise BodyError([{"loc": found[0], "msg": found[1], "type": "string_unicode"}])
     return payload
 
 
