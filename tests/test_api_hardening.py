@@ -277,3 +277,13 @@ def test_no_csv_writer_bypasses_the_safe_helper() -> None:
     offenders = [str(p.relative_to(src)) for p in src.rglob("*.py")
                  if ".to_csv(" in p.read_text(encoding="utf-8") and p.name != "frames.py"]
     assert offenders == []
+
+
+def test_python_api_refuses_nul_in_values_that_reach_sql(workspace: momenti.Workspace) -> None:
+    """The server's guard is at the HTTP edge; the Python API names the field the same way."""
+    with pytest.raises(InputError, match="filter touchpoint: 'a\\\\x00' contains a NUL character"):
+        workspace.nps(filters={"touchpoint": ["a\x00"]})
+    with pytest.raises(InputError, match="filter reason: .* contains a NUL"):
+        workspace.fcr(filters={"reason": ["gold\x00"]})
+    with pytest.raises(InputError, match="question: 'nps\\\\x00' contains a NUL character"):
+        workspace.nps(question="nps\x00")
