@@ -120,7 +120,8 @@ def test_the_guard_catches_external_requests(server: tuple[str, str], browser: B
     """The offline check itself must be able to fail: an external fetch is caught and recorded."""
     base, _ = server
     blocked: list[str] = []
-    page = _offline_page(browser, base, blocked)
+    # bypass_csp: the page's own Content-Security-Policy would stop the fetch before the guard could see it.
+    page = keep_offline(browser.new_page(bypass_csp=True), base, blocked)
     page.goto(base + "/")
     page.evaluate("fetch('https://cdn.example.invalid/lib.js').catch(() => null)")
     page.wait_for_timeout(200)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -25,3 +27,30 @@ def plain(value: Any) -> Any:
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     cols = list(df.columns)
     return [{c: plain(v) for c, v in zip(cols, row, strict=True)} for row in df.itertuples(index=False, name=None)]
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), +cmd|' /C calc'!A0).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with ' (shown as text); numbers, and
+    text that is just a number ("-0.5"), are left as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def write_csv(df: pd.DataFrame, target: Any) -> None:
+    """`df` as CSV (no index) to a path or a text stream, formula-safe: every CSV this package writes goes
+    through here, since its cells hold customers' own text (comments, names, ids) and people open the files in
+    Excel or LibreOffice."""
+    safe = df.rename(columns=lambda c: csv_cell(str(c)))
+    bare_cr = False
+    for col in safe.columns[[not pd.api.types.is_numeric_dtype(t) for t in safe.dtypes]]:
+        safe[col] = safe[col].map(csv_cell)
+        bare_cr = bare_cr or bool(safe[col].map(lambda v: isinstance(v, str) and "\r" in v).any())
+    # pandas (like the csv module with "\n" line ends) leaves a cell holding a CR unquoted, and a spreadsheet
+    # reads the CR as a new row, one that could start with a formula: then every text cell is quoted.
+    safe.to_csv(target, index=False, quoting=csv.QUOTE_NONNUMERIC if bare_cr else csv.QUOTE_MINIMAL)

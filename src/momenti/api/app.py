@@ -6,6 +6,7 @@ own SQLite library that must not meet the sqlite3 one in the same process (see s
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 
 import momenti
-from momenti.api import errors
+from momenti.api import errors, middleware
 from momenti.api.routers import analysis, contact, journeys, lifecycle, loyalty, meta, metrics, retention, writes
 from momenti.api.routers import surveys as surveys_router
 from momenti.api.routers import text as text_router
@@ -89,12 +90,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         vendor = f"{root}/static/vendor/swagger-ui"
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=f"{root}{app.openapi_url}", title="momenti API",
             swagger_js_url=f"{vendor}/swagger-ui-bundle.js", swagger_css_url=f"{vendor}/swagger-ui.css",
             swagger_favicon_url=f"{vendor}/favicon-32x32.png",
             # validatorUrl None: otherwise Swagger UI asks validator.swagger.io about the schema.
             swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": False})
+        # Its own policy: Swagger UI starts from one inline script (allowed by a nonce) and fetches the schema.
+        nonce = secrets.token_urlsafe(12)
+        html = bytes(page.body).decode().replace("<script>", f'<script nonce="{nonce}">')
+        csp = (f"default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+        return HTMLResponse(html, headers={"Content-Security-Policy": csp})
 
     app.include_router(meta.router)
     app.include_router(metrics.router)
@@ -111,5 +118,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(survey_builder.router)
     reach_routes.install(app)  # widget, unsubscribe, bounces; size limit of public POSTs
     app.include_router(web.router)
+    middleware.install(app)  # security headers, a 500 that keeps the connection, no NUL into SQL
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -5,12 +5,13 @@ bad input.
   ConflictError 409).
 - BodyError (a write body that cannot be accepted) and FastAPI's own validation errors answer 422 with a
   list of `{"loc", "msg", "type"}` items, the shape FastAPI clients already parse.
-- Anything else is a bug: logged with its traceback, answered 500 without internals.
+- Anything else is a bug: api/middleware.py CatchErrors logs its traceback and answers 500 without internals
+  (there, not as an exception handler here: Starlette re-raises after such a handler, and uvicorn then drops
+  the connection).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,13 +21,11 @@ from fastapi.responses import JSONResponse
 from momenti.api.records import BodyError
 from momenti.errors import AuthError, MomentiError
 
-log = logging.getLogger("momenti.api")
-
 
 def _plain_errors(errors: list[Any]) -> list[dict[str, Any]]:
     # Drop pydantic's "input"/"ctx"/"url": they may echo large or sensitive input and hold non-JSON objects.
-    return [{"loc": list(e.get("loc", [])), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-            for e in errors]
+    return [{"loc": list(e.get("loc", [])), "msg": str(e.get("msg", "")).removeprefix("Value error, "),
+             "type": str(e.get("type", ""))} for e in errors]
 
 
 async def _momenti_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -45,13 +44,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": _plain_errors(list(exc.errors()))}, status_code=422)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"detail": "internal error; the server log has the details"}, status_code=500)
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(MomentiError, _momenti_error)
     app.add_exception_handler(BodyError, _body_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from momenti.api.schemas import CREATE_MODELS, NESTED
@@ -18,6 +19,13 @@ from momenti.ingest.specs import KINDS
 
 # "api:item 3: touchpoint: unknown touchpoint foo" -> item 3 (1-based), field, reason
 _ERROR_LINE = re.compile(r"^[^:]*:(?:item |line |row )?(\d+): ([^:]+): (.*)$", re.S)
+# A record is at most a list of objects holding an object of answers; a survey definition a few levels more.
+# Deeper than this is no body of ours, and a 100,000-deep one would exhaust the parser's recursion.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # unrolled: no backtracking on long strings
+_BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[{]}")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class BodyError(Exception):
@@ -29,17 +37,62 @@ class BodyError(Exception):
         self.status_code = status_code
 
 
+def json_depth(raw: bytes) -> int:
+    """How deeply `raw` nests arrays and objects, counted without parsing (brackets inside strings do not
+    count): vectorised, so a megabyte body costs milliseconds."""
+    outside = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    if not outside:
+        return 0
+    steps = np.frombuffer(outside.translate(_BRACKETS), dtype=np.int8)
+    return int(np.cumsum(steps, dtype=np.int64).max())
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000); remove it"
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        return "not valid Unicode text: a lone surrogate (\\ud800-\\udfff escape without its pair); send UTF-8 text"
+    return None
+
+
+def _bad_text(value: Any, loc: list[Any]) -> tuple[list[Any], str] | None:
+    """(location, reason) of the first string, key or value, that cannot be stored as text, if any."""
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        return (loc, problem) if problem else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        problem = _text_problem(key) if isinstance(key, str) else None
+        if problem:
+            return [*loc, key.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\u0000")], problem
+        found = _bad_text(item, [*loc, key])
+        if found is not None:
+            return found
+    return None
+
+
 def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise BodyError([{"loc": ["body"], "msg": "empty body: send a JSON object or a list of objects",
                           "type": "missing"}])
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise BodyError([{"loc": ["body"], "msg": f"JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH}",
+                          "type": "json_invalid"}])
     try:
-        return json.loads(raw)
+        payload = json.loads(raw)
     except UnicodeDecodeError:
         raise BodyError([{"loc": ["body"], "msg": "body is not UTF-8 text", "type": "json_invalid"}]) from None
     except json.JSONDecodeError as exc:
         raise BodyError([{"loc": ["body", exc.pos], "msg": f"malformed JSON: {exc.msg} (line {exc.lineno}, "
                           f"column {exc.colno})", "type": "json_invalid"}]) from None
+    # A \ud800 escape with no partner decodes to a string no UTF-8 store or hash can encode, and PostgreSQL
+    # refuses a \u0000 in text; only an escape in the raw body can make either, so the walk runs only then.
+    if _SURROGATE_ESCAPE.search(raw) or b"\\u0000" in raw:
+        found = _bad_text(payload, ["body"])
+        if found is not None:
+            raise BodyError([{"loc": found[0], "msg": found[1], "type": "string_unicode"}])
+    return payload
 
 
 def canonical_hash(payload: Any) -> str:

@@ -41,13 +41,13 @@ def print_frame(df: pd.DataFrame, fmt: Format, title: str | None = None, meta: d
     import pandas as pd
     from rich.table import Table
 
-    from momenti.frames import records
+    from momenti.frames import records, write_csv
 
     if fmt is Format.json:
         doc = {**(meta or {}), "rows": records(df)}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str, indent=1) + "\n")
     elif fmt is Format.csv:
-        df.to_csv(sys.stdout, index=False)
+        write_csv(df, sys.stdout)
     else:
         table = Table(title=title, header_style="bold")
         for col in df.columns:

@@ -25,6 +25,14 @@ ROLLUP_DIMENSIONS = {"touchpoint", "stage", "journey", "channel"}
 JOURNEY_DIMENSIONS = {"stage", "journey"}
 
 
+def check_text(name: str, *values: str | None) -> None:
+    """Values compiled into SQL as string literals: neither DuckDB nor PostgreSQL accepts a NUL in one (DuckDB
+    reports an "unterminated quoted string"), so it is refused here with the field's name."""
+    for value in values:
+        if value is not None and "\x00" in value:
+            raise InputError(f"{name}: {value!r} contains a NUL character; remove it")
+
+
 def check_scope(by: list[str], filters: dict[str, list[str]], period: str | None, start: dt.date | None,
                 end: dt.date | None, extra: tuple[str, ...] = ()) -> None:
     """The checks every grouped question makes of its scope: a known period, known dimensions (the metrics'
@@ -56,6 +64,7 @@ class MetricQuery:
         if self.metric not in METRICS:
             raise InputError(f"unknown metric {self.metric!r}; choose one of: {', '.join(METRICS)}")
         check_scope(self.by, self.filters, self.period, self.start, self.end)
+        check_text("question", self.question)
 
     @property
     def keys(self) -> list[str]:
@@ -98,6 +107,7 @@ def add_dimensions(wh: WarehouseConnection, t: ibis.Table, by: Sequence[str], fi
         if dim.startswith("segment:"):
             t = add_segment(wh, t, dim, ts=ts)
     for dim, values in filters.items():
+        check_text(f"filter {dim}", *values)
         t = t.filter(t[column_name(dim)].isin(values))
     return t
 

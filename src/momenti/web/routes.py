@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -12,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from momenti.api.deps import WorkspaceDep
+from momenti.args import Day
 from momenti.surveys.texts import pick_language
 from momenti.web import charts, views
 
@@ -37,8 +37,8 @@ templates.env.filters["num"] = _number
 def overview(request: Request, ws: WorkspaceDep,
              lang: Annotated[Literal["it", "en"] | None, Query(description="Language of names; default from "
                                                                 "Accept-Language, else it")] = None,
-             start: Annotated[dt.date | None, Query(alias="from")] = None,
-             end: Annotated[dt.date | None, Query(alias="to")] = None,
+             start: Annotated[Day | None, Query(alias="from")] = None,
+             end: Annotated[Day | None, Query(alias="to")] = None,
              format: Literal["html", "json"] = "html",  # noqa: A002 - the public parameter name
              accept_language: Annotated[str | None, Header()] = None) -> Any:
     """The journey with its stages and touchpoints in order, NPS and CSAT per touchpoint with n and 95 %

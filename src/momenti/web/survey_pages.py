@@ -31,7 +31,8 @@ from momenti.workspace import Workspace
 
 log = logging.getLogger("momenti.surveys.pages")
 router = APIRouter(tags=["survey pages"], include_in_schema=False)
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
+# nosniff and X-Frame-Options (from frame-ancestors) are added to every response by api/middleware.py.
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                       "img-src 'self'; base-uri 'none'; frame-ancestors 'self'"}
 _SID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

@@ -74,7 +74,7 @@ def _message(request: Request, lang: str, message: str | None, status: int = 200
 @router.get("/widget.js", include_in_schema=False)
 def widget_script() -> Response:
     return Response(widget.widget_js(), media_type="text/javascript; charset=utf-8",
-                    headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+                    headers={"Cache-Control": "public, max-age=3600"})  # nosniff: api/middleware.py
 
 
 @router.get("/w/{survey_key}", response_class=HTMLResponse, include_in_schema=False)

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from momenti.api.deps import WorkspaceDep
 from momenti.api.routers.metrics import Period, parse_filters
+from momenti.args import Day
 from momenti.frames import records
 
 router = APIRouter(prefix="/api/v1/journeys", tags=["contact"])
@@ -24,8 +25,8 @@ By = Annotated[str, Query(description="Comma list of reason, channel, agent, tou
 Days = Annotated[int, Query(ge=1, le=3650, description="Window N in days")]
 Filters = Annotated[list[str], Query(alias="filter", description="dimension:value[,value] (repeatable), e.g. "
                                      "reason:carta bloccata or segment:segment:young")]
-From = Annotated[dt.date | None, Query(alias="from", description="First day of the contacts judged, inclusive")]
-To = Annotated[dt.date | None, Query(alias="to", description="Last day of the contacts judged, inclusive")]
+From = Annotated[Day | None, Query(alias="from", description="First day of the contacts judged, inclusive")]
+To = Annotated[Day | None, Query(alias="to", description="Last day of the contacts judged, inclusive")]
 Unit = Literal["customers", "contacts"]
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from momenti.api.deps import WorkspaceDep
 from momenti.api.routers.metrics import parse_filters
+from momenti.args import Day
 from momenti.frames import records
 
 router = APIRouter(prefix="/api/v1/journeys", tags=["journeys"])
@@ -23,8 +24,8 @@ Gap = Annotated[str | None, Query(description="With case=customer: a new journey
                                               "(30d, 12h, 90m)", examples=["30d"])]
 StartAct = Annotated[str | None, Query(description="Bounded journeys: from this activity...")]
 EndAct = Annotated[str | None, Query(description="...to the first following occurrence of this one")]
-From = Annotated[dt.date | None, Query(alias="from", description="Journeys starting on or after this day")]
-To = Annotated[dt.date | None, Query(alias="to", description="Journeys starting on or before this day")]
+From = Annotated[Day | None, Query(alias="from", description="Journeys starting on or after this day")]
+To = Annotated[Day | None, Query(alias="to", description="Journeys starting on or before this day")]
 Filters = Annotated[list[str], Query(alias="filter", description="channel:, touchpoint:, activity: or "
                                      "segment:<attr>: value[,value] (repeatable), e.g. channel:app or "
                                      "segment:segment:young")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,6 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from momenti.api.deps import WorkspaceDep
+from momenti.args import Day
 from momenti.frames import records
 
 router = APIRouter(prefix="/api/v1/analysis", tags=["lifecycle"])
@@ -18,8 +18,8 @@ router = APIRouter(prefix="/api/v1/analysis", tags=["lifecycle"])
 @router.get("/loyalty-bank", summary="Loyalty by the number of positive moments lived before")
 def loyalty_bank(ws: WorkspaceDep, outcome: str = "nps", touchpoint: str = "relationship-survey",
                  buckets: str = "0,1,2,3,5,8",
-                 start: Annotated[dt.date | None, Query(alias="from")] = None,
-                 end: Annotated[dt.date | None, Query(alias="to")] = None) -> JSONResponse:
+                 start: Annotated[Day | None, Query(alias="from")] = None,
+                 end: Annotated[Day | None, Query(alias="to")] = None) -> JSONResponse:
     """Each loyalty answer (`outcome` at `touchpoint`; empty touchpoint = anywhere) grouped by how many
     top-box moments (CSAT 4-5, else CES 5-7, else NPS 9-10) the customer lived before it: n, score and
     interval per group, and `trend` (slope per extra positive moment, interval, p-value)."""

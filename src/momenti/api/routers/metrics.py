@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -11,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from momenti.api.deps import WorkspaceDep
 from momenti.api.schemas import ComparePublic, MetricPublic
+from momenti.args import Day
 from momenti.errors import InputError
 from momenti.frames import records
 
@@ -23,8 +23,8 @@ By = Annotated[str, Query(description="Comma list of touchpoint, stage, journey,
 Filters = Annotated[list[str], Query(alias="filter", description="dimension:value[,value] (repeatable), e.g. "
                                      "touchpoint:app-login or segment:tier:gold")]
 Question = Annotated[str | None, Query(description="Answer key to score (default: the metric's own key)")]
-From = Annotated[dt.date | None, Query(alias="from", description="First day, inclusive")]
-To = Annotated[dt.date | None, Query(alias="to", description="Last day, inclusive")]
+From = Annotated[Day | None, Query(alias="from", description="First day, inclusive")]
+To = Annotated[Day | None, Query(alias="to", description="Last day, inclusive")]
 
 
 def parse_filters(items: list[str]) -> dict[str, list[str]]:

@@ -10,12 +10,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
 from momenti.api.deps import WorkspaceDep
+from momenti.args import Day
 from momenti.frames import records
 
 router = APIRouter(prefix="/api/v1/analysis/retention", tags=["retention"])
 
 By = Annotated[str, Query(description="nps_category, loyalty_segment or segment:<attribute>")]
-AsOf = Annotated[dt.date | None, Query(description="End of observation (default: the latest time in the data)")]
+AsOf = Annotated[Day | None, Query(description="End of observation (default: the latest time in the data)")]
 ObservedFrom = Annotated[str, Query(description="auto (first response or event), none, or YYYY-MM-DD")]
 Clock = Annotated[Literal["observation", "tenure"], Query(description="observation or tenure (delayed entry)")]
 NpsTouchpoint = Annotated[str, Query(description="Touchpoint whose NPS makes nps_category ('all': every one)")]
