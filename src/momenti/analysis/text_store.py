@@ -94,6 +94,17 @@ class Analyzer:
         return analyze_batch(texts, langs, sector=self.sector, taxonomy=self.taxonomy, sentiment=self.sentiment)
 
 
+# Analysing these loads what a process's first batch would otherwise wait for (see warm_up).
+WARM_TEXTS = ("Il servizio in filiale è stato ottimo, grazie.", "The app is slow, but the staff were helpful.")
+
+
+def warm_up(analyzer: Analyzer) -> None:
+    """Load the engines a process's first analysis waits for: the language identifier, the lemmatiser's Italian
+    and English dictionaries and the taxonomy, ~6 s on a busy machine. The server does it once in the background
+    at start, so the first comment written to it is masked within a second or two, not after that wait."""
+    analyzer.analyze(list(WARM_TEXTS), [None] * len(WARM_TEXTS))
+
+
 def user_taxonomy_path(settings: Settings) -> Path:
     """Where `momenti text promote` writes topics; when it exists it is the taxonomy in use."""
     return Path(settings.data_dir) / "text" / "taxonomy.yaml"
