@@ -172,7 +172,8 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         the same as after an import, which masks them in the store and the warehouse and gives them topics and
         sentiment. A failed analysis raises (the syncer logs it, shows it in /health and retries) and is tried
         again at the next run; a sync that brought no response or feedback skips the analysis. The first run
-        (at server start) also loads the text engines, so the first comment does not wait for them."""
+        (at server start) also loads the text engines in a workspace that has comments, so the next comment does
+        not wait for them."""
         report = self.sync()
         if not self.settings.text_auto:
             return report
@@ -184,8 +185,11 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         if not self._text_warm:
             from momenti.analysis import text_store
 
-            text_store.warm_up(text_store.build_analyzer(self.settings))
-            self._text_warm = True
+            with self.raw() as store:
+                expected = text_store.has_text(store)
+            if expected:  # comments are expected here: load the engines now, not when the next one arrives
+                text_store.warm_up(text_store.build_analyzer(self.settings))
+                self._text_warm = True
         return report
 
     def warehouse_counts(self) -> dict[str, int]:
