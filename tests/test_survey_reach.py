@@ -30,6 +30,7 @@ from momenti.errors import InputError
 from momenti.store.models import Response
 from momenti.surveys import abuse, fatigue, links
 from momenti.surveys.invite import Contact, invite
+from pii_helpers import check_analysed, pii_comment, wait_masked
 from reach_helpers import (  # noqa: F401 - smtp_fixture and ws_fixture are the fixtures smtp and ws
     SURVEY,
     T0,
@@ -179,6 +180,22 @@ def test_widget_answers_land_in_metrics(ws: momenti.Workspace) -> None:
     by_tp = ws.nps(by="touchpoint")
     assert by_tp["touchpoint"].tolist() == ["relationship-survey"]
     assert fatigue.check(ws, "w1", "touchpoint-csat-ces") == "fatigue"  # the widget answer was a contact
+
+
+def test_widget_comment_is_masked_on_arrival(ws: momenti.Workspace) -> None:
+    """A customer's e-mail, phone number and IBAN typed into the widget's comment are masked, and the comment
+    analysed, within seconds by the server's background sync (TestClient runs the app's lifespan: the real
+    syncer thread does the work)."""
+    tail = "Troppe commissioni sul conto, pessimo servizio."
+    reader = momenti.open(ws.settings.data_dir, text_min_group=1)  # every comment shown, however few
+    with TestClient(create_app(ws.settings)) as client:
+        form = widget_form(client.get(f"/w/{SURVEY}?c=w1&lang=it").text)
+        page = client.post(f"/w/{SURVEY}", data={**form, "score": "3", "comment": pii_comment(tail)})
+        assert page.status_code == 200
+        seconds, left, mine = wait_masked(reader, [tail])
+    assert left == [], f"plain copies after {seconds:.1f} s: {left}"
+    check_analysed(mine, [tail])
+    reader.close()
 
 
 def test_widget_with_signed_link_is_single_use(ws: momenti.Workspace) -> None:

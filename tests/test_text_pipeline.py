@@ -372,7 +372,8 @@ def test_discover_topics_in_unmatched_comments(demo_ws: momenti.Workspace) -> No
 
 def test_rest_analyze_writes_through_the_server_connection(tmp_path: Path, bank_journey: Path) -> None:
     """The server's workspace writes with the driver's own connection (not ADBC): POST /analyze analyses what
-    API writes left unanalysed, and the debounced sync brings it to the warehouse."""
+    was left unanalysed (MOMENTI_TEXT_AUTO off, so the server's background sync leaves it too), and the debounced
+    sync brings it to the warehouse."""
     from momenti.api.app import create_app
     from momenti.store.tokens import create_token
 
@@ -380,7 +381,7 @@ def test_rest_analyze_writes_through_the_server_connection(tmp_path: Path, bank_
     ws.apply_journey(bank_journey)
     ws.import_records("feedback", _feedback(6, PII_TEXT, "2026-03-02"))
     ws.close()
-    app = create_app(get_settings(data_dir=tmp_path / "data", sync_debounce_s=0.05))
+    app = create_app(get_settings(data_dir=tmp_path / "data", sync_debounce_s=0.05, text_auto=False))
     with app.state.workspace.session() as s, s.begin():
         _, secret = create_token(s, "tests")
     with TestClient(app) as client:

@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     # --- text analytics (issue 7) ---
     text_keep_original: bool = Field(
         default=False, description="Allow showing/exporting original comment text; otherwise only masked text")
-    text_auto: bool = Field(default=True, description="Analyse new comments and feedback after every import")
+    text_auto: bool = Field(
+        default=True, description="Analyse new comments and feedback after every import and server write")
     text_sector: str = Field(default="bank", description="Topic taxonomy: bank, telco, airline or a YAML path")
     text_min_group: int = Field(default=5, description="Comment text is shown only from groups at least this big")
     text_model_dir: Path | None = Field(

@@ -48,6 +48,10 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         self._warehouse_ready = False
         self._held: WarehouseConnection | None = None  # see hold_warehouse
         self._held_thread: int | None = None
+        # Comments may be waiting for analysis (see sync_written): true at first, so the first run catches up
+        # with anything written while no server ran, and again whenever an analysis did not finish.
+        self._text_behind = True
+        self._text_warm = False  # the text engines are loaded (see sync_written)
         if is_sqlite(settings.store_url):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(settings.store_url, pooled=not bulk)
@@ -196,6 +200,32 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
 
     def sync(self, rebuild: bool = False, progress: Progress | None = None, compact: bool = False) -> SyncReport:
         return sync(self.raw, self.settings.warehouse, rebuild=rebuild, progress=progress, compact=compact)
+
+    def sync_written(self) -> SyncReport:
+        """What the server runs in its debounced background sync after API, survey-page and widget writes:
+        the warehouse sync, then (MOMENTI_TEXT_AUTO) the incremental analysis of the comments that arrived,
+        the same as after an import, which masks them in the store and the warehouse and gives them topics and
+        sentiment. A failed analysis raises (the syncer logs it, shows it in /health and retries) and is tried
+        again at the next run; a sync that brought no response or feedback skips the analysis. The first run
+        (at server start) also loads the text engines in a workspace that has comments, so the next comment does
+        not wait for them."""
+        report = self.sync()
+        if not self.settings.text_auto:
+            return report
+        arrived = report.rebuilt or report.added.get("responses", 0) or report.added.get("feedback", 0)
+        if arrived or self._text_behind:
+            self._text_behind = True
+            self.text_analyze()
+            self._text_behind = False
+        if not self._text_warm:
+            from momenti.analysis import text_store
+
+            with self.raw() as store:
+                expected = text_store.has_text(store)
+            if expected:  # comments are expected here: load the engines now, not when the next one arrives
+                text_store.warm_up(text_store.build_analyzer(self.settings))
+                self._text_warm = True
+        return report
 
     def warehouse_counts(self) -> dict[str, int]:
         return table_counts(self.settings.warehouse)

@@ -94,6 +94,24 @@ class Analyzer:
         return analyze_batch(texts, langs, sector=self.sector, taxonomy=self.taxonomy, sentiment=self.sentiment)
 
 
+# Analysing these loads what a process's first batch would otherwise wait for (see warm_up).
+WARM_TEXTS = ("Il servizio in filiale è stato ottimo, grazie.", "The app is slow, but the staff were helpful.")
+
+
+def has_text(store: RawConnection) -> bool:
+    """Whether the store has anything the text pipeline reads: a text question or a feedback item."""
+    return bool(store.scalar("SELECT 1 FROM questions WHERE kind = 'text' LIMIT 1")
+                or store.scalar("SELECT 1 FROM feedback LIMIT 1"))
+
+
+def warm_up(analyzer: Analyzer) -> None:
+    """Load the engines a process's first analysis waits for: the language identifier, the lemmatiser's Italian
+    and English dictionaries and the taxonomy, 3-6 s on a busy machine. The server does it once in the background
+    (in a workspace that has comments: one without pays nothing), so the first comment written to it is masked
+    within a second or two, not after that wait."""
+    analyzer.analyze(list(WARM_TEXTS), [None] * len(WARM_TEXTS))
+
+
 def user_taxonomy_path(settings: Settings) -> Path:
     """Where `momenti text promote` writes topics; when it exists it is the taxonomy in use."""
     return Path(settings.data_dir) / "text" / "taxonomy.yaml"
@@ -349,7 +367,9 @@ def analyze_pending(connect: Callable[[], RawConnection], analyzer: Analyzer, qu
     left = limit if limit is not None else float("inf")
     for kind, sql in (("answer", PENDING_ANSWERS), ("feedback", PENDING_FEEDBACK)):
         after_item, after_q = 0, 0
-        while left > 0:
+        # No free-text question: no answer to analyse, and no walk over every answer to find that out (the
+        # server runs this after each batch of writes).
+        while left > 0 and (kind == "feedback" or qids):
             size = int(min(batch, left))
             with connect() as store:
                 pending = store.fetch_arrow(sql.format(after_item=after_item, after_q=after_q, limit=size,

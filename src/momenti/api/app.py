@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # empty schema makes a fresh server answer "no data" instead.
     with open_warehouse(settings.warehouse) as wh:
         ensure_schema(wh)
-    syncer = DebouncedSync(ws.sync, settings.sync_debounce_s)
+    syncer = DebouncedSync(ws.sync_written, settings.sync_debounce_s)  # also analyses new comments
     writer = GroupWriter(ws)
 
     @asynccontextmanager

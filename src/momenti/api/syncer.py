@@ -4,7 +4,8 @@ A sync per API request would put a warehouse transaction on every write; instead
 `touch()`, and one background thread runs a single sync `delay` seconds after the last write. A steady
 stream of writes is still synced at least every `max_wait` seconds, so data never lags unboundedly.
 Only this thread syncs (at most one sync at a time); `flush()` makes a pending sync run now and waits for it
-(tests, shutdown).
+(tests, shutdown). The server's `run` is `Workspace.sync_written`: the sync, then the analysis (masking) of the
+comments that arrived, so every write path that calls `touch()` gets its comments masked within seconds.
 """
 
 from __future__ import annotations

@@ -8,9 +8,11 @@ never sees a row changed after it was copied, and the answers of one respondent 
   submitted: nothing is lost when the respondent leaves or the server restarts;
 - the response is written ONCE, when the session ends: on completion (partial = false), or, for a session
   left idle longer than `idle_minutes`, by the sweep (partial = true, with the answers of the pages
-  submitted). The session's status moves from open to complete | partial | empty in the same store
-  transaction as the response write (UPDATE ... WHERE status = 'open'), so a session yields at most one
-  response; its external id `survey:<key>:<token>` makes a repeated write a no-op in any case;
+  submitted). The session's answers are then emptied (the response holds them, and its comments are masked
+  when analysed: the session must not keep a plain copy). The session's status moves from open to
+  complete | partial | empty in the same store transaction as the response write (UPDATE ... WHERE
+  status = 'open'), so a session yields at most one response; its external id `survey:<key>:<token>` makes a
+  repeated write a no-op in any case;
 - a double submit or a reload posts a page the session has already passed: its answers are saved again
   (same values) and the respondent is sent to where the session is. A completed session shows the thanks page.
 
@@ -259,8 +261,10 @@ def finish(ws: Workspace, state: SessionState, status: str, now: dt.datetime | N
     with StoreWriter(DbapiConnection(ws.engine)) as writer, writer.locked("responses"):
         conn: DbapiConnection = writer.conn  # type: ignore[assignment]
         p = conn.param
-        sql = (f"UPDATE survey_sessions SET status = {p}, response_external_id = {p}, updated_at = {p} "
-               f"WHERE token = {p} AND status = 'open'")
+        # The answers move to the response: the session keeps none (an ended session only shows the thanks
+        # page), so a comment's original text is not left behind here once the response's is masked.
+        sql = (f"UPDATE survey_sessions SET status = {p}, response_external_id = {p}, updated_at = {p}, "
+               f"answers = '{{}}' WHERE token = {p} AND status = 'open'")
         args: list[Any] = [status, ext if status != "empty" else None, _store_time(now, conn.sqlite), state.token]
         if idle_before is not None:
             sql += f" AND updated_at < {p}"

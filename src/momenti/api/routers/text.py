@@ -74,9 +74,10 @@ def trends(ws: WorkspaceDep, period: Period = "month", by: By = "", start: From 
 def analyze(request: Request, ws: WorkspaceDep, token: TokenDep, rebuild: bool = False,
             limit: Annotated[int | None, Query(ge=1)] = None) -> JSONResponse:
     """Analyse every item not analysed yet (or by an older model/taxonomy); `rebuild`: all again. The results
-    reach the warehouse with the next (debounced) sync. Items written through the API are analysed here, not
-    on write."""
-    report = ws.text_analyze(limit=limit, rebuild=rebuild, sync=False)
+    reach the warehouse with the next (debounced) sync. Items written to the server (API, survey pages, widget)
+    are analysed on arrival by that sync already (MOMENTI_TEXT_AUTO): this is for `rebuild` and catching up."""
+    with request.app.state.syncer.lock:  # not at the same time as the background sync's own analysis
+        report = ws.text_analyze(limit=limit, rebuild=rebuild, sync=False)
     if report["total"]:
         request.app.state.syncer.touch()
     return _reply(report)
