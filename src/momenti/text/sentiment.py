@@ -232,19 +232,27 @@ def _langs(texts: Sequence[str], langs: Sequence[str | None] | None) -> list[str
     return out  # type: ignore[return-value]
 
 
+DEFAULT_MIN_CONFIDENCE = 0.6  # a tier that does not already weigh the lexicon answers above this
+
+
 class TieredSentiment:
     """An ordered list of tiers, then the lexicon: each text gets the first tier whose confidence is >=
-    ``min_confidence``; what no tier is sure of gets the lexicon's reading (which always answers).
+    its threshold; what no tier is sure of gets the lexicon's reading (which always answers).
 
-    ``TieredSentiment(model)``: one tier (the learned model), as before; ``TieredSentiment([transformer, model])``:
-    the transformer first, the learned model where it is unsure, then the lexicon. ``min_confidence`` is one
-    threshold for every tier or one per tier. A later tier sees only the texts the earlier ones left, so a slow
-    first tier is not paid twice. A tier is anything with ``predict(texts, langs) -> list[Sentiment]``; one whose
-    ``predict`` also takes ``lexicon_rows`` (the learned model) is given the lexicon's features already computed.
+    ``TieredSentiment(model)``: one tier (the learned model); ``TieredSentiment([transformer, model])``: the
+    transformer first, the learned model where it is unsure, then the lexicon. ``min_confidence`` is one threshold
+    for every tier or one per tier; by default (None) a tier that already weighs the lexicon's reading (the
+    learned model: the lexicon's scores are among its features, ``stacks_lexicon``) answers every text it sees
+    (threshold 0), any other tier answers at >= 0.6. Why: handing a trained model's unsure texts to the lexicon
+    made the output worse than the model alone (SENTIPOLC polarity F 0.64 against 0.72, docs/text.md): its
+    calibrated 0.45 is still a better guess than the lexicon's, which it has already seen. A later tier sees only
+    the texts the earlier ones left, so a slow first tier is not paid twice. A tier is anything with
+    ``predict(texts, langs) -> list[Sentiment]``; one whose ``predict`` also takes ``lexicon_rows`` (the learned
+    model) is given the lexicon's features already computed.
     """
 
     def __init__(self, model: LearnedSentiment | Sequence[object] | None = None,
-                 min_confidence: float | Sequence[float] = 0.6) -> None:
+                 min_confidence: float | Sequence[float] | None = None) -> None:
         if model is None:
             tiers: list[object] = []
         elif isinstance(model, (list, tuple)):
@@ -252,7 +260,9 @@ class TieredSentiment:
         else:
             tiers = [model]
         self.tiers = tiers
-        if isinstance(min_confidence, (int, float)):
+        if min_confidence is None:
+            self.thresholds = [0.0 if getattr(t, "stacks_lexicon", False) else DEFAULT_MIN_CONFIDENCE for t in tiers]
+        elif isinstance(min_confidence, (int, float)):
             self.thresholds = [float(min_confidence)] * len(tiers)
         else:
             self.thresholds = [float(v) for v in min_confidence]
