@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import momenti
+from momenti.errors import InputError
 from momenti.text.analyze import analyze_batch
 from momenti.text.language import detect
 from momenti.text.sentiment import LexiconSentiment
@@ -97,5 +98,11 @@ def test_workspace_language_reaches_short_feedback(tmp_path: Path) -> None:
     try:
         assert ws.text_analyze()["total"] == 5  # another default language: the short texts are read again
         assert set(ws.comments().language) == {"en"}
+    finally:
+        ws.close()
+    ws = momenti.open(tmp_path / "data", text_auto=False, text_language="fr")
+    try:
+        with pytest.raises(InputError, match="MOMENTI_TEXT_LANGUAGE='fr'"):
+            ws.text_analyze()
     finally:
         ws.close()

@@ -134,7 +134,11 @@ def build_analyzer(settings: Settings) -> Analyzer:
     engine = getattr(__import__("momenti.text", fromlist=["__version__"]), "__version__", "0")
     sector = source if source in SECTORS else "bank"
     # the workspace's language changes what short texts are read as: it is part of the version
-    language = settings.text_language if settings.text_language in ("it", "en") else None
+    chosen = (settings.text_language or "").strip().lower()
+    if chosen not in ("it", "en", "", "other"):
+        raise InputError(f"MOMENTI_TEXT_LANGUAGE={settings.text_language!r}: use it or en (or other: no default, "
+                         "short comments with no sign of their language stay 'other')")
+    language = chosen if chosen in ("it", "en") else None
     version = (f"{ENGINE_VERSION}.{engine}|tax:{_taxonomy_fingerprint(source)}|lang:{language or 'other'}"
                f"|sent:{model_id or 'lexicon'}")
     cipher = original_cipher(settings) if settings.text_keep_original else None

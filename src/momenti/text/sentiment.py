@@ -7,10 +7,13 @@ Lexicon scoring (per clause, then per text):
     modifiers = the 3 words before it: intensifiers multiply (molto 1.5, very 1.5), diminishers too (un po' 0.6,
                 slightly 0.6); a negator flips it, asymmetrically (a negated positive is x -0.75: "not good" is
                 bad; a negated negative x -0.5: "non è male" is only mildly good), unless the lexicon has an
-                explicit "non X"/"not X" entry (non funziona = -2.4); capitals x1.3;
+                explicit "non X"/"not X" entry (non funziona = -2.4); capitals x1.3; a negative v x1.5;
+    requests  = in a question or a clause with a request word ("please", "vorrei"), courtesy words (thanks, help,
+                grazie) count 0 and help asked for counts -0.8 ("Please help!" is a complaint, not praise);
     clause    = sum of its v x (1 + 0.1 x its "!" up to 3);
-    text      = sum of clause x weight, weight 2 for a clause opened by "ma"/"but", 0.5 for the clause before it
-                and for a concessive clause ("anche se", "although");
+    text      = sum of clause x weight, weight 2 for a clause opened by "ma"/"but" (one with no sentiment word
+                takes the opposite of the clause before), 0.5 for the clause before it and for a concessive clause
+                ("anche se", "although");
     score     = S / sqrt(S^2 + 4) in (-1, 1); label by +-NEUTRAL_BAND.
 """
 
@@ -166,7 +169,10 @@ def _lexicon(lang: str) -> _Lang:
                 dims[(p[0], p[1])] = float(f)
         for w in m.get("requests", []):
             p = str(w).split()
-            (requests.add(p[0]) if len(p) == 1 else request_pairs.add((p[0], p[1])))
+            if len(p) == 1:
+                requests.add(p[0])
+            else:
+                request_pairs.add((p[0], p[1]))
         courtesy.update(lemma(str(w), lg) for w in m.get("courtesy", []))
         courtesy.update(str(w) for w in m.get("courtesy", []))
         pleas.update(lemma(str(w), lg) for w in m.get("pleas", []))
