@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import momenti
+from conftest import make_workspace
 from momenti.text.topics import Taxonomy
 
 CONTACT_EN = ["On hold for 2 hours, no response", "Please DM me your number", "I need a call back today",
@@ -30,9 +31,12 @@ def test_labels_follow_the_language_and_keep_unknown_keys() -> None:
     assert tax.labels(["gone"], "en") == ["gone"]  # a topic removed after the analysis: its key
 
 
-@pytest.fixture
-def airline_ws(tmp_path: Path) -> Iterator[momenti.Workspace]:
-    ws = momenti.open(tmp_path / "data", text_auto=False, text_sector="airline")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def airline_ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[momenti.Workspace]:
+    """An airline workspace with English and Italian contact complaints analysed: SQLite store and DuckDB
+    warehouse, or a PostgreSQL store and a PostgreSQL warehouse."""
+    extra = {"warehouse_url": request.getfixturevalue("pg_warehouse_url")} if request.param == "postgres" else {}
+    ws = make_workspace(tmp_path, request.param, request, text_auto=False, text_sector="airline", **extra)
     rows = [{"feedback_id": f"E{i}", "source": "twitter", "text": t, "created_at": "2026-02-01T10:00:00Z",
              "language": "en"} for i, t in enumerate(CONTACT_EN)]
     rows += [{"feedback_id": f"I{i}", "source": "twitter", "text": t, "created_at": "2026-02-02T10:00:00Z",
@@ -56,7 +60,9 @@ def test_comments_show_topic_labels_in_each_comment_language(airline_ws: momenti
 def test_topics_label_in_the_workspace_language(tmp_path: Path, airline_ws: momenti.Workspace) -> None:
     it = airline_ws.topics()
     assert it.set_index("topic").loc["assistenza", "label"] == "Servizio clienti"
-    en = momenti.open(airline_ws.settings.data_dir, text_auto=False, text_sector="airline", text_language="en")
+    s = airline_ws.settings
+    en = momenti.open(s.database_url or s.data_dir, data_dir=s.data_dir, warehouse_url=s.warehouse_url,
+                      text_auto=False, text_sector="airline", text_language="en")
     try:
         assert en.topics().set_index("topic").loc["assistenza", "label"] == "Customer service"
     finally:
