@@ -36,6 +36,8 @@ class Settings(BaseSettings):
         default=True, description="Analyse new comments and feedback after every import and server write")
     text_sector: str = Field(default="bank", description="Topic taxonomy: bank, telco, airline or a YAML path")
     text_min_group: int = Field(default=5, description="Comment text is shown only from groups at least this big")
+    text_language: str = Field(
+        default="it", description="Language (it or en) of short comments with no sign of their own (\"Sei brava\")")
     text_model_dir: Path | None = Field(
         default=None, description="Local transformer sentiment model directory (first tier); never downloaded")
     # --- survey reach (issue 6: links, invitations, fatigue, widget, abuse limits) ---

@@ -87,11 +87,13 @@ class Analyzer:
     version: str
     model: str | None = None
     cipher: object | None = None  # cryptography.fernet.Fernet: originals are kept (encrypted); None: dropped
+    language: str | None = None  # the workspace's language: short texts with no sign of their own get it
 
     def analyze(self, texts: list[str], langs: list[str | None]):  # noqa: ANN201 - a DataFrame
         from momenti.text.analyze import analyze_batch
 
-        return analyze_batch(texts, langs, sector=self.sector, taxonomy=self.taxonomy, sentiment=self.sentiment)
+        return analyze_batch(texts, langs, sector=self.sector, taxonomy=self.taxonomy, sentiment=self.sentiment,
+                             default_lang=self.language)
 
 
 # Analysing these loads what a process's first batch would otherwise wait for (see warm_up).
@@ -149,9 +151,16 @@ def build_analyzer(settings: Settings) -> Analyzer:
     sentiment = TieredSentiment(model)  # type: ignore[arg-type]
     engine = getattr(__import__("momenti.text", fromlist=["__version__"]), "__version__", "0")
     sector = source if source in SECTORS else "bank"
-    version = f"{ENGINE_VERSION}.{engine}|tax:{_taxonomy_fingerprint(source)}|sent:{model_id or 'lexicon'}"
+    # the workspace's language changes what short texts are read as: it is part of the version
+    chosen = (settings.text_language or "").strip().lower()
+    if chosen not in ("it", "en", "", "other"):
+        raise InputError(f"MOMENTI_TEXT_LANGUAGE={settings.text_language!r}: use it or en (or other: no default, "
+                         "short comments with no sign of their language stay 'other')")
+    language = chosen if chosen in ("it", "en") else None
+    version = (f"{ENGINE_VERSION}.{engine}|tax:{_taxonomy_fingerprint(source)}|lang:{language or 'other'}"
+               f"|sent:{model_id or 'lexicon'}")
     cipher = original_cipher(settings) if settings.text_keep_original else None
-    return Analyzer(sector, taxonomy, sentiment, version[:100], model_id, cipher)
+    return Analyzer(sector, taxonomy, sentiment, version[:100], model_id, cipher, language)
 
 
 # -- the original text ---------------------------------------------------------------------------------------

@@ -112,20 +112,43 @@ class TextQuestions:
 
     def topics(self, by: By = None, period: str | None = None, start: DateLike = None, end: DateLike = None,
                filters: Filters = None, **more: Sequence[str] | str | None) -> pd.DataFrame:
-        """Topic volume, share and sentiment per group. Columns: the keys, topic, n_comments (analysed items in
+        """Topic volume, share and sentiment per group. Columns: the keys, topic, label (in MOMENTI_TEXT_LANGUAGE),
+        n_comments (analysed items in
         the group), n (items mentioning the topic), share % with Wilson ci_low/ci_high, positive, neutral,
         negative (mentions by the topic's own sentiment), net_sentiment (-100..100) with net_ci_low/net_ci_high,
         small_sample (the group or the mentions below MOMENTI_MIN_N)."""
         q = self._text_query(by, period, start, end, filters, more)
         with self.warehouse() as wh:
-            return _topics.topics(wh, q, self.settings.confidence, self.settings.min_n)
+            df = _topics.topics(wh, q, self.settings.confidence, self.settings.min_n)
+        if "topic" in df.columns:  # the key stays the key; the label is in the workspace's language
+            df.insert(df.columns.get_loc("topic") + 1, "label",
+                      self._taxonomy().labels([str(k) for k in df["topic"]], self.settings.text_language))
+        return df
+
+    def _taxonomy(self):  # noqa: ANN202 - a momenti.text.topics.Taxonomy
+        """The taxonomy in use (the workspace's file, else the sector's): where topic labels come from."""
+        from momenti.text.topics import Taxonomy
+
+        return Taxonomy.load(text_store.taxonomy_source(self.settings))
+
+    def _with_topic_labels(self, df: pd.DataFrame) -> pd.DataFrame:
+        """A `topic_labels` column after `topics`: each comment's topics named in its own language (English for
+        English comments, Italian otherwise); `topics` keeps the stable keys."""
+        if "topics" not in df.columns:
+            return df
+        tax = self._taxonomy()
+        labels = [", ".join(tax.labels([k.strip() for k in str(keys).split(",") if k.strip()], lang))
+                  for keys, lang in zip(df["topics"].fillna(""), df["language"], strict=True)]
+        df.insert(df.columns.get_loc("topics") + 1, "topic_labels", labels)
+        return df
 
     def comments(self, topic: str | None = None, sentiment: str | None = None, limit: int = 20, by: By = None,
                  start: DateLike = None, end: DateLike = None, filters: Filters = None, original: bool = False,
                  **more: Sequence[str] | str | None) -> pd.DataFrame:
         """The newest comments with a topic and/or sentiment (the topic's own sentiment when a topic is given),
         masked: kind, external_id, question, ts, touchpoint, channel, language, sentiment, sentiment_score,
-        topics, masked_text. Empty when fewer than MOMENTI_TEXT_MIN_GROUP comments match (attrs["withheld"]).
+        topics (keys), topic_labels (in the comment's language), masked_text. Empty when fewer than
+        MOMENTI_TEXT_MIN_GROUP comments match (attrs["withheld"]).
         `original=True` adds the original `text`, decrypted from the store, only if MOMENTI_TEXT_KEEP_ORIGINAL
         is on (otherwise originals are dropped at analysis and this raises InputError); where no original was
         kept (nothing to mask, or dropped before the setting was on) `text` is the masked text."""
@@ -140,7 +163,8 @@ class TextQuestions:
         q = self._text_query(None, None, start, end, filters, {"topic": topic, "sentiment": sentiment, **more})
         originals = self._originals if original else None
         with self.warehouse() as wh:
-            return _topics.comments(wh, q, limit=limit, min_group=self.settings.text_min_group, original=originals)
+            df = _topics.comments(wh, q, limit=limit, min_group=self.settings.text_min_group, original=originals)
+        return self._with_topic_labels(df)
 
     def _originals(self, item_keys: list[str]) -> list[str | None]:
         """The kept originals of these items (warehouse item keys), decrypted from the store."""

@@ -5,4 +5,4 @@
 
 # Version of the engines' behaviour (lexicons, taxonomies, rules): the pipeline re-analyses stored texts when it
 # changes. Bump it with any change that alters analyze_batch's output.
-__version__ = "1"
+__version__ = "2"

@@ -26,12 +26,13 @@ _VALID = ("it", "en", "other")
 
 def analyze_batch(texts: Sequence[str], langs: Sequence[str | None] | None = None, *, sector: str = "bank",
                   taxonomy: Taxonomy | None = None, sentiment: TieredSentiment | None = None,
-                  names: Iterable[str] = ()) -> pd.DataFrame:
+                  names: Iterable[str] = (), default_lang: str | None = None) -> pd.DataFrame:
     """One row per input text, in order, with the columns of ``COLUMNS``.
 
     ``langs``: known languages ("it"/"en"/"other"; None = detect) e.g. the survey's language; ``sector`` picks a
     shipped taxonomy unless ``taxonomy`` is given; ``sentiment`` defaults to the lexicon tier; ``names`` are extra
-    names to mask (staff, customers).
+    names to mask (staff, customers); ``default_lang`` ("it"/"en", the workspace's language): the language of
+    a short text that shows none of its own (else "other").
     """
     texts = ["" if t is None or (isinstance(t, float) and t != t) else str(t) for t in texts]
     n = len(texts)
@@ -53,7 +54,7 @@ def analyze_batch(texts: Sequence[str], langs: Sequence[str | None] | None = Non
 
     need = [i for i, (_, lg) in enumerate(uniq) if lg is None]
     language = [lg or "other" for _, lg in uniq]
-    for i, lg in zip(need, detect([u_texts[i] for i in need]) if need else [], strict=True):
+    for i, lg in zip(need, detect([u_texts[i] for i in need], default_lang) if need else [], strict=True):
         language[i] = lg
 
     masked = mask_many(u_texts, names)

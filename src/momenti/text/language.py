@@ -7,7 +7,8 @@ naive-Bayes product is one sparse matrix product for the whole batch.
 
 Very short texts ("ok", "top", "grazie mille") carry too few n-grams for a character model, so below
 ``SHORT_CHARS`` letters, or when the model is unsure, a vote of Italian and English function/customer-service words
-decides; with no evidence at all the text is "other".
+decides; a short text with letters but no evidence ("Sei bravissima") gets the caller's ``default`` (the
+workspace's language, MOMENTI_TEXT_LANGUAGE) when one is given, else "other"; one with no letters ("👍") is "other".
 """
 
 from __future__ import annotations
@@ -29,13 +30,15 @@ _IT_HINTS = frozenset(
     "il lo la gli le un una di del della dei delle che non è e ho ha hanno sono per con mi ci si ma molto tutto "
     "anche come più sempre mai grazie ottimo ottima pessimo pessima bene male buono brava bravo gentile gentilissimo "
     "servizio banca carta conto operatore attesa app ancora niente nessuno perché quando troppo poco ok ciao "
-    "veloce lento lenta consiglio consiglierei soddisfatto soddisfatta schifo vergogna tutto".split()
+    "veloce lento lenta consiglio consiglierei soddisfatto soddisfatta schifo vergogna tutto sei siete siamo "
+    "bravissima bravissimo bravissimi grande grandi bello bella bellissimo bellissima complimenti evviva "
+    "davvero proprio questo questa quello quella".split()
 )
 _EN_HINTS = frozenset(
     "the a an of to and is was were are have has had not no it i my me we you they this that for with but very "
     "all also more always never thanks thank great good bad terrible awful nice kind rude service bank card "
     "account staff waiting app still nothing nobody because when too little ok hi fast slow recommend happy "
-    "satisfied worst best love hate".split()
+    "satisfied worst best love hate you your are so please help amazing awesome what why".split()
 )
 _WORDS = re.compile(r"[^\W\d_]+")
 
@@ -88,8 +91,9 @@ def _vote(text: str) -> str | None:
     return None
 
 
-def detect(texts: Sequence[str]) -> list[str]:
-    """"it" | "en" | "other" per text, in order."""
+def detect(texts: Sequence[str], default: str | None = None) -> list[str]:
+    """"it" | "en" | "other" per text, in order; ``default`` ("it"/"en"): what a short text with no evidence
+    of its language is taken to be (a customer of this company writing a few words writes its language)."""
     texts = ["" if t is None else str(t) for t in texts]
     if not texts:
         return []
@@ -109,7 +113,7 @@ def detect(texts: Sequence[str]) -> list[str]:
         lang = labels[best[i]]
         letters = sum(ch.isalpha() for ch in t) if len(t) < 64 else 64
         if letters < SHORT_CHARS:
-            out.append(_vote(t) or "other")
+            out.append(_vote(t) or (default if default in ("it", "en") and letters else "other"))
             continue
         if conf[i] < MIN_PROB or math.isnan(conf[i]):
             # unsure: the word vote may pick it/en, but only if the model gives that language some weight

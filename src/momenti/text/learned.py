@@ -81,6 +81,10 @@ def _pipeline(c: float, seed: int) -> Pipeline:
 class LearnedSentiment:
     """Sentiment learned from labelled comments (e.g. scores: NPS 0-6 negative, 9-10 positive)."""
 
+    # The lexicon's reading is among the features: the tiers let this model answer every text it is given
+    # rather than send its unsure ones back to the lexicon (TieredSentiment).
+    stacks_lexicon = True
+
     def __init__(self, c: float = 0.3, seed: int = 0, cv_folds: int = 5) -> None:
         self.c = c
         self.seed = seed

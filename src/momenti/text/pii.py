@@ -140,7 +140,8 @@ _STRONG_CUE = re.compile(
 _WEAK_CUE = re.compile(
     r"(?i:\bsono|\bio sono|\boperat(?:ore|rice)|\bconsulente|\bimpiegat[oa]|\bcassier[ea]|\bparlato con|"
     r"\bgrazie a|\bringrazio|\bringraziare|\bthanks to|\bthank|\bthis is|\bi am|\bagent|\brepresentative|"
-    r"\bspoke (?:with|to)|\badvisor|\bcolleague|\bcollega)\s+("
+    r"\bspoke (?:with|to)|\btalked (?:with|to)|\bask(?:ed)? for|\bchied(?:ete|ere|i|o)? di|\bchiesto di|\badvisor|"
+    r"\bcolleague|\bcollega)\s+("
     + _NAMEWORD + r")(?:\s+(" + _NAMEWORD + r"))?"
 )
 _HAS_DIGIT = re.compile(r"\d").search
@@ -151,8 +152,13 @@ _PAIR = re.compile(r"\b(" + _NAMEWORD + r")\s+(" + _NAMEWORD + r")\b")
 @lru_cache(maxsize=1)
 def first_names() -> frozenset[str]:
     """Shipped first names (Italian and English), lower-case; ambiguous words (Rosa? yes; May, Will: no) left out."""
+    from momenti.text.keywords import stopwords
+
     text = resources.files("momenti.text").joinpath("lexicons/first_names.txt").read_text(encoding="utf-8")
-    return frozenset(w.strip().lower() for w in text.split() if w.strip() and not w.startswith("#"))
+    # Comment lines are skipped whole (their words once became "names": "First Class", "The Captain"), and a
+    # function word is never a first name ("To Boston", "Of Chicago").
+    names = {w.lower() for line in text.splitlines() if not line.lstrip().startswith("#") for w in line.split()}
+    return frozenset(names - stopwords())
 
 
 @lru_cache(maxsize=1)

@@ -7,10 +7,13 @@ Lexicon scoring (per clause, then per text):
     modifiers = the 3 words before it: intensifiers multiply (molto 1.5, very 1.5), diminishers too (un po' 0.6,
                 slightly 0.6); a negator flips it, asymmetrically (a negated positive is x -0.75: "not good" is
                 bad; a negated negative x -0.5: "non è male" is only mildly good), unless the lexicon has an
-                explicit "non X"/"not X" entry (non funziona = -2.4); capitals x1.3;
+                explicit "non X"/"not X" entry (non funziona = -2.4); capitals x1.3; a negative v x1.5;
+    requests  = in a question or a clause with a request word ("please", "vorrei"), courtesy words (thanks, help,
+                grazie) count 0 and help asked for counts -0.8 ("Please help!" is a complaint, not praise);
     clause    = sum of its v x (1 + 0.1 x its "!" up to 3);
-    text      = sum of clause x weight, weight 2 for a clause opened by "ma"/"but", 0.5 for the clause before it
-                and for a concessive clause ("anche se", "although");
+    text      = sum of clause x weight, weight 2 for a clause opened by "ma"/"but" (one with no sentiment word
+                takes the opposite of the clause before), 0.5 for the clause before it and for a concessive clause
+                ("anche se", "although");
     score     = S / sqrt(S^2 + 4) in (-1, 1); label by +-NEUTRAL_BAND.
 """
 
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from momenti.text.tokens import Doc, doc, lemma, superlatives
+from momenti.text.tokens import Clause, Doc, doc, lemma, superlatives
 
 if TYPE_CHECKING:
     from momenti.text.learned import LearnedSentiment
@@ -35,6 +38,10 @@ LABELS = ("negative", "neutral", "positive")
 NEUTRAL_BAND = 0.2
 _ALPHA = 4.0  # score = S / sqrt(S^2 + ALPHA): one strong word (|v| = 3) gives |score| = 0.83
 _WINDOW = 3
+_EMOJI_KINDS = frozenset({"face", "heart", "hearts", "hand", "hands", "thumbs"})
+_VADER_SCALE = 0.85  # VADER's -4..4 onto this lexicon's -3.5..3.5
+_NEG_WEIGHT = 1.5  # negative words weigh more (SO-CAL's negativity bias: praise is said plainly, blame often softly)
+_PLEA = -0.8  # "help" asked for in a request ("Can you help?", "aiutatemi per favore")
 
 
 @dataclass(slots=True)
@@ -55,6 +62,10 @@ class _Lang:
     dim_bigrams: dict[tuple[str, str], float]
     max_phrase: int
     phrase_starts: frozenset[str]  # first lemmas of phrases: most tokens skip the phrase lookup
+    requests: frozenset[str]  # words that make a clause a request ("please", "vorrei")
+    request_pairs: frozenset[tuple[str, str]]  # two-word request openers ("let me" know, "mi aiutate")
+    courtesy: frozenset[str]  # politeness and help lemmas: manners, not praise, in a request
+    pleas: frozenset[str]  # help asked for: a problem (-0.8) in a request
 
 
 def _read_tsv(name: str) -> list[tuple[str, float]]:
@@ -65,6 +76,49 @@ def _read_tsv(name: str) -> list[tuple[str, float]]:
             continue
         term, val = line.rsplit("\t", 1)
         out.append((term.strip().lower(), float(val)))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _vader_lexicon() -> dict[str, float]:
+    """VADER's English lexicon (vaderSentiment, MIT: ~7,500 words rated -4..4 by ten raters each, shipped in its
+    wheel), words only (its emoticons are left out), on this lexicon's scale."""
+    try:
+        text = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[0].isalpha():
+            out[parts[0].lower()] = float(parts[1]) * _VADER_SCALE
+    return out
+
+
+def _vader_words(modifiers: frozenset[str]) -> list[tuple[str, float]]:
+    """VADER's words after the project's own entries (which win: they are tuned to customer service), without
+    the words this lexicon treats as modifiers ("no", "very")."""
+    return [(w, v) for w, v in _vader_lexicon().items() if w not in modifiers]
+
+
+@lru_cache(maxsize=1)
+def _vader_emoji() -> list[tuple[str, float]]:
+    """Emoji beyond the shipped ones: VADER's emoji file names each emoji in English ("loudly crying face"); a
+    face, heart or hand whose name has rated words gets their sum (clipped to +-2.5), in every language."""
+    try:
+        text = resources.files("vaderSentiment").joinpath("emoji_utf8_lexicon.txt").read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        return []
+    words = _vader_lexicon()
+    out = []
+    for line in text.splitlines():
+        emoji, _, name = line.partition("\t")
+        parts = name.lower().replace("-", " ").split()
+        if not emoji or not _EMOJI_KINDS.intersection(parts):
+            continue
+        v = sum(words.get(w, 0.0) for w in parts)
+        if v:
+            out.append((emoji, max(-2.5, min(2.5, v))))
     return out
 
 
@@ -80,8 +134,14 @@ def _lexicon(lang: str) -> _Lang:
     negators: set[str] = set()
     intens: dict[str, float] = {}
     dims: dict[tuple[str, str], float] = {}
+    requests: set[str] = set()
+    request_pairs: set[tuple[str, str]] = set()
+    courtesy: set[str] = set()
+    pleas: set[str] = set()
     for lg in langs:
-        entries = _read_tsv(f"sentiment_{lg}.tsv") + _read_tsv("sentiment_emoji.tsv")
+        entries = _read_tsv(f"sentiment_{lg}.tsv") + _read_tsv("sentiment_emoji.tsv") + _vader_emoji()
+        if lg == "en":
+            entries += _vader_words(frozenset(mods["en"]["negators"]) | set(mods["en"]["intensifiers"]))
         for term, val in entries:
             parts = term.replace("'", " ").split()
             if len(parts) == 1:
@@ -90,6 +150,8 @@ def _lexicon(lang: str) -> _Lang:
                 if lg == "it":  # absolute superlatives: gentile -> gentilissimo x1.5 (simplemma keeps them as is)
                     for form in superlatives(parts[0]):
                         words.setdefault(form, max(-3.5, min(3.5, val * 1.5)))
+                    for form in _inflections(parts[0]):  # simplemma misses some: stupenda, perfetta, deluse
+                        words.setdefault(form, val)
             elif len(parts) == 2 and parts[0] == neg_word[lg]:
                 negated[parts[1]] = val
                 negated[lemma(parts[1], lg)] = val
@@ -105,10 +167,42 @@ def _lexicon(lang: str) -> _Lang:
                 intens[p[0]] = float(f)
             else:
                 dims[(p[0], p[1])] = float(f)
+        for w in m.get("requests", []):
+            p = str(w).split()
+            if len(p) == 1:
+                requests.add(p[0])
+            else:
+                request_pairs.add((p[0], p[1]))
+        courtesy.update(lemma(str(w), lg) for w in m.get("courtesy", []))
+        courtesy.update(str(w) for w in m.get("courtesy", []))
+        pleas.update(lemma(str(w), lg) for w in m.get("pleas", []))
+        pleas.update(str(w) for w in m.get("pleas", []))
     # modifiers are not sentiment words themselves ("super" is both: as a modifier it only amplifies)
     max_phrase = max((len(p) for p in phrases), default=1)
     starts = frozenset(p[0] for p in phrases)
-    return _Lang(words, phrases, negated, frozenset(negators), intens, dims, max_phrase, starts)
+    return _Lang(words, phrases, negated, frozenset(negators), intens, dims, max_phrase, starts, frozenset(requests),
+                 frozenset(request_pairs), frozenset(courtesy), frozenset(pleas))
+
+
+def _inflections(word: str) -> list[str]:
+    """Gender and number of an Italian adjective written in the masculine singular: stupendo -> stupenda,
+    stupendi, stupende; gentile -> gentili. Applied to lexicon entries only, and never over another entry."""
+    if len(word) < 4 or " " in word or not word.isalpha():
+        return []
+    if word.endswith("o"):
+        return [word[:-1] + e for e in "aie"]
+    if word.endswith("e"):
+        return [word[:-1] + "i"]
+    return []
+
+
+def _is_request(c: Clause, lex: _Lang) -> bool:
+    """A question, or a clause with a request word or opener: its courtesy words are manners, not praise."""
+    if c.question:
+        return True
+    ws = c.words
+    req, pairs = lex.requests, lex.request_pairs
+    return any(w in req for w in ws) or any((a, b) in pairs for a, b in zip(ws, ws[1:], strict=False))
 
 
 def clause_scores(d: Doc) -> tuple[list[float], int]:
@@ -123,6 +217,7 @@ def clause_scores(d: Doc) -> tuple[list[float], int]:
         n = len(ws)
         total = 0.0
         i = 0
+        request = _is_request(c, lex)
         while i < n:
             w = ws[i]
             v = None
@@ -158,7 +253,11 @@ def clause_scores(d: Doc) -> tuple[list[float], int]:
                 if nv is None:
                     nv = negated_v.get(w) if span == 1 else None
                 v = nv if nv is not None else (v * -0.75 if v > 0 else v * -0.5)
-            total += v * mult
+            elif request and v > 0 and span == 1 and (lms[i] in lex.courtesy or w in lex.courtesy):
+                # "Please help!", "would appreciate a call back": asking is not praising, and asking for help
+                # says something is wrong
+                v = _PLEA if (lms[i] in lex.pleas or w in lex.pleas) else 0.0
+            total += v * mult * (_NEG_WEIGHT if v < 0 else 1.0)
             i += span
         if c.exclaim:
             total *= 1.0 + 0.1 * min(c.exclaim, 3)
@@ -175,6 +274,10 @@ def combine(d: Doc, scores: list[float]) -> float:
         kind = cls[k].kind
         if kind == "contrast":
             w = 2.0
+            if s == 0.0 and k > 0 and not cls[k].question:
+                # "Thanks for the info but have been trying for over 24hrs": "but" announces the opposite of
+                # what came before even when what follows has no sentiment word of its own
+                s = -scores[k - 1]
         elif kind == "concessive":
             w = 0.5
         if k + 1 < len(cls) and cls[k + 1].kind == "contrast":
@@ -232,19 +335,27 @@ def _langs(texts: Sequence[str], langs: Sequence[str | None] | None) -> list[str
     return out  # type: ignore[return-value]
 
 
+DEFAULT_MIN_CONFIDENCE = 0.6  # a tier that does not already weigh the lexicon answers above this
+
+
 class TieredSentiment:
     """An ordered list of tiers, then the lexicon: each text gets the first tier whose confidence is >=
-    ``min_confidence``; what no tier is sure of gets the lexicon's reading (which always answers).
+    its threshold; what no tier is sure of gets the lexicon's reading (which always answers).
 
-    ``TieredSentiment(model)``: one tier (the learned model), as before; ``TieredSentiment([transformer, model])``:
-    the transformer first, the learned model where it is unsure, then the lexicon. ``min_confidence`` is one
-    threshold for every tier or one per tier. A later tier sees only the texts the earlier ones left, so a slow
-    first tier is not paid twice. A tier is anything with ``predict(texts, langs) -> list[Sentiment]``; one whose
-    ``predict`` also takes ``lexicon_rows`` (the learned model) is given the lexicon's features already computed.
+    ``TieredSentiment(model)``: one tier (the learned model); ``TieredSentiment([transformer, model])``: the
+    transformer first, the learned model where it is unsure, then the lexicon. ``min_confidence`` is one threshold
+    for every tier or one per tier; by default (None) a tier that already weighs the lexicon's reading (the
+    learned model: the lexicon's scores are among its features, ``stacks_lexicon``) answers every text it sees
+    (threshold 0), any other tier answers at >= 0.6. Why: handing a trained model's unsure texts to the lexicon
+    made the output worse than the model alone (SENTIPOLC polarity F 0.64 against 0.72, docs/text.md): its
+    calibrated 0.45 is still a better guess than the lexicon's, which it has already seen. A later tier sees only
+    the texts the earlier ones left, so a slow first tier is not paid twice. A tier is anything with
+    ``predict(texts, langs) -> list[Sentiment]``; one whose ``predict`` also takes ``lexicon_rows`` (the learned
+    model) is given the lexicon's features already computed.
     """
 
     def __init__(self, model: LearnedSentiment | Sequence[object] | None = None,
-                 min_confidence: float | Sequence[float] = 0.6) -> None:
+                 min_confidence: float | Sequence[float] | None = None) -> None:
         if model is None:
             tiers: list[object] = []
         elif isinstance(model, (list, tuple)):
@@ -252,7 +363,9 @@ class TieredSentiment:
         else:
             tiers = [model]
         self.tiers = tiers
-        if isinstance(min_confidence, (int, float)):
+        if min_confidence is None:
+            self.thresholds = [0.0 if getattr(t, "stacks_lexicon", False) else DEFAULT_MIN_CONFIDENCE for t in tiers]
+        elif isinstance(min_confidence, (int, float)):
             self.thresholds = [float(min_confidence)] * len(tiers)
         else:
             self.thresholds = [float(v) for v in min_confidence]

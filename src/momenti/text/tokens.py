@@ -78,6 +78,7 @@ class Clause:
     caps: list[bool] = field(default_factory=list)  # written in capitals (shouting: intensifies)
     kind: str = "plain"  # plain | contrast (opened by ma/but) | concessive (anche se/although)
     exclaim: int = 0  # "!" closing the clause
+    question: bool = False  # closed by "?": a question asks, it does not praise ("Can you help?")
 
 
 @dataclass(slots=True)
@@ -102,6 +103,8 @@ def doc(text: str, lang: str) -> Doc:
         if kind == "p":
             if "!" in tok:
                 cur.exclaim += tok.count("!")
+            if "?" in tok:
+                cur.question = True
             if cur.words:
                 clauses.append(cur)
                 cur = Clause()
@@ -155,5 +158,5 @@ def _split_and(clauses: list[Clause], conj: set[str]) -> list[Clause]:
         if start == 0:
             out.append(c)
         else:
-            out.append(Clause(c.words[start:], c.lemmas[start:], c.caps[start:], "plain", c.exclaim))
+            out.append(Clause(c.words[start:], c.lemmas[start:], c.caps[start:], "plain", c.exclaim, c.question))
     return out

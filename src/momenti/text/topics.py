@@ -93,6 +93,13 @@ class Taxonomy:
                 return t.get(f"label_{lang}") or t.get("label_en") or key
         raise KeyError(key)
 
+    def labels(self, keys: Sequence[str], lang: str | None = "it") -> list[str]:
+        """The label of each key in ``lang`` (English for "en", Italian otherwise); a key no longer in the
+        taxonomy (a topic removed after the analysis) is shown as itself."""
+        names = {t["key"]: t.get("label_en" if lang == "en" else "label_it") or t.get("label_en") or t["key"]
+                 for t in self.data["topics"]}
+        return [names.get(k, k) for k in keys]
+
     def _build(self, lang: str) -> _Index:
         idx = _Index()
         for t in self.data["topics"]:
