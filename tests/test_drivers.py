@@ -363,7 +363,7 @@ def test_penalty_reward_identical_not_rated_patterns_share_one_and_real_collinea
     X.loc[X["E"].notna(), "F"] = X.loc[X["E"].notna(), "F"].fillna(5)
     pr = PenaltyReward(low=4, high=8, missing="indicator").fit(X, y)
     notes = pr.to_frame().set_index("driver")["note"]
-    assert "shares the not-rated dummy of" in notes["E"] + notes["F"]
+    assert notes["F"] == "not-rated dummy shared with E (same respondents)" and notes["E"] == ""
     # Two drivers scored identically: the low/high dummies themselves are dependent, and the error says that.
     Xs = X.assign(F=X["E"])
     with pytest.raises(ValueError, match=r"low/high dummies are linearly dependent \((low|high)\((E|F)\) = "):

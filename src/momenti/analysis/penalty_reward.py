@@ -3,7 +3,7 @@
 Split from ``drivers`` (which it shares input checks with) because its design matrix needs care of its own:
 sparse "not rated" indicators can be linearly dependent on real data (not-rated(A) + not-rated(B) =
 not-rated(C) + not-rated(D) on a handful of respondents), and such a dependency says nothing about the
-low/high dummies. A rank-revealing (column-pivoted) QR finds it, the redundant indicator is dropped and the
+low/high dummies. A rank-revealing QR finds it, the redundant indicator is dropped and the
 output says which one and why; a dependency among the low/high dummies themselves is reported as such.
 """
 
@@ -13,31 +13,36 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 from scipy import stats
 
 from momenti.analysis.drivers import DriverInputError, _arrays, _spread
 
-# A column whose part not explained by the others is below this share of the largest column is dependent.
-# 0/1 dummies on real counts are either exactly dependent (residual ~1e-13) or clearly not (one respondent
-# of 10⁵ still leaves ~3e-3), so the cut is far from both.
+# A column whose part not explained by the columns kept before it is below this share of its own length is
+# dependent. 0/1 dummies on real counts are either exactly dependent (residual ~1e-15) or clearly not (a
+# single differing respondent among 10⁵ still leaves ~3e-3), so the cut is far from both.
 RANK_TOL = 1e-9
 
 
-def _independent(A: np.ndarray, scale: float | None = None) -> np.ndarray:
-    """Indices of a maximal set of linearly independent columns of A, chosen by column-pivoted QR.
+def _independent(A: np.ndarray, order: list[int] | None = None) -> list[int]:
+    """Columns of A kept by a rank-revealing QR built column by column in ``order``: each column is kept
+    unless it lies (numerically) in the span of those kept before it.
 
-    Pivoting takes at each step the column with the largest part not explained by those already taken, so
-    the columns left out are exactly the ones (numerically) in the span of the others; among several
-    equivalent choices it keeps the columns that carry most respondents. ``scale``: the column size the
-    tolerance is relative to (default: A's largest column)."""
-    if A.shape[1] == 0:
-        return np.array([], dtype=int)
-    _, R, piv = scipy.linalg.qr(A, mode="economic", pivoting=True)
-    d = np.abs(np.diag(R))
-    scale = float(np.linalg.norm(A, axis=0).max()) if scale is None else scale
-    rank = int((d > RANK_TOL * max(scale, 1.0)).sum())
-    return np.sort(piv[:rank])
+    A fixed order rather than LAPACK's norm pivoting makes the choice reproducible: the same respondents give
+    the same dropped column whether they arrive as rows or as weighted cells, whatever the row order (ties in
+    the pivot's column norms otherwise break by rounding noise). Gram-Schmidt twice per column is enough for
+    the orthogonality to hold to machine precision (Kahan–Parlett)."""
+    basis = np.zeros((A.shape[0], 0))
+    kept = []
+    for i in range(A.shape[1]) if order is None else order:
+        v = A[:, i]
+        norm = float(np.linalg.norm(v))
+        r = v - basis @ (basis.T @ v)
+        r = r - basis @ (basis.T @ r)
+        rn = float(np.linalg.norm(r))
+        if norm > 0 and rn > RANK_TOL * norm:
+            basis = np.column_stack([basis, r / rn])
+            kept.append(i)
+    return sorted(kept)
 
 
 def _equation(target: str, names: list[str], coef: np.ndarray) -> str:
@@ -183,13 +188,13 @@ class PenaltyReward:
                 "drop one of those drivers")
         nr = [j for j in range(p) if not present[:, j].all()]
         N = np.column_stack([(~present[:, j]).astype(float) for j in nr]) if nr else np.zeros((len(sw), 0))
-        if nr:
-            # Dependence of the indicators given the core: pivoted QR of what the core leaves unexplained.
-            Q = scipy.linalg.qr(C * sw[:, None], mode="economic")[0]
-            Nw = N * sw[:, None]
-            kept = set(_independent(Nw - Q @ (Q.T @ Nw), float(np.linalg.norm(Nw, axis=0).max())).tolist())
-        else:
-            kept = set()
+        # The indicators after the (full-rank) core, the most-skipped first: among equivalent choices the one
+        # dropped is the sparsest, and the same data always drop the same one.
+        counts = (N * sw[:, None] ** 2).sum(axis=0)
+        order = sorted(range(len(nr)), key=lambda i: (-counts[i], nr[i]))
+        k0 = C.shape[1]
+        got = _independent(np.column_stack([C, N]) * sw[:, None], [*range(k0), *(k0 + i for i in order)])
+        kept = {i - k0 for i in got if i >= k0}
         self.dropped_, self.dependencies_ = [], {}
         K = np.column_stack([C, N[:, sorted(kept)]]) if kept else C
         knames = colnames + [label["not_rated"].format(names[nr[i]]) for i in sorted(kept)]
@@ -203,7 +208,7 @@ class PenaltyReward:
             self.dependencies_[name] = eq
             used = [knames[m] for m in np.flatnonzero(np.abs(c) >= 1e-6)]
             if len(used) == 1 and used[0].startswith("not rated(") and abs(c[knames.index(used[0])] - 1) < 1e-6:
-                notes[j].append(f"shares the not-rated dummy of {used[0][10:-1]} (rated by the same respondents)")
+                notes[j].append(f"not-rated dummy shared with {used[0][10:-1]} (same respondents)")
             elif all(u == "intercept" or u.startswith("not rated(") for u in used):
                 notes[j].append(f"not-rated dummy dropped, {eq} on these data; penalty and reward are unchanged")
             else:

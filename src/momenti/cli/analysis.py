@@ -122,14 +122,16 @@ def _quadrant_table(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     imp_cut, perf_cut = float(df["importance_cut"].iloc[0]), float(df["performance_cut"].iloc[0])
     di, dp = _decimals(df["importance"], imp_cut, 1), _decimals(df["performance"], perf_cut, 2)
 
-    def num(x: object, d: int) -> str:
-        return "–" if x is None or x != x else f"{x:.{d}f}"  # type: ignore[str-format]  # noqa: PLR0124
+    def num(values: pd.Series, d: int) -> list[str]:
+        text = ["–" if x != x else f"{x:.{d}f}" for x in values]  # noqa: PLR0124 - NaN check
+        width = max(map(len, text), default=0)
+        return [t.rjust(width) for t in text]  # strings, so padded to read as a right-aligned column
 
     compact = pd.DataFrame({
-        "touchpoint": df["driver"], "importance %": [num(x, di) for x in df["importance"]],
+        "touchpoint": df["driver"], "importance %": num(df["importance"], di),
         "imp. 95% CI": [_span(a, b, di) for a, b in zip(df["importance_ci_low"], df["importance_ci_high"],
                                                         strict=True)],
-        "performance": [num(x, dp) for x in df["performance"]],
+        "performance": num(df["performance"], dp),
         "perf. 95% CI": [_span(a, b, dp) for a, b in zip(df["performance_ci_low"], df["performance_ci_high"],
                                                          strict=True)],
         "n": df["performance_n"], "quadrant": df["quadrant"], "declared MoT": df["declared_mot"].fillna(False),
@@ -183,12 +185,21 @@ def penalty_reward(outcome: str = OUTCOME, drivers: str = DRIVERS,
         return
     shown = _compact(df, {"penalty CI": ("penalty_ci_low", "penalty_ci_high"),
                           "reward CI": ("reward_ci_low", "reward_ci_high"), "IA CI": ("ia_ci_low", "ia_ci_high")},
-                     ["question", "n_respondents", "r2", "low", "high", "missing"])
+                     ["question", "n_respondents", "r2", "low", "high", "missing", "note"])
     print_frame(shown, fmt, title=f"Penalty-reward on {outcome}", meta=meta)
+    keys = [c for c in df.columns if c not in set(_PR_COLUMNS)]
+    # Notes (a dropped not-rated dummy, an unexpected sign, a group too small) are sentences: under the table,
+    # where they read whole, rather than wrapped into a narrow column.
+    lines = []
+    for _, r in df[df["note"].fillna("") != ""].iterrows():
+        # A group too small to fit has one reason for all its drivers: said once.
+        who = [str(r[k]) for k in keys] + ([] if pd.isna(r["n_respondents"]) else [str(r.driver)])
+        lines.append(f"note, {' '.join(who)}: {r.note}")
+    for line in dict.fromkeys(lines):
+        console.print(line, highlight=False, markup=False)
     ok = df[df["n_respondents"].notna()]  # a --by group too small to fit has only its note
     if not len(ok):
         return
-    keys = [c for c in df.columns if c not in set(_PR_COLUMNS)]
     r = ok.iloc[0]
     n = ", ".join(f"{name}{int(g.n_respondents)}" for name, g in _groups(ok, keys))
     console.print(f"low box <= {r.low:g}, high box >= {r.high:g}; missing: {r.missing}; n {n}; "
