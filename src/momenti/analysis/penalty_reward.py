@@ -13,34 +13,34 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 from scipy import stats
 
 from momenti.analysis.drivers import DriverInputError, _arrays, _spread
 
-# A column whose part not explained by the columns kept before it is below this share of its own length is
-# dependent. 0/1 dummies on real counts are either exactly dependent (residual ~1e-15) or clearly not (a
-# single differing respondent among 10⁵ still leaves ~3e-3), so the cut is far from both.
+# A column whose part not explained by the columns kept before it has a squared length below this share of
+# its own is dependent. 0/1 dummies on real counts are either exactly dependent (rounding leaves ~1e-13) or
+# clearly not (a single differing respondent among 10⁵ still leaves ~1e-5), so the cut is far from both.
 RANK_TOL = 1e-9
 
 
-def _independent(A: np.ndarray, order: list[int] | None = None) -> list[int]:
-    """Columns of A kept by a rank-revealing QR built column by column in ``order``: each column is kept
-    unless it lies (numerically) in the span of those kept before it.
+def _independent(G: np.ndarray, order: list[int] | None = None) -> list[int]:
+    """Columns kept by a rank-revealing QR of the design A built column by column in ``order``, from the Gram
+    matrix G = AᵀWA alone (k × k, whatever the number of rows): each column is kept unless its squared
+    distance to the span of those kept before it, G_ii − G_iS G_SS⁻¹ G_Si (S: kept so far, through the
+    Cholesky factor of G_SS, grown one row per kept column), is ~0.
 
-    A fixed order rather than LAPACK's norm pivoting makes the choice reproducible: the same respondents give
-    the same dropped column whether they arrive as rows or as weighted cells, whatever the row order (ties in
-    the pivot's column norms otherwise break by rounding noise). Gram-Schmidt twice per column is enough for
-    the orthogonality to hold to machine precision (Kahan–Parlett)."""
-    basis = np.zeros((A.shape[0], 0))
-    kept = []
-    for i in range(A.shape[1]) if order is None else order:
-        v = A[:, i]
-        norm = float(np.linalg.norm(v))
-        r = v - basis @ (basis.T @ v)
-        r = r - basis @ (basis.T @ r)
-        rn = float(np.linalg.norm(r))
-        if norm > 0 and rn > RANK_TOL * norm:
-            basis = np.column_stack([basis, r / rn])
+    A fixed order rather than pivoting on the largest remaining norm makes the choice reproducible: the same
+    respondents give the same dropped column whether they arrive as rows or as weighted cells (ties between
+    equal norms would otherwise break by rounding noise)."""
+    L = np.zeros_like(G)
+    kept: list[int] = []
+    for i in range(G.shape[0]) if order is None else order:
+        m = len(kept)
+        li = scipy.linalg.solve_triangular(L[:m, :m], G[kept, i], lower=True) if m else np.zeros(0)
+        res = G[i, i] - li @ li
+        if G[i, i] > 0 and res > RANK_TOL * G[i, i]:
+            L[m, :m], L[m, m] = li, np.sqrt(res)
             kept.append(i)
     return sorted(kept)
 
@@ -128,13 +128,11 @@ class PenaltyReward:
                 f"no score between the low and the high box for {', '.join(no_mid)}: the middle box is the "
                 "reference of penalty and reward, so they cannot be told apart; narrow the boxes (low/high)")
         notes: list[list[str]] = [[] for _ in range(p)]
-        D, slots = self._design(low_d, high_d, present, np.sqrt(wa), names, notes)
+        D, slots, XtX = self._design(low_d, high_d, present, wa, names, notes)
         k = D.shape[1]
         if n_w <= k:
             raise DriverInputError(f"need more than {k} complete rows for {k - 1} low/high dummies, got {int(n_w)}")
-        Dw = D * wa[:, None]
-        XtX = D.T @ Dw
-        coef = np.linalg.solve(XtX, Dw.T @ ya)
+        coef = np.linalg.solve(XtX, D.T @ (wa * ya))
         resid = ya - D @ coef
         df = n_w - k
         rss = float((wa * resid**2).sum())
@@ -158,9 +156,10 @@ class PenaltyReward:
         self.note_ = np.array(["; ".join(n) for n in notes], dtype=object)
         return self
 
-    def _design(self, low_d: np.ndarray, high_d: np.ndarray, present: np.ndarray, sw: np.ndarray,
-                names: list[str], notes: list[list[str]]) -> tuple[np.ndarray, list[tuple[str, int]]]:
-        """Intercept, the low/high dummies and the independent "not rated" dummies; slots say which is which.
+    def _design(self, low_d: np.ndarray, high_d: np.ndarray, present: np.ndarray, w: np.ndarray,
+                names: list[str], notes: list[list[str]]) -> tuple[np.ndarray, list[tuple[str, int]], np.ndarray]:
+        """Intercept, the low/high dummies and the independent "not rated" dummies (the design D, what each
+        column is, DᵀWD).
 
         The low/high part must be of full rank (else their effects cannot be separated: an error naming the
         dependency). "Not rated" dummies are nuisance terms: one that is a combination of the others (with the
@@ -168,7 +167,7 @@ class PenaltyReward:
         reward and the fit, exactly as they were; ``dropped_``/``dependencies_`` and the driver's note say so."""
         p = len(names)
         label = {"penalty": "low({})", "reward": "high({})", "not_rated": "not rated({})"}
-        cols, slots = [np.ones(len(sw))], [("intercept", -1)]
+        cols, slots = [np.ones(len(w))], [("intercept", -1)]
         for j in range(p):
             for kind, d in (("penalty", low_d[:, j]), ("reward", high_d[:, j])):
                 # A dummy that is always 0 has no coefficient; leave it out and report NaN rather than fail.
@@ -176,33 +175,33 @@ class PenaltyReward:
                     cols.append(d)
                     slots.append((kind, j))
         colnames = ["intercept"] + [label[k].format(names[j]) for k, j in slots[1:]]
-        C = np.column_stack(cols)
-        core = _independent(C * sw[:, None])
-        if len(core) < C.shape[1]:
-            bad = next(i for i in range(C.shape[1]) if i not in set(core))
-            others = [i for i in range(C.shape[1]) if i != bad]
-            c = np.linalg.lstsq(C[:, others] * sw[:, None], C[:, bad] * sw, rcond=None)[0]
+        nr = [j for j in range(p) if not present[:, j].all()]
+        k0 = len(cols)
+        cols += [(~present[:, j]).astype(float) for j in nr]
+        A = np.column_stack(cols)
+        G = A.T @ (A * w[:, None])
+        core = _independent(G[:k0, :k0])
+        if len(core) < k0:
+            bad = next(i for i in range(k0) if i not in set(core))
+            others = [i for i in range(k0) if i != bad]
+            c = np.linalg.lstsq(G[np.ix_(others, others)], G[others, bad], rcond=None)[0]
             raise DriverInputError(
                 "low/high dummies are linearly dependent (" + _equation(colnames[bad], [colnames[i] for i in others], c)
                 + " for every respondent, e.g. two drivers scored identically): their effects cannot be separated; "
                 "drop one of those drivers")
-        nr = [j for j in range(p) if not present[:, j].all()]
-        N = np.column_stack([(~present[:, j]).astype(float) for j in nr]) if nr else np.zeros((len(sw), 0))
         # The indicators after the (full-rank) core, the most-skipped first: among equivalent choices the one
         # dropped is the sparsest, and the same data always drop the same one.
-        counts = (N * sw[:, None] ** 2).sum(axis=0)
-        order = sorted(range(len(nr)), key=lambda i: (-counts[i], nr[i]))
-        k0 = C.shape[1]
-        got = _independent(np.column_stack([C, N]) * sw[:, None], [*range(k0), *(k0 + i for i in order)])
+        order = sorted(range(len(nr)), key=lambda i: (-G[k0 + i, k0 + i], nr[i]))
+        got = _independent(G, [*range(k0), *(k0 + i for i in order)])
         kept = {i - k0 for i in got if i >= k0}
         self.dropped_, self.dependencies_ = [], {}
-        K = np.column_stack([C, N[:, sorted(kept)]]) if kept else C
+        idx = [*range(k0), *(k0 + i for i in sorted(kept))]
         knames = colnames + [label["not_rated"].format(names[nr[i]]) for i in sorted(kept)]
         for i, j in enumerate(nr):
             if i in kept:
                 continue
             name = label["not_rated"].format(names[j])
-            c = np.linalg.lstsq(K * sw[:, None], N[:, i] * sw, rcond=None)[0]
+            c = np.linalg.solve(G[np.ix_(idx, idx)], G[idx, k0 + i])
             eq = _equation(name, knames, c)
             self.dropped_.append(name)
             self.dependencies_[name] = eq
@@ -214,7 +213,7 @@ class PenaltyReward:
             else:
                 notes[j].append(f"not-rated dummy dropped, {eq} on these data; the other columns absorb it")
         slots += [("not_rated", nr[i]) for i in sorted(kept)]
-        return K, slots
+        return A[:, idx], slots, G[np.ix_(idx, idx)]
 
     def _asymmetry(self, coef: np.ndarray, cov: np.ndarray, where: dict[tuple[str, int], int],
                    p: int, notes: list[list[str]], tq: float) -> tuple[np.ndarray, np.ndarray]:
