@@ -136,7 +136,8 @@ def test_penalty_reward_matches_hand_ols_and_ia_formula() -> None:
     np.testing.assert_allclose(pr.penalty_, coef[1::2], atol=1e-9)
     np.testing.assert_allclose(pr.reward_, coef[2::2], atol=1e-9)
     for j in range(3):
-        r, pen = coef[2 + 2 * j], abs(coef[1 + 2 * j])
+        # An effect of the unexpected sign counts as none (docs/drivers.md, "Impact asymmetry for every sign").
+        r, pen = max(coef[2 + 2 * j], 0.0), max(-coef[1 + 2 * j], 0.0)
         assert pr.impact_asymmetry_[j] == pytest.approx((r - pen) / (r + pen), abs=1e-9)
 
 
@@ -296,3 +297,123 @@ def test_penalty_reward_indicator_keeps_unrated_respondents() -> None:
             (pr.impact_asymmetry_ <= pr.impact_asymmetry_ci_[:, 1])).all()
     lw = PenaltyReward(low=2, high=4).fit(Xm, y)
     assert lw.n_ < 2200 and lw.n_dropped_ == 4000 - lw.n_
+
+
+# -- penalty-reward: dependent "not rated" indicators, impact asymmetry for every sign combination ------------
+
+
+def dependent_not_rated(seed: int = 40, n: int = 3000) -> tuple[pd.DataFrame, np.ndarray, list[int]]:
+    """Six 1-10 ratings; A..D are missing only in four small blocks (A+C, B+D, A+D, B+C missing), so
+    not rated(A) + not rated(B) = not rated(C) + not rated(D) on every row and no two of them are equal."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.integers(1, 11, size=(n, 6)).astype(float), columns=list("ABCDEF"))
+    y = 6 - 1.5 * (X["A"] <= 4) + 1.0 * (X["B"] >= 8) + rng.normal(size=n)
+    blocks = [("A", "C"), ("B", "D"), ("A", "D"), ("B", "C")]
+    start = 0
+    for size, pair in zip((3, 4, 5, 6), blocks, strict=True):
+        X.loc[start:start + size - 1, list(pair)] = np.nan
+        start += size
+    X.loc[rng.random(n) < 0.3, "E"] = np.nan  # an ordinary, independent not-rated pattern
+    return X, y.to_numpy(), [start]
+
+
+def hand_design(X: pd.DataFrame, low: float, high: float, not_rated: list[str]) -> tuple[np.ndarray, list[str]]:
+    cols, names = [np.ones(len(X))], ["intercept"]
+    for c in X.columns:
+        v = X[c].to_numpy()
+        cols += [(v <= low).astype(float), (v >= high).astype(float)]
+        names += [f"low({c})", f"high({c})"]
+    for c in not_rated:
+        cols.append(X[c].isna().to_numpy(float))
+        names.append(f"not rated({c})")
+    return np.column_stack(cols), names
+
+
+def test_penalty_reward_drops_a_dependent_not_rated_indicator_and_says_so() -> None:
+    X, y, _ = dependent_not_rated()
+    nr = X.isna()
+    assert ((nr.A.astype(int) + nr.B) == (nr.C.astype(int) + nr.D)).all()
+    assert len({tuple(nr[c]) for c in "ABCD"}) == 4  # no two identical: merging duplicates is not enough
+    pr = PenaltyReward(low=4, high=8, missing="indicator").fit(X, y)
+    assert len(pr.dropped_) == 1 and pr.dropped_[0] in {f"not rated({c})" for c in "ABCD"}
+    dropped = pr.dropped_[0][len("not rated("):-1]
+    eq = pr.dependencies_[pr.dropped_[0]]
+    assert all(f"not rated({c})" in eq for c in "ABCD")
+    frame = pr.to_frame().set_index("driver")
+    assert "not-rated dummy dropped" in frame.loc[dropped, "note"] and "unchanged" in frame.loc[dropped, "note"]
+    assert (frame.drop(index=dropped)["note"] == "").all()
+    # The others' coefficients equal an independent least-squares fit without the dropped indicator ...
+    D, names = hand_design(X, 4, 8, [c for c in "ABCDE" if c != dropped])
+    coef = np.linalg.lstsq(D, y, rcond=None)[0]
+    np.testing.assert_allclose(pr.penalty_, coef[1:13:2], atol=1e-9)
+    np.testing.assert_allclose(pr.reward_, coef[2:13:2], atol=1e-9)
+    assert np.linalg.matrix_rank(D) == D.shape[1]
+    # ... and any of the four could have gone: the penalties and rewards do not depend on which.
+    for other in "ABCD":
+        D2, _ = hand_design(X, 4, 8, [c for c in "ABCDE" if c != other])
+        np.testing.assert_allclose(np.linalg.lstsq(D2, y, rcond=None)[0][1:13], coef[1:13], atol=1e-8)
+    resid = y - D @ coef
+    assert pr.r2_ == pytest.approx(1 - resid @ resid / ((y - y.mean()) ** 2).sum(), abs=1e-12)
+    assert pr.penalty_[0] == pytest.approx(-1.5, abs=0.2) and pr.reward_[1] == pytest.approx(1.0, abs=0.2)
+
+
+def test_penalty_reward_identical_not_rated_patterns_share_one_and_real_collinearity_is_named() -> None:
+    X, y, _ = dependent_not_rated(seed=41)
+    X.loc[X["E"].isna(), "F"] = np.nan
+    X.loc[X["E"].notna(), "F"] = X.loc[X["E"].notna(), "F"].fillna(5)
+    pr = PenaltyReward(low=4, high=8, missing="indicator").fit(X, y)
+    notes = pr.to_frame().set_index("driver")["note"]
+    assert notes["F"] == "not-rated dummy shared with E (same respondents)" and notes["E"] == ""
+    # Two drivers scored identically: the low/high dummies themselves are dependent, and the error says that.
+    Xs = X.assign(F=X["E"])
+    with pytest.raises(ValueError, match=r"low/high dummies are linearly dependent \((low|high)\((E|F)\) = "):
+        PenaltyReward(low=4, high=8, missing="indicator").fit(Xs, y)
+    with pytest.raises(ValueError, match="no score between the low and the high box for A"):
+        PenaltyReward(low=4, high=5, missing="indicator").fit(X.assign(A=X["A"].where(X["A"] != 5, 4)), y)
+
+
+SIGNS = [  # (penalty, reward) planted -> IA, category
+    ((-2.0, 1.0), -1 / 3, "basic"),
+    ((-1.0, 2.0), 1 / 3, "excitement"),
+    ((-1.0, 0.9), -0.1 / 1.9, "performance"),
+    ((-2.0, -0.5), -1.0, "basic"),  # reward < 0, smaller than the penalty
+    ((-0.5, -2.0), -1.0, "basic"),  # reward < 0, larger: same signs, same label
+    ((1.0, 2.0), 1.0, "excitement"),  # penalty > 0
+    ((2.0, 1.0), 1.0, "excitement"),
+    ((1.0, -1.0), np.nan, "undetermined"),  # both the unexpected way: a reversed driver
+]
+
+
+@pytest.mark.parametrize(("effects", "ia", "category"), SIGNS)
+def test_impact_asymmetry_for_every_sign_combination(effects: tuple[float, float], ia: float, category: str) -> None:
+    rng = np.random.default_rng(42)
+    n = 2000
+    X = pd.DataFrame({"x": rng.integers(1, 6, n), "other": rng.integers(1, 6, n)}).astype(float)
+    q, r = effects
+    y = 10 + q * (X.x <= 2) + r * (X.x >= 4) + 0.5 * (X.other >= 4) + rng.normal(scale=0.3, size=n)
+    pr = PenaltyReward(low=2, high=4).fit(X, y.to_numpy())
+    got, (lo, hi) = pr.impact_asymmetry_[0], pr.impact_asymmetry_ci_[0]
+    assert pr.category_[0] == category
+    if np.isnan(ia):
+        assert np.isnan(got) and np.isnan(lo) and np.isnan(hi)
+        assert "penalty > 0" in pr.note_[0] and "reward < 0" in pr.note_[0]
+        return
+    R, P = max(pr.reward_[0], 0.0), max(-pr.penalty_[0], 0.0)
+    assert got == pytest.approx((R - P) / (R + P), abs=1e-12) and got == pytest.approx(ia, abs=0.06)
+    assert -1 <= lo <= got <= hi <= 1
+    assert ("reward < 0" in pr.note_[0]) == (r < 0) and ("penalty > 0" in pr.note_[0]) == (q > 0)
+
+
+def test_impact_asymmetry_interval_at_the_boundary_reflects_the_clamped_effect() -> None:
+    # A reward that is 0 in truth comes out slightly negative or positive; IA stays near -1 either way and the
+    # interval, [-1, -1 + 2 z se(reward) / |penalty|], keeps the point and reaches up by the reward's noise.
+    rng = np.random.default_rng(3)
+    n = 600
+    X = pd.DataFrame({"x": rng.integers(1, 6, n), "other": rng.integers(1, 6, n)}).astype(float)
+    y = (10 - 2.0 * (X.x <= 2) + 0.5 * (X.other >= 4) + rng.normal(size=n)).to_numpy()
+    pr = PenaltyReward(low=2, high=4).fit(X, y)
+    assert pr.category_[0] == "basic" and pr.impact_asymmetry_ci_[0, 0] == -1.0
+    assert pr.impact_asymmetry_ci_[0, 0] <= pr.impact_asymmetry_[0] <= pr.impact_asymmetry_ci_[0, 1] < -0.6
+    se_r = (pr.reward_ci_[0, 1] - pr.reward_ci_[0, 0]) / 2 / 1.96  # t ~ z at n = 600
+    if pr.reward_[0] < 0:
+        assert pr.impact_asymmetry_ci_[0, 1] == pytest.approx(-1 + 2 * 1.96 * se_r / abs(pr.penalty_[0]), rel=0.01)

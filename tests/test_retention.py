@@ -257,3 +257,87 @@ def test_postgres_warehouse_gives_the_same_frame(demo_ws: momenti.Workspace, pg_
         a = demo_ws.retention_frame(**kwargs)
         b = pg.retention_frame(**kwargs)
         pd.testing.assert_frame_equal(a, b, check_dtype=False, atol=1e-6)
+
+
+# -- the plot: number at risk between churn times, p-values below float range ---------------------------------
+
+
+def _censored_early(n: int, seed: int, delayed: bool) -> pd.DataFrame:
+    """Many customers censored before the first churn (new arrivals observed briefly), churns later, and
+    optionally late entries: the at-risk count at day 0 differs from that at the first churn time."""
+    rng = np.random.default_rng(seed)
+    g = rng.choice(["a", "b"], n)
+    early = rng.random(n) < 0.1
+    dur = np.where(early, rng.uniform(0, 20, n).round(), 30 + rng.exponential(np.where(g == "a", 80, 200)).round())
+    event = np.where(early, 0, (rng.random(n) < 0.6).astype(int))
+    entry = np.where(rng.random(n) < 0.3, np.minimum(rng.uniform(0, 100, n).round(), dur - 1), 0.0) if delayed \
+        else np.zeros(n)
+    return pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "group": g, "duration": dur,
+                         "event": event, "entry": np.maximum(entry, 0.0)})
+
+
+def _lifelines_at_risk(sub: pd.DataFrame, tick: float) -> int:
+    """lifelines' add_at_risk_counts, default rows: survival_table_from_events at_risk - removed at the last
+    table time <= tick (0 before the table starts)."""
+    from lifelines.utils import survival_table_from_events
+
+    table = survival_table_from_events(sub["duration"], sub["event"], birth_times=sub["entry"])
+    table = table.assign(at_risk=table["at_risk"] - table["removed"]).loc[:tick]
+    return int(table["at_risk"].iloc[-1]) if len(table) else 0
+
+
+@pytest.mark.parametrize("delayed", [False, True])
+def test_number_at_risk_equals_lifelines_between_churn_times(delayed: bool) -> None:
+    f = _censored_early(600, 5, delayed)
+    ticks = [0.0, 5.0, 17.5, 29.0, 50.0, 100.0, 250.0, 400.0, 10_000.0]
+    got = rt.at_risk_at(f, ticks)
+    assert list(got.columns) == ["a", "b"]
+    for g in ("a", "b"):
+        sub = f[f["group"] == g]
+        assert list(got[g]) == [_lifelines_at_risk(sub, t) for t in ticks], g
+    curves = rt.km_curves(f)
+    first_churn = curves[(curves.group == "a") & (curves.events > 0)].iloc[0]
+    # The bug: day 0 showed the number at risk at the first churn time; censorings before it were missed.
+    if not delayed:
+        assert got.loc[0.0, "a"] == ((f["group"] == "a") & (f["duration"] > 0)).sum() > first_churn["at_risk"]
+
+
+def _svg_text(data: bytes) -> str:
+    import html
+    import re
+
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", data.decode())).split())
+
+
+def test_plot_prints_lifelines_number_at_risk_and_a_true_p_value_bound() -> None:
+    import matplotlib
+
+    from momenti.analysis.retention_plot import km_figure
+
+    f = _censored_early(600, 6, delayed=True)
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text as text, so the test can read it
+        svg = _svg_text(km_figure(rt.km_curves(f), rt.summary(f), "svg", frame=f))
+    zero = rt.at_risk_at(f, [0.0])
+    assert f"a {zero.loc[0.0, 'a']:,}" in svg and f"b {zero.loc[0.0, 'b']:,}" in svg
+    p = rt.summary(f)["p_value"].iloc[0]
+    assert f"log-rank p = {p:.2g}" in svg
+    # Groups so far apart that the chi-square tail underflows to 0: the title gives a bound, never "p = 0".
+    rng = np.random.default_rng(7)
+    n = 20_000
+    g = rng.choice(["a", "b"], n)
+    big = pd.DataFrame({"customer_id": range(n), "group": g, "entry": 0.0, "event": 1,
+                        "duration": rng.exponential(np.where(g == "a", 10.0, 400.0)).round() + 1})
+    s = rt.summary(big)
+    assert s["p_value"].iloc[0] == 0.0
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        svg = _svg_text(km_figure(rt.km_curves(big), s, "svg", frame=big))
+    assert "p < 1e-300" in svg and "p = 0" not in svg
+
+
+def test_p_text() -> None:
+    from scipy import stats as sps
+
+    assert rt.p_text(0.00312, 11.5, 2) == "p = 0.0031"
+    assert rt.p_text(float(sps.chi2.sf(1400.0, 2)), 1400.0, 2) == "p < 1e-304"  # 9.9e-305: log10 -304.006
+    assert rt.p_text(0.0, 5000.0, 2) == "p < 1e-300"
+    assert rt.p_text(float("nan"), float("nan"), 0) == "p = –"

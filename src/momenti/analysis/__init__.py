@@ -10,8 +10,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_LAZY = {name: "momenti.analysis.drivers" for name in
-         ("DriverInputError", "PenaltyReward", "RelativeWeights", "ShapleyR2")}
+_LAZY = {name: "momenti.analysis.drivers" for name in ("DriverInputError", "RelativeWeights", "ShapleyR2")}
+_LAZY["PenaltyReward"] = "momenti.analysis.penalty_reward"
 
 __all__ = sorted(_LAZY)
 

@@ -1,6 +1,7 @@
-"""Key-driver estimators: Johnson relative weights, Shapley/LMG R² decomposition, penalty–reward analysis.
+"""Key-driver estimators: Johnson relative weights and the Shapley/LMG R² decomposition (penalty–reward analysis,
+which shares the input checks below, is in ``momenti.analysis.penalty_reward``).
 
-All three follow scikit-learn conventions: ``__init__`` only stores parameters, ``fit(X, y)`` validates and
+All follow scikit-learn conventions: ``__init__`` only stores parameters, ``fit(X, y)`` validates and
 returns ``self``, learned attributes end in ``_``. Inputs may be numpy arrays or pandas objects; DataFrame
 column names are kept in ``feature_names_`` so results read as driver names rather than column numbers.
 ``sample_weight`` is a frequency weight: a row with weight 3 counts as three identical respondents (the
@@ -23,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from momenti.analysis import bootstrap as bs
 from momenti.errors import InputError
@@ -321,156 +321,3 @@ class ShapleyR2(_DriverImportance):
         if Rxx.ndim == 2:
             return _shapley_permutation(Rxx, rxy, self.n_permutations, rng)
         return np.array([_shapley_permutation(R, r, self.n_permutations, rng) for R, r in zip(Rxx, rxy, strict=True)])
-
-
-class PenaltyReward:
-    """Penalty–reward (Kano-style) analysis with dummy-coded driver scores.
-
-    For each driver two dummies, low (score <= ``low``) and high (score >= ``high``), the middle being the
-    reference; all dummies for all drivers go into one OLS with intercept, so each coefficient is the
-    outcome shift for that driver holding the others fixed. ``penalty_`` is the low-dummy coefficient
-    (normally negative), ``reward_`` the high-dummy one. Defaults suit a 1–5 attribute scale (bottom-2 /
-    top-2 box, as CSAT is scored); pass e.g. ``low=6, high=9`` for 0–10 scales.
-
-    ``impact_asymmetry_`` = (reward − |penalty|) / (reward + |penalty|). Category: "basic" if IA <= −0.2,
-    "excitement" if IA >= 0.2, else "performance". Why 0.2: IA = 0.2 is exactly where one side is 1.5× the
-    other, so a driver is called asymmetric only when one effect is at least half as large again as the
-    other; smaller gaps are within the noise of typical survey samples. Drivers with no low (or no high)
-    scores get NaN for that effect and category "undetermined". ``sample_weight``: frequency weights
-    (identical respondents counted once with their number), which give exactly the row-level OLS.
-    """
-
-    threshold = 0.2
-
-    def __init__(self, low: float = 2, high: float = 4, confidence: float = 0.95, missing: str = "listwise") -> None:
-        self.low = low
-        self.high = high
-        self.confidence = confidence
-        self.missing = missing
-
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PenaltyReward:
-        """``missing``: "listwise" drops respondents missing any driver; "indicator" keeps them and adds, per
-        driver with missing scores, a "not rated" dummy (low and high dummies 0): the penalty and reward are
-        then estimated on those who rated the driver, holding the others (rated or not) fixed."""
-        if not self.low < self.high:
-            raise DriverInputError(f"low ({self.low}) must be below high ({self.high})")
-        if not 0 < self.confidence < 1:
-            raise DriverInputError(f"confidence must be in (0, 1), got {self.confidence}")
-        if self.missing not in ("listwise", "indicator"):
-            raise DriverInputError(f"missing must be listwise or indicator, got {self.missing!r}")
-        Xa, ya, wa, names = _arrays(X, y, sample_weight)
-        present = np.isfinite(Xa)
-        keep = np.isfinite(ya) & (wa > 0) & (present.all(axis=1) if self.missing == "listwise" else True)
-        self.feature_names_, self.n_dropped_ = names, int(wa[~keep].sum())
-        Xa, ya, wa, present = Xa[keep], ya[keep], wa[keep], present[keep]
-        n, p = Xa.shape
-        n_w = float(wa.sum())
-        if n_w < p + 2:
-            raise DriverInputError(f"need at least {p + 2} complete rows for {p} drivers (drivers + 2), got {int(n_w)}")
-        const = [names[j] for j in range(p) if _spread(Xa[present[:, j], j]) == 0]
-        if const:
-            raise DriverInputError(f"constant driver column(s) carry no information: {', '.join(const)}")
-        if n and np.ptp(ya) == 0:
-            raise DriverInputError("outcome y is constant; there is nothing to explain")
-        self.n_ = int(n_w)
-        self.pair_n_ = (present * wa[:, None]).sum(axis=0).astype(int)
-        with np.errstate(invalid="ignore"):
-            low_d, high_d = (Xa <= self.low).astype(float), (Xa >= self.high).astype(float)
-        # A dummy that is always 0 has no coefficient; leave it out and report NaN rather than fail.
-        cols, slots = [np.ones(n)], []
-        seen: set[bytes] = set()
-        for j in range(p):
-            dummies = [("penalty", low_d[:, j]), ("reward", high_d[:, j])]
-            # Drivers always rated together (e.g. two onboarding moments) share one "not rated" dummy: the
-            # nuisance term is the same, and a second copy would make the design singular.
-            if not present[:, j].all() and (key := (~present[:, j]).tobytes()) not in seen:
-                seen.add(key)
-                dummies.append(("not_rated", (~present[:, j]).astype(float)))
-            for kind, d in dummies:
-                if d.any():
-                    cols.append(d)
-                    slots.append((kind, j))
-        D = np.column_stack(cols)
-        k = D.shape[1]
-        if n_w <= k:
-            raise DriverInputError(f"need more than {k} complete rows for {k - 1} low/high dummies, got {int(n_w)}")
-        Dw = D * wa[:, None]
-        XtX = D.T @ Dw
-        if np.linalg.matrix_rank(XtX) < k:
-            raise DriverInputError(
-                "low/high dummies are collinear (e.g. a driver always low or always high, or two drivers "
-                "with identical scoring); cannot separate their effects"
-            )
-        coef = np.linalg.solve(XtX, Dw.T @ ya)
-        resid = ya - D @ coef
-        df = n_w - k
-        rss = float((wa * resid**2).sum())
-        cov = rss / df * np.linalg.inv(XtX)
-        tq = float(stats.t.ppf(0.5 + self.confidence / 2, df))
-        out = {kind: (np.full(p, np.nan), np.full((p, 2), np.nan)) for kind in ("penalty", "reward")}
-        where: dict[tuple[str, int], int] = {}
-        for i, (kind, j) in enumerate(slots, start=1):
-            where[(kind, j)] = i
-            if kind in out:
-                half = tq * np.sqrt(cov[i, i])
-                out[kind][0][j] = coef[i]
-                out[kind][1][j] = (coef[i] - half, coef[i] + half)
-        self.penalty_, self.penalty_ci_ = out["penalty"]
-        self.reward_, self.reward_ci_ = out["reward"]
-        self.intercept_ = float(coef[0])
-        ybar = float((wa * ya).sum() / n_w)
-        self.r2_ = 1 - rss / float((wa * (ya - ybar) ** 2).sum())
-        self.impact_asymmetry_, self.impact_asymmetry_ci_ = self._asymmetry(coef, cov, where, p)
-        self.category_ = np.array([self._category(ia) for ia in self.impact_asymmetry_], dtype=object)
-        return self
-
-    def _asymmetry(self, coef: np.ndarray, cov: np.ndarray, where: dict[tuple[str, int], int],
-                   p: int) -> tuple[np.ndarray, np.ndarray]:
-        """IA = (r − |q|)/(r + |q|) per driver with a delta-method interval (clipped to [−1, 1]).
-
-        ∂IA/∂r = 2|q|/(r+|q|)², ∂IA/∂q = −sign(q)·2r/(r+|q|)²; the variance uses the OLS covariance of the
-        penalty q and reward r (they share respondents, so their covariance matters)."""
-        ia, ci = np.full(p, np.nan), np.full((p, 2), np.nan)
-        z = float(stats.norm.ppf(0.5 + self.confidence / 2))
-        for j in range(p):
-            if ("penalty", j) not in where or ("reward", j) not in where:
-                continue
-            iq, ir = where[("penalty", j)], where[("reward", j)]
-            q, r = coef[iq], coef[ir]
-            denom = r + abs(q)
-            # A non-positive denominator means neither effect points the expected way; IA is meaningless.
-            if denom <= 0:
-                continue
-            ia[j] = (r - abs(q)) / denom
-            g = np.array([-np.sign(q) * 2 * r / denom**2, 2 * abs(q) / denom**2])
-            sub = cov[np.ix_([iq, ir], [iq, ir])]
-            half = z * float(np.sqrt(max(g @ sub @ g, 0.0)))
-            ci[j] = (max(-1.0, ia[j] - half), min(1.0, ia[j] + half))
-        return ia, ci
-
-    def _category(self, ia: float) -> str:
-        if not np.isfinite(ia):
-            return "undetermined"
-        if ia <= -self.threshold:
-            return "basic"
-        if ia >= self.threshold:
-            return "excitement"
-        return "performance"
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "driver": self.feature_names_,
-                "penalty": self.penalty_,
-                "penalty_ci_low": self.penalty_ci_[:, 0],
-                "penalty_ci_high": self.penalty_ci_[:, 1],
-                "reward": self.reward_,
-                "reward_ci_low": self.reward_ci_[:, 0],
-                "reward_ci_high": self.reward_ci_[:, 1],
-                "impact_asymmetry": self.impact_asymmetry_,
-                "ia_ci_low": self.impact_asymmetry_ci_[:, 0],
-                "ia_ci_high": self.impact_asymmetry_ci_[:, 1],
-                "category": self.category_,
-                "n": self.pair_n_,
-            }
-        )

@@ -85,7 +85,7 @@ def resolve(wh: WarehouseConnection, outcome: str, drivers: Sequence[str] | str 
             walk = {RATING_PREFIX + t.replace("-", "_"): i for i, t in enumerate(tps)}
             found = sorted((q for q in numeric if q.startswith(RATING_PREFIX)), key=lambda q: walk.get(q, len(walk)))
             if not found:
-                raise InputError("no rating_<touchpoint> questions in the data: import a relationship survey first")
+                raise InputError(_no_ratings(tps, numeric, outcome))
             questions += found
         elif item in numeric:
             questions.append(item)
@@ -112,6 +112,16 @@ def resolve(wh: WarehouseConnection, outcome: str, drivers: Sequence[str] | str 
         row = a.aggregate(lo=a.value_num.min(), hi=a.value_num.max()).to_pandas().iloc[0]
         scale = (float(row.lo), float(row.hi)) if pd.notna(row.lo) else (1.0, 10.0)
     return DriverSpec(outcome, questions, labels, touchpoints, scale)
+
+
+def _no_ratings(tps: list[str], numeric: dict, outcome: str) -> str:
+    """Why touchpoint-ratings found nothing, and the two ways out: the naming rule or explicit drivers."""
+    tp = tps[0] if tps else "app-login"
+    others = sorted(q for q in numeric if q != outcome)
+    return ("no rating_<touchpoint> questions in the data (what --drivers touchpoint-ratings, the default, "
+            f"takes): name your rating columns rating_<touchpoint key>, '-' written '_' (e.g. "
+            f"rating_{tp.replace('-', '_')} for touchpoint {tp}), or pass --drivers (drivers= in Python) with "
+            "question keys" + (f"; numeric questions: {', '.join(others)}" if others else ""))
 
 
 def _isnan(v: object) -> bool:

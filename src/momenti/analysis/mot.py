@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from momenti.analysis import moments as mm
-from momenti.analysis.drivers import DriverInputError, PenaltyReward, RelativeWeights, ShapleyR2
+from momenti.analysis.drivers import DriverInputError, RelativeWeights, ShapleyR2
+from momenti.analysis.penalty_reward import PenaltyReward
 from momenti.errors import InputError
 from momenti.metrics import stats as st
 from momenti.warehouse.connection import WarehouseConnection
@@ -81,19 +82,23 @@ def penalty_reward(wh: WarehouseConnection, spec: mm.DriverSpec, scope: mm.Scope
     for key, g in cells.items():
         if g.empty:
             continue
+        # Cells hold each driver's box (1 low, 2 middle, 3 high), so the boxes are 1 and 3 here; the frame's
+        # columns are the driver labels, which the estimator's notes name.
         pr = PenaltyReward(low=1, high=3, confidence=confidence, missing=missing)
         try:
-            pr.fit(g[mm.xcols(spec)].to_numpy(float), g["y"].to_numpy(float), g["w"].to_numpy(float))
+            pr.fit(pd.DataFrame(g[mm.xcols(spec)].to_numpy(float), columns=spec.labels), g["y"].to_numpy(float),
+                   g["w"].to_numpy(float))
         except DriverInputError as exc:
+            exc = DriverInputError(f"{exc} (low box <= {low:g}, high box >= {high:g})")
             if not scope.keys:
-                raise
+                raise exc from None
             frames.append(pd.DataFrame({"driver": spec.labels}).assign(**dict(zip(scope.keys, key, strict=True)),
                                                                        note=str(exc)))
             continue
         f = pr.to_frame().drop(columns="driver")
         frames.append(pd.concat([pd.DataFrame({"driver": spec.labels, "question": spec.questions}), f], axis=1)
                       .assign(**dict(zip(scope.keys, key, strict=True)), n_respondents=pr.n_, r2=pr.r2_, low=low,
-                              high=high, missing=missing, note=""))
+                              high=high, missing=missing))
     if not frames:
         raise InputError("no respondents with the outcome and at least one driver")
     df = pd.concat(frames, ignore_index=True)

@@ -80,6 +80,35 @@ def km_curves(frame: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[CURVE_COLUMNS]
 
 
+def at_risk_at(frame: pd.DataFrame, times: np.ndarray | list[float]) -> pd.DataFrame:
+    """Customers still at risk at each time t, per group (columns, in curve order; index: the times): entered
+    by t (entry <= t) and neither churned nor censored yet (duration > t). This is lifelines' number at risk
+    under a plot (add_at_risk_counts: survival_table_from_events' at_risk minus removed, at the last table time
+    <= t); between churn times it counts every censoring and late entry since the churn before, which the
+    curve rows (at_risk just before each churn time) cannot."""
+    if "group" not in frame:
+        frame = frame.assign(group="all")
+    t = np.asarray(times, dtype=float)
+    out = {}
+    for g in _order(frame["group"]):
+        sub = frame[frame["group"] == g]
+        entered = np.searchsorted(np.sort(sub["entry"].to_numpy(float)), t, side="right")
+        left = np.searchsorted(np.sort(sub["duration"].to_numpy(float)), t, side="right")
+        out[g] = (entered - left).astype("int64")
+    return pd.DataFrame(out, index=t)
+
+
+def p_text(p: float, chi2: float, df: int) -> str:
+    """'p = 0.0031', or for a p-value too small for a float ('0') a true bound: 'p < 1e-412' from the log of
+    the chi-square tail where it is finite, else 'p < 1e-300'."""
+    if not math.isfinite(p):
+        return "p = –"
+    if p >= 1e-300:
+        return f"p = {p:.2g}"
+    log10 = float(sps.chi2.logsf(chi2, df)) / math.log(10) if math.isfinite(chi2) and df > 0 else -math.inf
+    return f"p < 1e{math.ceil(log10)}" if math.isfinite(log10) and log10 < -300 else "p < 1e-300"
+
+
 def logrank(frame: pd.DataFrame) -> tuple[float, int, float]:
     """Multivariate log-rank test across the groups of `frame` with delayed entry: (chi2, df, p_value).
 

@@ -8,14 +8,18 @@ import io
 import numpy as np
 import pandas as pd
 
+from momenti.analysis.retention import at_risk_at, p_text
+
 FORMATS = ("png", "svg")
 # A palette readable in print and by colour-blind readers (Okabe-Ito).
 COLOURS = ("#D55E00", "#E69F00", "#009E73", "#0072B2", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 
 
 def km_figure(curves: pd.DataFrame, summary: pd.DataFrame | None = None, fmt: str = "svg",
-              title: str | None = None) -> bytes:
-    """The curves of `retention.km_curves` drawn as `fmt` (png or svg) bytes."""
+              title: str | None = None, frame: pd.DataFrame | None = None) -> bytes:
+    """The curves of `retention.km_curves` drawn as `fmt` (png or svg) bytes. ``frame``: the customers the
+    curves come from (retention_data.customer_frame), for the number at risk under the axis; without it the
+    table is left out, as the curves alone cannot give the number at risk between churn times."""
     if fmt not in FORMATS:
         raise ValueError(f"plot format must be png or svg, not {fmt!r}")
     # The object API with the Agg canvas: no pyplot global state (the server draws from several threads).
@@ -48,9 +52,11 @@ def km_figure(curves: pd.DataFrame, summary: pd.DataFrame | None = None, fmt: st
     ax.legend(loc="lower left", fontsize=8, frameon=False)
     head = title or "Kaplan-Meier retention"
     if summary is not None and len(summary) and summary["p_value"].notna().any():
-        head += f" — log-rank p = {float(summary['p_value'].iloc[0]):.2g}"
+        r = summary.iloc[0]
+        head += f" — log-rank {p_text(float(r['p_value']), float(r['chi2']), int(r['df']))}"
     ax.set_title(head, fontsize=10)
-    _at_risk(ax, curves, groups, last)
+    if frame is not None:
+        _at_risk(ax, frame, groups, last)
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=120 if fmt == "png" else None, metadata=_metadata(fmt), bbox_inches="tight")
     return buf.getvalue()
@@ -61,20 +67,11 @@ def _metadata(fmt: str) -> dict:
     return {"Date": None} if fmt == "svg" else {}
 
 
-def _at_risk(ax, curves: pd.DataFrame, groups: list[str], last: float) -> None:  # noqa: ANN001 - an Axes
+def _at_risk(ax, frame: pd.DataFrame, groups: list[str], last: float) -> None:  # noqa: ANN001 - an Axes
     """The number at risk at each x tick, one line per group, under the axis (as survival papers print it)."""
     ticks = [t for t in ax.get_xticks() if 0 <= t <= last]
-    lines = []
-    for g in groups:
-        c = curves[curves["group"] == g]
-        times, at = c["time"].to_numpy(float), c["at_risk"].to_numpy(float)
-        events, censored = c["events"].to_numpy(float), c["censored"].to_numpy(float)
-        counts = []
-        for t in ticks:
-            # at risk just after t: the first listed time after t gives its own at_risk; past the end, what stays.
-            k = int(np.searchsorted(times, t, side="right"))
-            counts.append(int(at[k]) if k < len(times) else int(at[-1] - events[-1] - censored[-1]))
-        lines.append(f"{g[:14]:>14}  " + "  ".join(f"{n:>6,}" for n in counts))
+    counts = at_risk_at(frame, ticks)
+    lines = [f"{g[:14]:>14}  " + "  ".join(f"{int(n):>6,}" for n in counts[g]) for g in groups if g in counts]
     header = f"{'at risk':>14}  " + "  ".join(f"{t:>6.0f}" for t in ticks)
     ax.text(0.0, -0.16, "\n".join([header, *lines]), transform=ax.transAxes, fontsize=7, family="monospace",
             va="top")

@@ -80,11 +80,69 @@ def drivers(outcome: str = OUTCOME, drivers: str = DRIVERS, method: Method = MET
         shown = shown.drop(columns="note")
     print_frame(shown, fmt, title=f"Key drivers of {outcome}", meta=meta)
     if len(ok):
-        r = ok.iloc[0]
-        fix = f"; shrunk {r.shrinkage:.3f} toward the identity to be positive definite" if r.shrinkage > 0 else ""
-        console.print(f"{r.method}, {r.missing} deletion{fix}; R² {r.r2:.3f} (first group), n {r.n_respondents}, "
-                      f"{r.n_boot} bootstrap resamples, seed {seed}; weight sums to R², rescaled_pct to 100.",
+        console.print(_drivers_footer(ok, [c for c in df.columns if c not in set(_DRIVER_COLUMNS)], seed),
                       highlight=False)
+
+
+_DRIVER_COLUMNS = ("driver", "question", "weight", "rescaled_pct", "ci_low", "ci_high", "rank", "rank_stability", "n",
+                   "n_respondents", "r2", "method", "missing", "shrinkage", "n_boot", "small_sample", "note")
+
+
+def _groups(df: pd.DataFrame, keys: list[str]) -> list[tuple[str, pd.Series]]:
+    """("<group>: ", first row) per --by/--period group, or ("", first row) without groups."""
+    if not keys:
+        return [("", df.iloc[0])]
+    return [(" ".join(str(k) for k in (key if isinstance(key, tuple) else (key,))) + ": ", g.iloc[0])
+            for key, g in df.groupby(keys, sort=False, dropna=False)]
+
+
+def _drivers_footer(ok: pd.DataFrame, keys: list[str], seed: int) -> str:
+    """Method, deletion and resamples; R², n and the pairwise repair per group (the table leaves them out)."""
+    parts = []
+    for name, r in _groups(ok, keys):
+        fix = f", shrunk {r.shrinkage:.3f} toward the identity to be positive definite" if r.shrinkage > 0 else ""
+        parts.append(f"{name}R² {r.r2:.3f}, n {r.n_respondents}{fix}")
+    r = ok.iloc[0]
+    return (f"{r.method}, {r.missing} deletion, {r.n_boot} bootstrap resamples, seed {seed}; "
+            + "; ".join(parts) + "; weight sums to R², rescaled_pct to 100.")
+
+
+def _decimals(values: pd.Series, cut: float, least: int, most: int = 4) -> int:
+    """Fewest decimals (least..most) that keep each value on its side of the cut, off the cut, and distinct
+    values distinct: the quadrant is decided by these comparisons, so the printed numbers must show them."""
+    v = values.dropna().to_numpy(float)
+    for d in range(least, most + 1):
+        r, rc = v.round(d), round(cut, d)
+        if ((r >= rc) == (v >= cut)).all() and not ((r == rc) & (v != cut)).any() \
+                and len(set(r)) == len(set(v.round(most + 2))):
+            return d
+    return most
+
+
+def _quadrant_table(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The quadrant for the terminal, each number with the decimals its cut needs, and the footer."""
+    import pandas as pd
+
+    imp_cut, perf_cut = float(df["importance_cut"].iloc[0]), float(df["performance_cut"].iloc[0])
+    di, dp = _decimals(df["importance"], imp_cut, 1), _decimals(df["performance"], perf_cut, 2)
+
+    def num(values: pd.Series, d: int) -> list[str]:
+        text = ["–" if x != x else f"{x:.{d}f}" for x in values]  # noqa: PLR0124 - NaN check
+        width = max(map(len, text), default=0)
+        return [t.rjust(width) for t in text]  # strings, so padded to read as a right-aligned column
+
+    compact = pd.DataFrame({
+        "touchpoint": df["driver"], "importance %": num(df["importance"], di),
+        "imp. 95% CI": [_span(a, b, di) for a, b in zip(df["importance_ci_low"], df["importance_ci_high"],
+                                                        strict=True)],
+        "performance": num(df["performance"], dp),
+        "perf. 95% CI": [_span(a, b, dp) for a, b in zip(df["performance_ci_low"], df["performance_ci_high"],
+                                                         strict=True)],
+        "n": df["performance_n"], "quadrant": df["quadrant"], "declared MoT": df["declared_mot"].fillna(False),
+        "revealed MoT": df["revealed_mot"]})
+    footer = (f"cuts: importance {imp_cut:.{di}f} % (mean), performance {perf_cut:.{dp}f} (mean of the "
+              f"{df['performance_measure'].iloc[0]}s); revealed = importance above the cut.")
+    return compact, footer
 
 
 def quadrant(outcome: str = OUTCOME, drivers: str = DRIVERS, method: Method = METHOD,
@@ -105,22 +163,9 @@ def quadrant(outcome: str = OUTCOME, drivers: str = DRIVERS, method: Method = ME
         print_frame(df, fmt, title=None, meta=meta)
         return
 
-    def span(lo: object, hi: object) -> str:
-        return "–" if lo is None or lo != lo else f"{lo:.1f}..{hi:.1f}"  # type: ignore[str-format]
-
-    import pandas as pd
-
-    compact = pd.DataFrame({
-        "touchpoint": df["driver"], "importance %": df["importance"],
-        "imp. 95% CI": [span(a, b) for a, b in zip(df["importance_ci_low"], df["importance_ci_high"], strict=True)],
-        "performance": df["performance"],
-        "perf. 95% CI": [span(a, b) for a, b in zip(df["performance_ci_low"], df["performance_ci_high"], strict=True)],
-        "n": df["performance_n"], "quadrant": df["quadrant"], "declared MoT": df["declared_mot"].fillna(False),
-        "revealed MoT": df["revealed_mot"]})
+    compact, footer = _quadrant_table(df)
     print_frame(compact, fmt, title=f"Moments-of-truth quadrant ({outcome})", meta=meta)
-    console.print(f"cuts: importance {df['importance_cut'].iloc[0]:.1f} % (mean), performance "
-                  f"{df['performance_cut'].iloc[0]:.2f} (mean of the {df['performance_measure'].iloc[0]}s); revealed = "
-                  "importance above the cut.", highlight=False)
+    console.print(footer, highlight=False)
 
 
 def penalty_reward(outcome: str = OUTCOME, drivers: str = DRIVERS,
@@ -144,12 +189,31 @@ def penalty_reward(outcome: str = OUTCOME, drivers: str = DRIVERS,
         return
     shown = _compact(df, {"penalty CI": ("penalty_ci_low", "penalty_ci_high"),
                           "reward CI": ("reward_ci_low", "reward_ci_high"), "IA CI": ("ia_ci_low", "ia_ci_high")},
-                     ["question", "n_respondents", "r2", "low", "high", "missing"])
+                     ["question", "n_respondents", "r2", "low", "high", "missing", "note"])
     print_frame(shown, fmt, title=f"Penalty-reward on {outcome}", meta=meta)
-    r = df.iloc[0]
-    console.print(f"low box <= {r.low:g}, high box >= {r.high:g}; missing: {r.missing}; n {r.n_respondents}; "
-                  "IA = (reward - |penalty|) / (reward + |penalty|): basic <= -0.2 < performance < 0.2 <= "
-                  "excitement", highlight=False)
+    keys = [c for c in df.columns if c not in set(_PR_COLUMNS)]
+    # Notes (a dropped not-rated dummy, an unexpected sign, a group too small) are sentences: under the table,
+    # where they read whole, rather than wrapped into a narrow column.
+    lines = []
+    for _, r in df[df["note"].fillna("") != ""].iterrows():
+        # A group too small to fit has one reason for all its drivers: said once.
+        who = [str(r[k]) for k in keys] + ([] if pd.isna(r["n_respondents"]) else [str(r.driver)])
+        lines.append(f"note, {' '.join(who)}: {r.note}")
+    for line in dict.fromkeys(lines):
+        console.print(line, highlight=False, markup=False)
+    ok = df[df["n_respondents"].notna()]  # a --by group too small to fit has only its note
+    if not len(ok):
+        return
+    r = ok.iloc[0]
+    n = ", ".join(f"{name}{int(g.n_respondents)}" for name, g in _groups(ok, keys))
+    console.print(f"low box <= {r.low:g}, high box >= {r.high:g}; missing: {r.missing}; n {n}; "
+                  "IA = (R - P) / (R + P) with R = max(reward, 0), P = max(-penalty, 0): basic <= -0.2 < "
+                  "performance < 0.2 <= excitement", highlight=False)
+
+
+_PR_COLUMNS = ("driver", "question", "penalty", "penalty_ci_low", "penalty_ci_high", "reward", "reward_ci_low",
+               "reward_ci_high", "impact_asymmetry", "ia_ci_low", "ia_ci_high", "category", "n", "n_respondents",
+               "r2", "low", "high", "missing", "small_sample", "note")
 
 
 def dissonance(outcome: str = OUTCOME, drivers: str = DRIVERS,

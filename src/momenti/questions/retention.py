@@ -80,7 +80,7 @@ class RetentionQuestions:
         frame = self._retention_frame(by, **options)  # type: ignore[arg-type]
         curves = _rt().km_curves(frame, self.settings.confidence)  # type: ignore[attr-defined]
         summary = _rt().summary(frame, self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
-        data = km_figure(curves, summary, fmt, title=f"Retention by {by}" if by else "Retention")
+        data = km_figure(curves, summary, fmt, title=f"Retention by {by}" if by else "Retention", frame=frame)
         if path is not None:
             Path(path).write_bytes(data)
         return data
