@@ -62,6 +62,8 @@ def drivers(wh: WarehouseConnection, spec: mm.DriverSpec, scope: mm.Scope, metho
         raise InputError("no respondents with the outcome and at least one driver"
                          + (" and every driver (listwise); try missing='pairwise'" if missing == "listwise" else ""))
     df = pd.concat(frames, ignore_index=True)
+    if "n" not in df:  # every group too small to fit: their notes only
+        df["n"] = float("nan")
     df["small_sample"] = df["n"].fillna(0) < min_n
     cols = [*scope.keys, "driver", "question", "weight", "rescaled_pct", "ci_low", "ci_high", "rank",
             "rank_stability", "n", "n_respondents", "r2", "method", "missing", "shrinkage", "n_boot",
@@ -102,6 +104,8 @@ def penalty_reward(wh: WarehouseConnection, spec: mm.DriverSpec, scope: mm.Scope
     if not frames:
         raise InputError("no respondents with the outcome and at least one driver")
     df = pd.concat(frames, ignore_index=True)
+    if "n" not in df:  # every group too small to fit: their notes only
+        df["n"] = float("nan")
     df["small_sample"] = df["n"].fillna(0) < min_n
     cols = [*scope.keys, "driver", "question", "penalty", "penalty_ci_low", "penalty_ci_high", "reward",
             "reward_ci_low", "reward_ci_high", "impact_asymmetry", "ia_ci_low", "ia_ci_high", "category", "n",
