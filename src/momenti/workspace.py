@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -184,10 +185,14 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
                                 warehouse_url=self.settings.warehouse if sync and not dry_run else None,
                                 connect=self.raw,
                                 strict=strict)
+        started = time.perf_counter() - summary.seconds
         if sync and not dry_run and (summary.added + summary.updated or self._import_left_behind()):
             self.sync(progress=progress, compact=True)
-            if kind in ("responses", "feedback"):  # text analytics (issue 7): new comments, never failing
-                self._auto_text_analyze()
+            if kind in ("responses", "feedback"):  # text analytics: new comments masked and analysed, never failing
+                report = self._auto_text_analyze()
+                if report is not None:
+                    summary.text_analysed, summary.text_seconds = int(report["total"]), float(report["seconds"])
+            summary.seconds = time.perf_counter() - started  # the whole command: warehouse and text included
         return summary
 
     def _import_left_behind(self) -> bool:

@@ -249,7 +249,7 @@ COMMENT_COLUMNS = ["kind", "external_id", "question", "ts", "touchpoint", "chann
                    "sentiment_score", "topics", "masked_text"]
 
 
-def comments(wh: WarehouseConnection, q: TextQuery, limit: int = 20, min_group: int = 5,
+def comments(wh: WarehouseConnection, q: TextQuery, limit: int | None = 20, min_group: int = 5,
              original: Callable[[list[str]], list[str | None]] | None = None) -> pd.DataFrame:
     """The newest comments matching the query (a `topic` filter: comments with that topic, and a `sentiment`
     filter then reads the topic's own sentiment), masked text only; `original` (item keys -> their original
@@ -269,7 +269,8 @@ def comments(wh: WarehouseConnection, q: TextQuery, limit: int = 20, min_group: 
         out = pd.DataFrame(columns=columns)
         out.attrs.update(matched=matched, withheld=matched > 0)
         return out
-    top = items.order_by([ibis.desc("ts"), ibis.desc("item_key")]).limit(limit)
+    top = items.order_by([ibis.desc("ts"), ibis.desc("item_key")])
+    top = top.limit(limit) if limit is not None else top
     df = top.select("item_key", *COMMENT_COLUMNS).to_pandas()
     if original:
         df["text"] = original(df["item_key"].tolist())

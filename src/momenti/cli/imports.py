@@ -52,6 +52,9 @@ def _report(s: ImportSummary, as_json: bool) -> None:
         err_console.print(f"… {len(s.errors) - SHOWN_ERRORS} more {where}", highlight=False,
                           markup=False, soft_wrap=True)
     console.print(summary_line(s), highlight=False, markup=False, soft_wrap=True)
+    if s.text_analysed:
+        console.print(f"comments masked and analysed: {s.text_analysed:,} in {s.text_seconds:.1f}s (included above)",
+                      highlight=False, markup=False, soft_wrap=True)
     if s.rejects_file:
         console.print(f"rejected rows with their errors: {s.rejects_file}", highlight=False, markup=False,
                       soft_wrap=True)

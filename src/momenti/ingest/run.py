@@ -47,7 +47,9 @@ class ImportSummary:
     rejects_file: str | None = None
     dry_run: bool = False
     import_id: int | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole import: validation, store, warehouse sync and text analysis
+    text_analysed: int = 0  # comments masked and analysed right after the import (MOMENTI_TEXT_AUTO)
+    text_seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)

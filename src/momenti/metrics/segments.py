@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import ibis
 
-from momenti.warehouse.connection import WarehouseConnection
+from momenti.errors import InputError
+from momenti.warehouse.connection import WarehouseConnection, sql_literal
 
 FIRST_TIME_DAYS = 365
 TENURE_BANDS: tuple[tuple[str, float], ...] = (("<1y", 1), ("1-3y", 3), ("3-5y", 5), ("5-10y", 10))
@@ -66,6 +67,20 @@ def add_segment(wh: WarehouseConnection, t: ibis.Table, dim: str, ts: str = "ts"
         j = t.left_join(fs, t[customer] == fs._fs_customer)
         return j.mutate(**{name: _derived(attr, j[ts].cast("timestamp"), j._first_seen)}).drop(
             "_fs_customer", "_first_seen")
+    _check_not_an_outcome_column(wh, attr)
     ca = wh.table("customer_attributes")
     seg = ca.filter(ca.attr == attr).select(_seg_customer=ca.customer_id, **{name: ca.value})
     return t.left_join(seg, t[customer] == seg._seg_customer).drop("_seg_customer")
+
+
+def _check_not_an_outcome_column(wh: WarehouseConnection, attr: str) -> None:
+    """An extra column of an outcomes file is kept with the outcome, not as a customer attribute: a segment
+    named after one would come back empty without a word, so say where such a column has to go."""
+    if wh.rows(f'SELECT 1 FROM "customer_attributes" WHERE attr = {sql_literal(attr)} LIMIT 1'):
+        return
+    # LIKE on the JSON text (the same on every engine); a wildcard in the name only widens the hint's test.
+    pattern = sql_literal('%"' + attr + '"%')
+    if "outcomes" in wh.tables() and wh.rows(f'SELECT 1 FROM "outcomes" WHERE attributes LIKE {pattern} LIMIT 1'):
+        raise InputError(f"segment:{attr}: no customer has the attribute {attr!r}; it is a column of the outcomes "
+                         f"file, kept with each outcome: import it as a customer attribute with `momenti import "
+                         f"customers` (a file with customer_id and {attr}) to use it in --by")

@@ -69,14 +69,16 @@ class TextQuestions:
                 self.sync(progress=progress)
         return report.as_dict()
 
-    def _auto_text_analyze(self) -> None:
-        """After an import (MOMENTI_TEXT_AUTO): analyse what it added; a failure here never fails the import."""
+    def _auto_text_analyze(self) -> dict | None:
+        """After an import (MOMENTI_TEXT_AUTO): analyse what it added; a failure here never fails the import.
+        The analysis report, or None when off or failed."""
         if not self.settings.text_auto:
-            return
+            return None
         try:
-            self.text_analyze()
+            return self.text_analyze()
         except Exception:  # noqa: BLE001 - the import is done and committed; say what went wrong and go on
             log.exception("text analysis after import failed; run `momenti text analyze` to retry")
+            return None
 
     def text_train(self, labels: str | Path | None = None, from_scores: bool = True,
                    thresholds: text_models.Thresholds | None = None, analyze: bool = False) -> dict:
@@ -142,13 +144,13 @@ class TextQuestions:
         df.insert(df.columns.get_loc("topics") + 1, "topic_labels", labels)
         return df
 
-    def comments(self, topic: str | None = None, sentiment: str | None = None, limit: int = 20, by: By = None,
-                 start: DateLike = None, end: DateLike = None, filters: Filters = None, original: bool = False,
-                 **more: Sequence[str] | str | None) -> pd.DataFrame:
-        """The newest comments with a topic and/or sentiment (the topic's own sentiment when a topic is given),
-        masked: kind, external_id, question, ts, touchpoint, channel, language, sentiment, sentiment_score,
-        topics (keys), topic_labels (in the comment's language), masked_text. Empty when fewer than
-        MOMENTI_TEXT_MIN_GROUP comments match (attrs["withheld"]).
+    def comments(self, topic: str | None = None, sentiment: str | None = None, limit: int | None = None,
+                 by: By = None, start: DateLike = None, end: DateLike = None, filters: Filters = None,
+                 original: bool = False, **more: Sequence[str] | str | None) -> pd.DataFrame:
+        """The comments, newest first (all of them, or the newest `limit`), with a topic and/or sentiment (the
+        topic's own sentiment when a topic is given), masked: kind, external_id, question, ts, touchpoint,
+        channel, language, sentiment, sentiment_score, topics (keys), topic_labels (in the comment's language),
+        masked_text. Empty when fewer than MOMENTI_TEXT_MIN_GROUP comments match (attrs["withheld"]).
         `original=True` adds the original `text`, decrypted from the store, only if MOMENTI_TEXT_KEEP_ORIGINAL
         is on (otherwise originals are dropped at analysis and this raises InputError); where no original was
         kept (nothing to mask, or dropped before the setting was on) `text` is the masked text."""
@@ -158,7 +160,7 @@ class TextQuestions:
                              "originals of comments analysed from then on")
         if by:
             raise InputError("comments take filters (touchpoint=..., kind=...), not groups")
-        if limit < 1:
+        if limit is not None and limit < 1:
             raise InputError("limit must be at least 1")
         q = self._text_query(None, None, start, end, filters, {"topic": topic, "sentiment": sentiment, **more})
         originals = self._originals if original else None
