@@ -327,3 +327,19 @@ def test_widget_in_a_real_browser(ws: momenti.Workspace, tmp_path: Path, browser
         nps = after.nps()
         assert nps[["n", "promoters"]].values.tolist() == [[1, 1]]
         assert fatigue.check(after, "web-7", SURVEY) == "fatigue"
+
+
+@pytest.mark.postgres
+def test_a_nul_in_a_public_form_is_dropped_not_a_500(tmp_path: Path, smtp: tuple,
+                                                      request: pytest.FixtureRequest) -> None:
+    """PostgreSQL refuses NUL in text: a comment carrying one (a script, a fuzzer) answered 500. It is dropped."""
+    w = open_ws(tmp_path, smtp[1], "postgres", request)
+    try:
+        with TestClient(create_app(w.settings)) as client:
+            form = widget_form(client.get(f"/w/{SURVEY}?c=n1&lang=it").text)
+            page = client.post(f"/w/{SURVEY}", data={**form, "score": "4", "comment": "Pessimo\x00 servizio"})
+            assert page.status_code == 200, page.text
+        w.sync()
+        assert int(w.nps()["n"].sum()) == 1
+    finally:
+        w.close()

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import HTTPException, Request
+from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HONEYPOT = "website"
@@ -109,6 +110,13 @@ def check_rate(request: Request, token: str | None = None) -> None:
         ok, wait = lim.link.allow(hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:32])
         if not ok:
             raise RateLimited(wait, "link")
+
+
+async def read_form(request: Request, **limits: Any) -> FormData:
+    """A public form as posted, without NUL characters: a NUL is never text a person meant (a browser does not
+    type one) and PostgreSQL refuses to store it, which answered 500 to the survey page and the widget."""
+    raw = await request.form(**limits)
+    return FormData([(k, v.replace("\x00", "") if isinstance(v, str) else v) for k, v in raw.multi_items()])
 
 
 def check_submission(request: Request, form: Mapping[str, Any]) -> bool:

@@ -326,7 +326,7 @@ def _post(request: Request, key: str, form: dict[str, list[str]]) -> Response:
 
 @router.post("/s/{survey_key}", response_class=HTMLResponse)
 async def survey_submit(request: Request, survey_key: str) -> Response:
-    raw = await request.form()
+    raw = await abuse.read_form(request)
     lang = _language(request, str(raw.get("lang") or ""))
     try:
         verdict = abuse.check_submission(request, raw)

@@ -98,7 +98,7 @@ def widget_page(request: Request, ws: WorkspaceDep, survey_key: str,
 
 @router.post("/w/{survey_key}", response_class=HTMLResponse, include_in_schema=False)
 async def widget_submit(request: Request, survey_key: str) -> Response:
-    form = await request.form(max_files=0, max_fields=50)
+    form = await abuse.read_form(request, max_files=0, max_fields=50)
     lang = pick_language(str(form.get("lang") or ""), accept_language=request.headers.get("accept-language"))
     try:
         genuine = abuse.check_submission(request, form)
