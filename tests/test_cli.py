@@ -195,7 +195,7 @@ def test_import_options_and_where_the_rejects_go(env: Path, monkeypatch: pytest.
             "--map", "voto=nps", "--set", "touchpoint=branch-visit", "--missing", "voto=99", "--dayfirst"]
     dry = cli("import", "responses", str(path), *opts, "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "3 rows read, would add 2, 0 duplicates skipped, 1 rejected" in dry.stdout
+    assert "3 rows read, 2 to add (dry run), 0 already present, 1 rejected" in dry.stdout
     assert "dry run: no rejects file written (--rejects PATH writes one)" in dry.stdout
     assert sorted(export.iterdir()) == [path] and not (env / "data" / "rejects").exists()
     asked = env / "mine.csv"

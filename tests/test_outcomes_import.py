@@ -132,4 +132,4 @@ def test_cli_import_outcomes(tmp_path: Path, monkeypatch) -> None:
     result = CliRunner().invoke(app, ["import", "outcomes", str(path), "--fail-on-reject"])
     assert result.exit_code == 1
     assert f"{path}:4: end_date: missing (required when status is churned)" in result.output
-    assert "8 rows read, added 1" in result.output
+    assert "8 rows read, 1 added" in result.output

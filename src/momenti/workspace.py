@@ -97,12 +97,14 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
             self.sync(compact=True)
 
     def _behind(self, wh: WarehouseConnection) -> bool:
-        with self.raw() as store:
+        # Through SQLAlchemy's connection, not ADBC: two small queries, and a process that also serves (with DBAPI
+        # SQLite connections open) must not open ADBC's SQLite library (store/raw.py).
+        with DbapiConnection(self.engine) as store:
             return any(behind for _, _, behind in lag(store, wh).values())
 
     def warehouse_lag(self) -> dict[str, tuple[int, int, bool]]:
         """(store rows, warehouse rows, behind) per fact table: what `momenti warehouse status` shows."""
-        with self.raw() as store, open_warehouse(self.settings.warehouse) as wh:
+        with DbapiConnection(self.engine) as store, open_warehouse(self.settings.warehouse) as wh:
             ensure_schema(wh)
             return lag(store, wh)
 

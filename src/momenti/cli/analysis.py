@@ -197,7 +197,7 @@ def penalty_reward(outcome: str = OUTCOME, drivers: str = DRIVERS,
     lines = []
     for _, r in df[df["note"].fillna("") != ""].iterrows():
         # A group too small to fit has one reason for all its drivers: said once.
-        who = [str(r[k]) for k in keys] + ([] if pd.isna(r["n_respondents"]) else [str(r.driver)])
+        who = [str(r[k]) for k in keys] + ([] if r["n_respondents"] != r["n_respondents"] else [str(r.driver)])
         lines.append(f"note, {' '.join(who)}: {r.note}")
     for line in dict.fromkeys(lines):
         console.print(line, highlight=False, markup=False)

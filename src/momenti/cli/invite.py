@@ -14,7 +14,6 @@ import momenti
 from momenti.cli.output import FMT, Format, console, err_console, print_frame
 from momenti.clock import naive_utc
 from momenti.errors import InputError
-from momenti.frames import write_csv
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,6 +115,7 @@ def links_create(survey: str = SURVEY, customers: Path | None = CUSTOMERS,
     if fmt is Format.json:
         out.write_text(json.dumps(frame.to_dict("records"), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     else:
+        from momenti.frames import write_csv  # pandas loads when a file is written
         write_csv(frame, out)
     err_console.print(f"{len(frame)} links written to {out} (valid until {rows[0]['expires_at'] if rows else '-'})",
                       highlight=False)
