@@ -72,3 +72,21 @@ def test_many_new_columns_in_a_file_are_classified(workspace: momenti.Workspace,
         kinds = {q.key: q.kind for q in session.scalars(select(Question))}
     assert {kinds[f"num_{i}"] for i in range(n)} == {"rating"} or all(kinds[f"num_{i}"] != "text" for i in range(n))
     assert {kinds[f"txt_{i}"] for i in range(n)} == {"text"}
+
+
+def test_a_token_creates_a_bounded_number_of_questions(workspace: momenti.Workspace) -> None:
+    """Many small requests cannot grow the questions without end either (a fuzzed workspace ended with 1,784)."""
+    for api in make_api(workspace, api_max_new_questions=10, api_max_new_questions_per_token=25):
+        for i in range(2):  # 2 x 10 new keys (nps among the first): within the token's 25
+            body = response(10 + i, answers={f"f{i}_{j}": j for j in range(10 - (i == 0))} | {"nps": 7})
+            r = api.client.post("/api/v1/responses", json=body, headers=api.auth)
+            assert r.status_code == 201, r.text
+        r = api.client.post("/api/v1/responses", json=response(20, answers={f"g{j}": j for j in range(6)}),
+                            headers=api.auth)
+        assert r.status_code == 422
+        assert "MOMENTI_API_MAX_NEW_QUESTIONS_PER_TOKEN" in r.json()["detail"][0]["msg"]
+        assert _questions(api, "g") == 0
+        # Known keys still write; a few new ones within the rest of the budget too.
+        ok = api.client.post("/api/v1/responses", json=response(21, answers={"f0_1": 3, "h1": 1}), headers=api.auth)
+        assert ok.status_code == 201, ok.text
+        assert _questions(api, "h") == 1

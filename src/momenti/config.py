@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     api_max_batch: int = Field(default=10_000, description="Largest batch accepted by one API request")
     api_max_new_questions: int = Field(default=50, description="New answer keys (questions) one API request may "
                                        "create; beyond, 422: survey definitions and file imports create more")
+    api_max_new_questions_per_token: int = Field(default=500, description="New answer keys one API token may "
+                                                 "create over its life; beyond, 422")
     api_max_body_bytes: int = Field(default=20_000_000, description="Largest request body accepted")
     # --- text analytics (issue 7) ---
     text_keep_original: bool = Field(

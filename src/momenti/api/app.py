@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.syncer = syncer
     app.state.writer = writer
     app.state.token_cache = {}  # api/deps.py get_token
+    app.state.known_questions = set()  # api/routers/writes.py check_new_questions
     errors.install(app)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
 

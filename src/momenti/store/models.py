@@ -103,6 +103,9 @@ class Question(Base):
     scale_min: Mapped[float | None] = mapped_column(Float, nullable=True)
     scale_max: Mapped[float | None] = mapped_column(Float, nullable=True)
     label: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # The API token whose request created this key (None: a file import, a survey definition): each token may
+    # create a bounded number (MOMENTI_API_MAX_NEW_QUESTIONS_PER_TOKEN).
+    created_by_token: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 # --- customers and facts --------------------------------------------------------------------------

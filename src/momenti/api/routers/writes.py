@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from momenti.api.deps import JsonBody, TokenDep, WorkspaceDep
 from momenti.api.idempotency import check_key, lookup, remember
@@ -23,17 +23,19 @@ IdempotencyKeyHeader = Annotated[str | None, Header(
     "replays the first answer (header `Idempotent-Replay: true`) and writes nothing; another body -> 409.")]
 
 
-def ingest(request: Request, ws: Workspace, kind: str, payload: Any) -> tuple[int, dict[str, Any]]:
+def ingest(request: Request, ws: Workspace, kind: str, payload: Any, token_id: int) -> tuple[int, dict[str, Any]]:
     """Validate and write; (status, body). Shape errors and value errors alike answer 422, nothing written."""
     models = validate_items(kind, payload, ws.settings.api_max_batch)
     records = flatten(kind, models)
-    if KINDS[kind].answers:
-        check_new_questions(ws, records, ws.settings.api_max_new_questions)
+    new = check_new_questions(request, ws, records, token_id) if KINDS[kind].answers else []
     # The writer thread commits concurrent requests together (api/writer.py); the debounced sync then
     # carries them to the warehouse.
     summary = request.app.state.writer.write(kind, records)
     if summary.rejected:
         raise BodyError(import_errors(kind, summary.errors, records))
+    if new:
+        _credit(ws, new, token_id)
+        request.app.state.known_questions.update(new)
     if summary.added:
         request.app.state.syncer.touch()
     body = WriteResult(added=summary.added, duplicates=summary.duplicates,
@@ -41,22 +43,40 @@ def ingest(request: Request, ws: Workspace, kind: str, payload: Any) -> tuple[in
     return (201 if summary.added else 200), body.model_dump()
 
 
-def check_new_questions(ws: Workspace, records: list[dict[str, Any]], cap: int) -> None:
-    """Every new answer key becomes a permanent question, and classifying thousands of them would hold the
-    single writer: a request may create at most `cap`. The store is asked only when the batch has more
-    distinct answer keys than that, so an ordinary write pays nothing."""
+def check_new_questions(request: Request, ws: Workspace, records: list[dict[str, Any]], token_id: int) -> list[str]:
+    """The answer keys of `records` that are new, refused (422) beyond the caps: every new key becomes a
+    permanent question, and classifying thousands of them would hold the single writer. A request may create
+    at most MOMENTI_API_MAX_NEW_QUESTIONS, a token MOMENTI_API_MAX_NEW_QUESTIONS_PER_TOKEN over its life. The
+    keys known are cached per app (questions are only added), so an ordinary write asks the store nothing."""
     declared = set(KINDS["responses"].names) | {KINDS["responses"].id_field}
     keys = {k for r in records for k in r if k not in declared}
-    if len(keys) <= cap:
-        return
+    known: set[str] = request.app.state.known_questions
+    if keys <= known:
+        return []
     with ws.session() as s:
-        known = set(s.scalars(select(Question.key)))
-    new = sorted(keys - known)
-    if len(new) > cap:
+        known |= set(s.scalars(select(Question.key)))
+        new = sorted(keys - known)
+        made = int(s.scalar(select(func.count()).select_from(Question).where(
+            Question.created_by_token == token_id)) or 0) if new else 0
+    settings = ws.settings
+    if len(new) > settings.api_max_new_questions:
         raise BodyError([{"loc": ["body", "answers"], "type": "too_many_new_questions",
                           "msg": f"{len(new):,} new answer keys in one request (e.g. {', '.join(new[:3])}); at most "
-                                 f"{cap} (MOMENTI_API_MAX_NEW_QUESTIONS). Declare questions in a survey definition "
-                                 "or create them with a file import"}])
+                                 f"{settings.api_max_new_questions} (MOMENTI_API_MAX_NEW_QUESTIONS). Declare questions "
+                                 "in a survey definition or create them with a file import"}])
+    if made + len(new) > settings.api_max_new_questions_per_token:
+        raise BodyError([{"loc": ["body", "answers"], "type": "too_many_new_questions",
+                          "msg": f"this token has created {made:,} answer keys; {len(new):,} more would pass its "
+                                 f"{settings.api_max_new_questions_per_token:,} (MOMENTI_API_MAX_NEW_QUESTIONS_PER_"
+                                 f"TOKEN): new keys here are {', '.join(new[:3])}"}])
+    return new
+
+
+def _credit(ws: Workspace, keys: list[str], token_id: int) -> None:
+    """The keys this request created count against its token (a key someone else created first stays theirs)."""
+    with ws.session() as s, s.begin():
+        s.execute(update(Question).where(Question.key.in_(keys), Question.created_by_token.is_(None))
+                  .values(created_by_token=token_id))
 
 
 def _endpoint(kind: str):  # noqa: ANN202
@@ -69,7 +89,7 @@ def _endpoint(kind: str):  # noqa: ANN202
             stored = lookup(ws.engine, token.id, key, where, digest)
             if stored is not None:
                 return JSONResponse(stored.body, stored.status_code, headers={"Idempotent-Replay": "true"})
-        status, body = ingest(request, ws, kind, payload)
+        status, body = ingest(request, ws, kind, payload, token.id)
         if key is not None:
             # Only successes are remembered (as Stripe does): a rejected body can be fixed and resent.
             stored = remember(ws.engine, token.id, key, where, digest, status, body)
