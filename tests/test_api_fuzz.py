@@ -6,6 +6,7 @@ takes about a minute; marked slow."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,8 @@ from momenti.config import get_settings
 from momenti.store.tokens import create_token
 from server_helpers import serving
 
-EXAMPLES = 5  # per operation and generation mode: ~70 s in all on the small demo
+# per operation and generation mode: ~70 s in all on the small demo; MOMENTI_FUZZ_EXAMPLES for a longer run
+EXAMPLES = int(os.environ.get("MOMENTI_FUZZ_EXAMPLES", "5"))
 
 
 def _documented_unavailable(label: str, response: requests.Response) -> bool:
