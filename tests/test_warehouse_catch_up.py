@@ -88,3 +88,32 @@ def test_runs_left_running_by_a_dead_process_are_marked_interrupted(workspace: m
     finally:
         fresh.close()
     assert got == {"killed.csv": "interrupted", "live.csv": "running", "elsewhere.csv": "running"}
+
+
+def test_a_write_while_the_sync_reads_dimensions_loses_no_answer(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A response with a new answer key committed between the sync reading the dimensions and reading the
+    facts: its answers were dropped (no question to join to) and the watermark moved past them for good."""
+    from momenti.config import get_settings
+    from momenti.warehouse import sync as wsync
+    from momenti.workspace import Workspace
+
+    momenti.open(tmp_path / "data").apply_journey(BANK)
+    ws = Workspace(get_settings(data_dir=tmp_path / "data"), bulk=False)  # as the server: DBAPI connections
+    real, landed = wsync.Dimensions.read, []
+
+    def read_then_a_write_lands(store):  # noqa: ANN001, ANN202
+        dims = real(store)
+        if not landed:
+            landed.append(ws.import_records("responses", [dict(ROWS[0], nps=3)], sync=False).added)
+        return dims
+
+    monkeypatch.setattr(wsync.Dimensions, "read", staticmethod(read_then_a_write_lands))
+    try:
+        ws.sync()
+        ws.sync()
+        assert landed == [1]
+        assert ws.warehouse_counts()["answers"] == 1
+        assert int(ws.nps()["n"].sum()) == 1
+    finally:
+        ws.close()

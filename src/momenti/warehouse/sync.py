@@ -213,9 +213,8 @@ def replace_dimensions(wh: WarehouseConnection, dims: Dimensions) -> None:
 
 
 def _sync_facts(wh: WarehouseConnection, store: RawConnection, dims: Dimensions, kind: str,
-                report: Progress) -> int:
+                report: Progress, top: int) -> int:
     start = _max(wh, kind, "id")
-    top = int(store.scalar(f"SELECT coalesce(max(id), 0) FROM {kind}") or 0)
     added = 0
     lo = start
     while lo < top:
@@ -293,10 +292,15 @@ def _sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: boo
     out = SyncReport()
     with connect() as store, open_warehouse(warehouse_url) as wh:
         out.rebuilt = ensure_schema(wh, rebuild)
+        # The facts' extent first, the dimensions after: a question (or touchpoint) is committed before any fact
+        # that refers to it, so every fact up to these ids finds its question in `dims`. Read the other way
+        # round, a write landing in between (a request creating a new answer key) had its answers dropped by
+        # the join to the questions, and the watermark then moved past them for good.
+        tops = {kind: int(store.scalar(f"SELECT coalesce(max(id), 0) FROM {kind}") or 0) for kind in FACT_KINDS}
         dims = Dimensions.read(store)
         replace_dimensions(wh, dims)
         for kind in FACT_KINDS:
-            out.added[kind] = _sync_facts(wh, store, dims, kind, report)
+            out.added[kind] = _sync_facts(wh, store, dims, kind, report, tops[kind])
         journey_facts.refresh(wh)  # journey analytics (issue 4): re-materialise cases touched by new events
         from momenti.analysis import contact_facts  # contact KPIs: one row per contact, kept up to date here
 
