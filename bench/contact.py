@@ -32,8 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import momenti
-from momenti.analysis.contact import CONTACT_DIMENSIONS, ContactQuery
-from momenti.analysis.contact import fcr as contact_fcr
+from momenti.insights.contact.kpis import CONTACT_DIMENSIONS, ContactQuery
+from momenti.insights.contact.kpis import fcr as contact_fcr
 
 N = int(os.environ.get("BENCH_EVENTS", 10_000_000))
 REPEAT = int(os.environ.get("BENCH_REPEAT", 3))

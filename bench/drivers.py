@@ -24,7 +24,6 @@ import time
 
 import numpy as np
 import pandas as pd
-
 from momenti.analysis import RelativeWeights
 
 N = int(os.environ.get("BENCH_ROWS", 1_000_000))

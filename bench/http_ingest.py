@@ -21,7 +21,7 @@ from pathlib import Path
 from httpbench import Connection, momenti_server
 
 import momenti
-from momenti.store.tokens import create_token
+from momenti.domains.tokens import create_token
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = float(os.environ.get("BENCH_SECONDS", 30))
@@ -71,7 +71,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         ws = momenti.open(data)
-        ws.apply_journey(ROOT / "src/momenti/journeys/templates/bank.yaml")
+        ws.apply_journey(ROOT / "src/momenti/domains/journey_map/templates/bank.yaml")
         with ws.session() as s, s.begin():
             _, token = create_token(s, "bench")
         ws.close()

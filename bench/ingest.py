@@ -29,11 +29,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env = {**os.environ, "MOMENTI_DATA_DIR": str(tmp / "data")}
-        subprocess.run([MOMENTI, "journey", "apply", str(ROOT / "src/momenti/journeys/templates/bank.yaml")],
+        subprocess.run([MOMENTI, "journey", "apply", str(ROOT / "src/momenti/domains/journey_map/templates/bank.yaml")],
                        env=env, check=True, capture_output=True)
         import yaml
 
-        doc = yaml.safe_load((ROOT / "src/momenti/journeys/templates/bank.yaml").read_text())
+        doc = yaml.safe_load((ROOT / "src/momenti/domains/journey_map/templates/bank.yaml").read_text())
         tps = [t["key"] for j in doc["journeys"] for s in j["stages"] for t in s["touchpoints"]]
         table = make_responses(N, tps)
         import numpy as np

@@ -51,7 +51,7 @@ def best_of(fn, repeat: int = REPEAT) -> tuple[float, object]:  # noqa: ANN001
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         ws = momenti.open(Path(tmp) / "data")
-        ws.apply_journey(ROOT / "src/momenti/journeys/templates/bank.yaml")
+        ws.apply_journey(ROOT / "src/momenti/domains/journey_map/templates/bank.yaml")
         tps = [t["key"] for j in ws.journey_document()["journeys"] for s in j["stages"] for t in s["touchpoints"]]
         table = make_responses(N, tps)
         t0 = time.perf_counter()

@@ -35,7 +35,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import momenti  # noqa: E402
-from momenti.warehouse import journey_facts  # noqa: E402
+from momenti.insights.paths import facts as journey_facts  # noqa: E402
 
 ACTIVITIES = [f"step {i:02d}" for i in range(24)]
 

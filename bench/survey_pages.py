@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from httpbench import Connection, momenti_server
 
 import momenti
-from momenti.surveys.service import apply_survey
+from momenti.domains.surveys.service import apply_survey
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = float(os.environ.get("BENCH_SECONDS", 30))
@@ -144,7 +144,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         ws = momenti.open(data)
-        ws.apply_journey(ROOT / "src/momenti/journeys/templates/bank.yaml")
+        ws.apply_journey(ROOT / "src/momenti/domains/journey_map/templates/bank.yaml")
         apply_survey(ws, SURVEY)
         ws.close()
         # The abuse limits protect a real server from one address; the load generator is one address.

@@ -35,9 +35,9 @@ import pandas as pd
 from sklearn.metrics import f1_score
 
 from momenti.demo import generate
-from momenti.text.analyze import analyze_batch
-from momenti.text.learned import LearnedSentiment
-from momenti.text.sentiment import LexiconSentiment, TieredSentiment
+from momenti.engines.text.analyze import analyze_batch
+from momenti.engines.text.learned import LearnedSentiment
+from momenti.engines.text.sentiment import LexiconSentiment, TieredSentiment
 
 N = int(os.environ.get("BENCH_TEXTS", 100_000))
 BASE_N = int(os.environ.get("BENCH_BASE_TEXTS", 3_000))
@@ -55,7 +55,7 @@ def baseline(texts: list[str]) -> float:
     import py3langid
     import simplemma
 
-    from momenti.text.sentiment import _lexicon
+    from momenti.engines.text.sentiment import _lexicon
 
     lex = {"it": _lexicon("it").words, "en": _lexicon("en").words}
     word = re.compile(r"\w+")

@@ -33,8 +33,8 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
 import momenti
-from momenti.text.learned import LearnedSentiment
-from momenti.text.sentiment import LexiconSentiment
+from momenti.engines.text.learned import LearnedSentiment
+from momenti.engines.text.sentiment import LexiconSentiment
 
 DATA = Path(os.environ.get("MOMENTI_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 FOLDS = int(os.environ.get("BENCH_FOLDS", 5))

@@ -18,7 +18,7 @@ import momenti
 from momenti.store.db import ensure_postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
-BANK = ROOT / "src" / "momenti" / "journeys" / "templates" / "bank.yaml"
+BANK = ROOT / "src" / "momenti" / "domains" / "journey_map" / "templates" / "bank.yaml"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 PG_SERVER = os.environ.get("MOMENTI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 

@@ -19,8 +19,8 @@ from sqlalchemy import select
 import momenti
 from browser_helpers import free_port
 from conftest import BANK, make_workspace
-from momenti.surveys.definition import template
-from momenti.surveys.service import apply_survey
+from momenti.domains.surveys.definition import template
+from momenti.domains.surveys.service import apply_survey
 
 SURVEY = "nps-relationship"
 T0 = dt.datetime(2026, 3, 10, 9, 0)  # 10:00 in Rome: outside the default quiet hours (21-8)

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from momenti.analysis import PenaltyReward, RelativeWeights
 from typer.testing import CliRunner
 
 import momenti
 from conftest import demo_workspace
-from momenti.analysis import PenaltyReward, RelativeWeights
 
 RATED = ["app-login", "branch-visit", "contact-centre-call", "complaint-handling"]
 
@@ -62,9 +62,9 @@ def test_drivers_by_segment_listwise_and_shapley(demo_ws: momenti.Workspace) -> 
     for _, g in ok.groupby("segment_segment"):
         assert g.weight.sum() == pytest.approx(g.r2.iloc[0], abs=1e-12)
     assert sub.small_sample.any()  # the tiny "private" segment is flagged, not hidden
-    with pytest.raises(momenti.errors.InputError, match="unknown driver"):
+    with pytest.raises(momenti.core.errors.InputError, match="unknown driver"):
         demo_ws.drivers(drivers=["no-such-thing"])
-    with pytest.raises(momenti.errors.InputError, match="listwise"):
+    with pytest.raises(momenti.core.errors.InputError, match="listwise"):
         demo_ws.drivers(missing="listwise", bootstrap=0)  # nobody lives all eleven touchpoints
 
 
@@ -170,7 +170,7 @@ def test_same_answers_on_sqlite_and_postgres_stores(ws_any: momenti.Workspace) -
 @pytest.mark.postgres
 def test_duckdb_and_postgres_warehouses_agree(workspace: momenti.Workspace, pg_warehouse_url: str) -> None:
     workspace.import_records("responses", synthetic(300, seed=5))
-    pg = momenti.Workspace(momenti.config.get_settings(data_dir=workspace.settings.data_dir,
+    pg = momenti.Workspace(momenti.core.config.get_settings(data_dir=workspace.settings.data_dir,
                                                        warehouse_url=pg_warehouse_url))
     pg.sync(rebuild=True)
     for name, kwargs in (("drivers", {"bootstrap": 50}), ("drivers", {"bootstrap": 0, "period": "quarter"}),
@@ -209,8 +209,8 @@ def test_cli_commands(demo_ws: momenti.Workspace, monkeypatch: pytest.MonkeyPatc
 
 
 def test_rest_routes(demo_ws: momenti.Workspace) -> None:
-    from momenti.api.app import create_app
-    from momenti.config import get_settings
+    from momenti.core.config import get_settings
+    from momenti.server.app import create_app
 
     app = create_app(get_settings(data_dir=demo_ws.settings.data_dir))
     with TestClient(app) as client:

@@ -19,13 +19,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 import momenti
-from momenti.api.app import create_app
-from momenti.api.syncer import DebouncedSync
-from momenti.config import get_settings
-from momenti.errors import ConflictError, NotFoundError
-from momenti.frames import records
+from momenti.core.config import get_settings
+from momenti.core.errors import ConflictError, NotFoundError
+from momenti.core.frames import records
+from momenti.domains.tokens import LAST_USED_RESOLUTION, create_token, list_tokens, revoke_token, verify_token
+from momenti.server.app import create_app
+from momenti.server.syncer import DebouncedSync
 from momenti.store.models import ApiToken, Event, Feedback, IdempotencyKey, Response
-from momenti.store.tokens import LAST_USED_RESOLUTION, create_token, list_tokens, revoke_token, verify_token
 
 # --- fixtures ------------------------------------------------------------------------------------
 
@@ -303,7 +303,7 @@ def test_idempotency_key_replays_the_first_answer(api: Api) -> None:
 
 
 def test_remember_keeps_the_first_answer_of_a_race(api_sqlite: Api) -> None:
-    from momenti.api.idempotency import lookup, remember
+    from momenti.server.idempotency import lookup, remember
 
     with api_sqlite.ws.session() as s:
         token_id = s.scalar(select(ApiToken.id))

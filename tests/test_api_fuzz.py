@@ -19,9 +19,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from conftest import demo_workspace
-from momenti.api.app import create_app
-from momenti.config import get_settings
-from momenti.store.tokens import create_token
+from momenti.core.config import get_settings
+from momenti.domains.tokens import create_token
+from momenti.server.app import create_app
 from server_helpers import serving
 
 # per operation and generation mode: ~70 s in all on the small demo; MOMENTI_FUZZ_EXAMPLES for a longer run

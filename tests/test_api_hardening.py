@@ -19,15 +19,15 @@ import pytest
 from typer.testing import CliRunner
 
 import momenti
-from momenti.api.app import create_app
-from momenti.api.records import MAX_JSON_DEPTH, json_depth
-from momenti.args import as_date
 from momenti.cli.main import app as cli_app
-from momenti.config import get_settings
-from momenti.errors import InputError
-from momenti.frames import write_csv
+from momenti.core.args import as_date
+from momenti.core.config import get_settings
+from momenti.core.errors import InputError
+from momenti.core.frames import write_csv
+from momenti.server.app import create_app
+from momenti.server.records import MAX_JSON_DEPTH, json_depth
+from momenti.server.web import views
 from momenti.store.models import Response
-from momenti.web import views
 from reach_helpers import SURVEY, smtp_fixture, ws_fixture  # noqa: F401 - the fixtures smtp and ws
 from server_helpers import serving
 from test_api import Api, make_api, response
@@ -177,7 +177,7 @@ def test_a_500_keeps_the_keep_alive_connection(workspace: momenti.Workspace, mon
 
     monkeypatch.setattr(views, "overview", broken)
     app = create_app(get_settings(data_dir=workspace.settings.data_dir))
-    with serving(app) as base, caplog.at_level(logging.ERROR, logger="momenti.api"):
+    with serving(app) as base, caplog.at_level(logging.ERROR, logger="momenti.server"):
         url = urlparse(base)
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
         for _ in range(2):  # twice: the second 500 also arrives on the same connection

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 import momenti
-from momenti.args import as_date, as_list
-from momenti.errors import InputError
+from momenti.core.args import as_date, as_list
+from momenti.core.errors import InputError
 
 
 def test_as_list_and_as_date() -> None:

@@ -18,7 +18,7 @@ from momenti.cli import main as cli_main
 from momenti.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[1]
-BANK = ROOT / "src" / "momenti" / "journeys" / "templates" / "bank.yaml"
+BANK = ROOT / "src" / "momenti" / "domains" / "journey_map" / "templates" / "bank.yaml"
 
 # (touchpoint, month) -> NPS scores, repeated to the group's size. Hand-computed NPS in the comments.
 PATTERNS = {

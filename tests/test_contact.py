@@ -16,17 +16,17 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import momenti
-from momenti.analysis import contact as C
-from momenti.analysis import contact_facts
-from momenti.analysis.contact_channels import switching_matrix
-from momenti.api.app import create_app
 from momenti.cli import main as cli_main
-from momenti.config import get_settings
-from momenti.errors import InputError
-from momenti.metrics import stats
+from momenti.core.config import get_settings
+from momenti.core.errors import InputError
+from momenti.engines import stats
+from momenti.insights.contact import facts as contact_facts
+from momenti.insights.contact import kpis as C
+from momenti.insights.contact.channels import switching_matrix
+from momenti.server.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
-BANK = ROOT / "src" / "momenti" / "journeys" / "templates" / "bank.yaml"
+BANK = ROOT / "src" / "momenti" / "domains" / "journey_map" / "templates" / "bank.yaml"
 
 
 # --- the worked example ---------------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import momenti
-from momenti.api.app import create_app
 from momenti.cli.main import app as cli
-from momenti.errors import InputError
+from momenti.core.errors import InputError
+from momenti.server.app import create_app
 
 BANK = Path(momenti.__file__).parent / "journeys/templates/bank.yaml"
 
@@ -77,7 +77,7 @@ def test_same_on_a_postgres_warehouse(tmp_path: Path, pg_warehouse_url: str) -> 
     duck = momenti.open(tmp_path / "d")
     duck.apply_journey(BANK)
     _load(duck)
-    pg = momenti.Workspace(momenti.config.get_settings(data_dir=tmp_path / "d", warehouse_url=pg_warehouse_url))
+    pg = momenti.Workspace(momenti.core.config.get_settings(data_dir=tmp_path / "d", warehouse_url=pg_warehouse_url))
     pg.sync(rebuild=True)
     for by in ("repeats", "switches"):
         pd.testing.assert_frame_equal(duck.contact_loyalty(by=by), pg.contact_loyalty(by=by), check_dtype=False)

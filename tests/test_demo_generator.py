@@ -82,7 +82,7 @@ def rel(frames) -> pd.DataFrame:
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_template_is_complete(name: str) -> None:
-    text = (resources.files("momenti.journeys") / "templates" / f"{name}.yaml").read_text("utf-8")
+    text = (resources.files("momenti.domains.journey_map") / "templates" / f"{name}.yaml").read_text("utf-8")
     assert text.lstrip().startswith("#"), "templates start with a comment header for the people who edit them"
     doc = yaml.safe_load(text)
     assert doc["sector"] == name and doc["company"]
@@ -111,7 +111,7 @@ def test_template_is_complete(name: str) -> None:
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_template_validates_with_the_journey_schema(name: str) -> None:
-    apply = pytest.importorskip("momenti.journeys.apply")
+    apply = pytest.importorskip("momenti.domains.journey_map.apply")
     doc = apply.parse_document(apply.template_text(name), name)
     assert doc.journeys
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from momenti.analysis import PenaltyReward, RelativeWeights, ShapleyR2
 
 # ref.py is written from the published formulas, independently of this package.
@@ -167,7 +166,7 @@ def test_bad_input_raises_clear_value_error(est: object) -> None:
 
 # -- missing data, frequency weights, moments and the bootstrap -----------------------------------------------
 
-from momenti.analysis import bootstrap as bs  # noqa: E402
+from momenti.engines import bootstrap as bs  # noqa: E402
 
 
 @pytest.mark.parametrize("cls", [RelativeWeights, ShapleyR2])

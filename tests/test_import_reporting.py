@@ -10,7 +10,7 @@ import pytest
 
 import momenti
 from momenti.cli.imports import summary_line
-from momenti.errors import InputError
+from momenti.core.errors import InputError
 
 COMMENTS = ["Servizio pessimo, nessuno mi richiama", "Personale gentile e veloce", "App lenta e piena di errori",
             "Tutto bene, grazie", "Attesa lunghissima in filiale", "Consulente molto preparato"]

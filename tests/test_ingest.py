@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 import momenti
 from ingest_helpers import HEADER, count, read_rejects, stored_responses, write
-from momenti.errors import InputError
+from momenti.core.errors import InputError
 from momenti.store.models import Answer, ImportRun, Question, Response
 
 # --- responses: every kind of bad row --------------------------------------------------------------------

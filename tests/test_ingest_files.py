@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 import momenti
 from ingest_helpers import read_rejects, stored_responses, write
-from momenti.errors import InputError
+from momenti.core.errors import InputError
 from momenti.ingest import csv_input
 from momenti.ingest.options import ImportOptions
 from momenti.store.models import Outcome
@@ -265,7 +265,7 @@ def test_a_dry_run_writes_no_rejects_file_unless_asked(workspace: momenti.Worksp
 def test_duckdb_connections_draw_no_progress_bar(tmp_path: Path) -> None:
     """In the Python API DuckDB draws a progress bar on stderr for long queries (the warehouse sync's). It
     leaves it off under pytest, so the check runs in a plain Python process."""
-    code = ("from momenti.scratch import scratch; from momenti.warehouse.connection import open_warehouse\n"
+    code = ("from momenti.core.scratch import scratch; from momenti.warehouse.connection import open_warehouse\n"
             "q = \"SELECT current_setting('enable_progress_bar')\"\n"
             "print(scratch().execute(q).fetchone()[0])\n"
             f"with open_warehouse('duckdb://{tmp_path / 'w.duckdb'}') as wh:\n"

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 import momenti
 from ingest_helpers import MOMENTI_BIN, ROOT, read_rejects, stored_responses, write
-from momenti.errors import InputError
+from momenti.core.errors import InputError
 from momenti.store.models import Customer, Event, Feedback, Touchpoint
 
 # --- events ----------------------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def test_killed_import_leaves_whole_chunks_and_a_rerun_completes(tmp_path: Path)
     data_dir = tmp_path / "data"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("MOMENTI_")},
            "MOMENTI_DATA_DIR": str(data_dir), "MOMENTI_IMPORT_CHUNK_ROWS": str(CHUNK)}
-    subprocess.run([str(MOMENTI_BIN), "journey", "apply", str(ROOT / "src/momenti/journeys/templates/bank.yaml")],
+    subprocess.run([str(MOMENTI_BIN), "journey", "apply", str(ROOT / "src/momenti/domains/journey_map/templates/bank.yaml")],
                    env=env, check=True, capture_output=True)
     tps = ["branch-visit", "app-login", "contact-centre-call", "card-block"]
     path = tmp_path / "big.csv"

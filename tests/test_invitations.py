@@ -15,16 +15,16 @@ from typer.testing import CliRunner
 
 import momenti
 from browser_helpers import free_port
-from momenti.api.app import create_app
 from momenti.cli.main import app as cli_app
-from momenti.clock import utcnow
+from momenti.core.clock import utcnow
+from momenti.domains.surveys import fatigue, links
+from momenti.domains.surveys.definition import template
+from momenti.domains.surveys.invite import Contact, invite, send_due, status
+from momenti.domains.surveys.invite_trigger import record_bounces, remind, trigger
+from momenti.domains.surveys.service import apply_survey
+from momenti.domains.tokens import create_token
+from momenti.server.app import create_app
 from momenti.store.models import ContactSkip, Delivery, Invitation
-from momenti.store.tokens import create_token
-from momenti.surveys import fatigue, links
-from momenti.surveys.definition import template
-from momenti.surveys.invite import Contact, invite, send_due, status
-from momenti.surveys.invite_trigger import record_bounces, remind, trigger
-from momenti.surveys.service import apply_survey
 from reach_helpers import (  # noqa: F401 - smtp_fixture and ws_fixture are the fixtures smtp and ws
     SURVEY,
     T0,

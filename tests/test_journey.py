@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import momenti
 from momenti.cli.main import app
-from momenti.errors import InputError
-from momenti.journeys.apply import TEMPLATES, parse_document, template_text
+from momenti.core.errors import InputError
+from momenti.domains.journey_map.apply import TEMPLATES, parse_document, template_text
 from momenti.store.models import Journey, Response, Stage, Touchpoint
 
 

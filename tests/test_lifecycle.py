@@ -13,9 +13,9 @@ from scipy import stats
 from typer.testing import CliRunner
 
 import momenti
-from momenti.api.app import create_app
 from momenti.cli.main import app as cli
-from momenti.errors import InputError
+from momenti.core.errors import InputError
+from momenti.server.app import create_app
 
 
 def _load(ws: momenti.Workspace) -> None:

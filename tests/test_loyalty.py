@@ -19,11 +19,11 @@ from scipy import stats as sps
 from typer.testing import CliRunner
 
 import momenti
-from momenti.api.app import create_app
 from momenti.cli.main import app as cli_app
 from momenti.cli.main import main as cli_main
-from momenti.config import get_settings
-from momenti.errors import InputError
+from momenti.core.config import get_settings
+from momenti.core.errors import InputError
+from momenti.server.app import create_app
 
 Z = NormalDist().inv_cdf(0.975)
 ITEMS = ["loy_preferred_brand", "loy_buy_on_offer", "loy_cheaper_to_save"]

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 import momenti
-from momenti.errors import InputError
-from momenti.metrics import query as query_module
-from momenti.metrics import stats
+from momenti.core.errors import InputError
+from momenti.engines import stats
+from momenti.insights.scores import query as query_module
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 TPS = ["branch-visit", "app-login", "complaint-handling"]
@@ -87,7 +87,7 @@ def test_small_groups_flagged_not_hidden(workspace: momenti.Workspace) -> None:
 
 def test_min_n_setting(tmp_path: Path) -> None:
     ws = momenti.open(tmp_path / "data", min_n=100)
-    ws.apply_journey(Path(__file__).parents[1] / "src/momenti/journeys/templates/bank.yaml")
+    ws.apply_journey(Path(__file__).parents[1] / "src/momenti/domains/journey_map/templates/bank.yaml")
     _load(ws)
     assert ws.nps(by="touchpoint").small_sample.sum() == 0  # every touchpoint has >= 100 in total
     assert ws.nps(by="touchpoint", period="month").small_sample.all()
@@ -167,9 +167,9 @@ def test_generated_sql_snapshot(workspace: momenti.Workspace) -> None:
 
 def test_duckdb_and_postgres_warehouses_give_identical_results(tmp_path: Path, pg_warehouse_url: str) -> None:
     duck = momenti.open(tmp_path / "duck")
-    duck.apply_journey(Path(__file__).parents[1] / "src/momenti/journeys/templates/bank.yaml")
+    duck.apply_journey(Path(__file__).parents[1] / "src/momenti/domains/journey_map/templates/bank.yaml")
     _load(duck)
-    pg = momenti.Workspace(momenti.config.get_settings(data_dir=tmp_path / "duck", warehouse_url=pg_warehouse_url))
+    pg = momenti.Workspace(momenti.core.config.get_settings(data_dir=tmp_path / "duck", warehouse_url=pg_warehouse_url))
     pg.sync(rebuild=True)
     for metric, kwargs in (("nps", {"by": ["touchpoint"], "period": "month"}),
                            ("csat", {"by": ["stage", "channel"]}),

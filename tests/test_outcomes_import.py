@@ -73,7 +73,7 @@ def test_missing_status_column_is_refused(workspace: momenti.Workspace, tmp_path
     path = _write(tmp_path, "o.csv", "customer_id,start_date\nC1,2024-01-01\n")
     try:
         workspace.import_file("outcomes", path)
-    except momenti.errors.InputError as exc:
+    except momenti.core.errors.InputError as exc:
         assert "missing required column(s): status" in str(exc)
     else:  # pragma: no cover - the assertion above is the test
         raise AssertionError("a file without status was accepted")

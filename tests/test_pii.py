@@ -1,10 +1,10 @@
-"""PII masking: precise positive and negative cases for every detector (momenti.text.pii)."""
+"""PII masking: precise positive and negative cases for every detector (momenti.engines.text.pii)."""
 
 from __future__ import annotations
 
 import pytest
 
-from momenti.text.pii import (
+from momenti.engines.text.pii import (
     codice_fiscale_check,
     codice_fiscale_ok,
     iban_ok,

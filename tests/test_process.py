@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import momenti
-from momenti.analysis import graph
-from momenti.errors import InputError
-from momenti.warehouse import journey_facts
+from momenti.core.errors import InputError
+from momenti.insights.paths import facts as journey_facts
+from momenti.insights.paths import graph
 
 T0 = dt.datetime(2025, 3, 1, 9, 0, 0, tzinfo=dt.UTC)
 
@@ -204,7 +204,7 @@ def test_older_warehouse_layout_gains_new_columns(ws: momenti.Workspace, engine:
     """A warehouse written before the variant codes and activity counts existed keeps its data: opening it adds
     the missing column and table in place, and the first unfiltered question builds the rollups."""
     if engine == "postgres":
-        ws = momenti.Workspace(momenti.config.get_settings(
+        ws = momenti.Workspace(momenti.core.config.get_settings(
             data_dir=ws.settings.data_dir, warehouse_url=request.getfixturevalue("pg_warehouse_url")))
         ws.sync(rebuild=True)
     expected = ws.journey_map()
@@ -346,7 +346,7 @@ def test_journey_loyalty_by_hand(ws: momenti.Workspace) -> None:
 def test_duckdb_and_postgres_warehouses_agree(ws: momenti.Workspace, pg_warehouse_url: str) -> None:
     ws.import_records("customers", [{"customer_id": "c3", "tier": "gold"}, {"customer_id": "c1", "tier": "std"}])
     ws.import_records("responses", ANSWERS)
-    pg = momenti.Workspace(momenti.config.get_settings(data_dir=ws.settings.data_dir,
+    pg = momenti.Workspace(momenti.core.config.get_settings(data_dir=ws.settings.data_dir,
                                                        warehouse_url=pg_warehouse_url))
     pg.sync(rebuild=True)
     checks = [

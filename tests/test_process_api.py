@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import momenti
-from momenti.api.app import create_app
 from momenti.cli.main import app as cli
-from momenti.config import get_settings
+from momenti.core.config import get_settings
+from momenti.server.app import create_app
 from test_process import LOG
 
 

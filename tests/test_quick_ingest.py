@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 
 import momenti
 from conftest import make_workspace
-from momenti.api.writer import GroupWriter
-from momenti.config import get_settings
+from momenti.core.config import get_settings
 from momenti.ingest.quick import NotQuick, QuickChecker
 from momenti.ingest.specs import KINDS
+from momenti.server.writer import GroupWriter
 from momenti.store.models import Answer, Event, Feedback, Question, Response
 from momenti.workspace import Workspace
 

@@ -15,10 +15,10 @@ from lifelines.statistics import multivariate_logrank_test
 from typer.testing import CliRunner
 
 import momenti
-from momenti.analysis import retention as rt
-from momenti.analysis.retention_data import Covariate, parse_covariates
+from momenti.core.errors import InputError
 from momenti.demo import generate
-from momenti.errors import InputError
+from momenti.insights.retention import survival as rt
+from momenti.insights.retention.data import Covariate, parse_covariates
 
 
 def _frame(n: int, seed: int, groups: tuple[str, ...] = ("a", "b", "c")) -> pd.DataFrame:
@@ -222,8 +222,8 @@ def test_cli(demo_ws: momenti.Workspace, tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_rest(demo_ws: momenti.Workspace) -> None:
-    from momenti.api.app import create_app
-    from momenti.config import get_settings
+    from momenti.core.config import get_settings
+    from momenti.server.app import create_app
 
     app = create_app(get_settings(data_dir=demo_ws.settings.data_dir))
     with TestClient(app) as client:
@@ -249,7 +249,7 @@ def test_postgres_warehouse_gives_the_same_frame(demo_ws: momenti.Workspace, pg_
     url = pg_url.replace("momenti_test_", "momenti_whret_test_")
     ensure_postgres_database(url)
     u = make_url(url)
-    pg = momenti.Workspace(momenti.config.get_settings(
+    pg = momenti.Workspace(momenti.core.config.get_settings(
         data_dir=demo_ws.settings.data_dir, warehouse_url=f"postgres://{u.username}@{u.host}:{u.port}/{u.database}"))
     pg.sync(rebuild=True)
     for kwargs in ({"by": "nps_category", "covariates": "bad:complaint-handling,score:branch-visit"},
@@ -312,7 +312,7 @@ def _svg_text(data: bytes) -> str:
 def test_plot_prints_lifelines_number_at_risk_and_a_true_p_value_bound() -> None:
     import matplotlib
 
-    from momenti.analysis.retention_plot import km_figure
+    from momenti.insights.retention.plot import km_figure
 
     f = _censored_early(600, 6, delayed=True)
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # text as text, so the test can read it

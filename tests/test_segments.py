@@ -52,7 +52,7 @@ def test_same_segments_on_a_postgres_warehouse(tmp_path: Path, pg_warehouse_url:
     duck = momenti.open(tmp_path / "d")
     duck.apply_journey(BANK)
     _load(duck)
-    pg = momenti.Workspace(momenti.config.get_settings(data_dir=tmp_path / "d", warehouse_url=pg_warehouse_url))
+    pg = momenti.Workspace(momenti.core.config.get_settings(data_dir=tmp_path / "d", warehouse_url=pg_warehouse_url))
     pg.sync(rebuild=True)
     for by in ("segment:lifecycle", "segment:tenure", ["segment:lifecycle", "touchpoint"]):
         pd.testing.assert_frame_equal(duck.nps(by=by), pg.nps(by=by), check_dtype=False)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from momenti.metrics import stats
+from momenti.engines import stats
 
 Z = 1.959963984540054
 

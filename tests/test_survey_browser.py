@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page
 
 import momenti
 from browser_helpers import keep_offline, served
-from momenti.surveys.service import apply_survey
+from momenti.domains.surveys.service import apply_survey
 from pii_helpers import check_analysed, pii_comment, wait_idle, wait_masked
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

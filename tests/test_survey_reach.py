@@ -22,14 +22,14 @@ from typer.testing import CliRunner
 
 import momenti
 from browser_helpers import served
-from momenti.api.app import create_app
 from momenti.cli.main import app as cli_app
-from momenti.clock import utcnow
-from momenti.config import get_settings
-from momenti.errors import InputError
+from momenti.core.clock import utcnow
+from momenti.core.config import get_settings
+from momenti.core.errors import InputError
+from momenti.domains.surveys import abuse, fatigue, links
+from momenti.domains.surveys.invite import Contact, invite
+from momenti.server.app import create_app
 from momenti.store.models import Response
-from momenti.surveys import abuse, fatigue, links
-from momenti.surveys.invite import Contact, invite
 from pii_helpers import check_analysed, pii_comment, wait_masked
 from reach_helpers import (  # noqa: F401 - smtp_fixture and ws_fixture are the fixtures smtp and ws
     SURVEY,

@@ -16,14 +16,14 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 import momenti
-from momenti.api.app import create_app
-from momenti.config import get_settings
-from momenti.errors import InputError
+from momenti.core.config import get_settings
+from momenti.core.errors import InputError
+from momenti.domains.surveys import sessions as ss
+from momenti.domains.surveys.definition import TEMPLATES, load_survey, template, template_text
+from momenti.domains.surveys.service import apply_survey, close_survey, list_surveys, show_survey
+from momenti.domains.tokens import create_token
+from momenti.server.app import create_app
 from momenti.store.models import Answer, Question, Response, SurveySession
-from momenti.store.tokens import create_token
-from momenti.surveys import sessions as ss
-from momenti.surveys.definition import TEMPLATES, load_survey, template, template_text
-from momenti.surveys.service import apply_survey, close_survey, list_surveys, show_survey
 
 
 def _t(it: str, en: str) -> dict[str, str]:
@@ -255,7 +255,7 @@ def test_invalid_values_are_refused(client: TestClient, workspace: momenti.Works
         assert r.status_code == 422 and "Scelga una delle risposte proposte" in r.text
     r = _post(client, sid, 5, nps="9")  # a page the session never reached: shown where it is
     assert r.status_code == 200 and "Pagina 1 di" in r.text
-    abuse = pytest.importorskip("momenti.surveys.abuse")
+    abuse = pytest.importorskip("momenti.domains.surveys.abuse")
     r = _post(client, sid, 0, nps="9", **{abuse.HONEYPOT: "http://spam.example"})  # a bot filled the honeypot
     assert r.status_code == 200 and "Grazie" in r.text  # told it worked ...
     assert _stored(workspace) == [] and ss.load_session(workspace, sid) is None  # ... and nothing kept
@@ -305,7 +305,7 @@ def test_closed_and_unknown_surveys(client: TestClient, workspace: momenti.Works
 
 
 def test_signed_links_carry_customer_and_hidden_fields(client: TestClient, workspace: momenti.Workspace) -> None:
-    links = pytest.importorskip("momenti.surveys.links")
+    links = pytest.importorskip("momenti.domains.surveys.links")
     apply_survey(workspace, survey_doc(allow_anonymous=False))
     assert client.get("/s/branch-nps").status_code == 403  # no link, anonymous not allowed
     secret = links.secret_key(workspace.settings)
@@ -444,7 +444,7 @@ def test_sessions_on_sqlite_and_postgres(ws_any: momenti.Workspace) -> None:
 
 def test_pick_language_one_rule_for_every_page() -> None:
     """Survey pages, the widget, links and the dashboard choose the language the same way."""
-    from momenti.surveys.texts import pick_language
+    from momenti.domains.surveys.texts import pick_language
 
     assert pick_language(None, " EN-gb", accept_language="it") == "en"  # the first candidate naming it/en
     assert pick_language("fr", accept_language="it;q=0.3, en;q=0.9") == "en"  # then Accept-Language by q-value

@@ -15,7 +15,7 @@ import pytest
 import momenti
 from browser_helpers import served
 from conftest import BANK, make_workspace
-from momenti.store.tokens import create_token
+from momenti.domains.tokens import create_token
 from pii_helpers import EMAIL, IBAN, PHONE, check_analysed, pii_comment, plain_copies, wait_idle, wait_masked
 
 RESPONSE_TAIL = "Bonifico sparito da una settimana, pessimo servizio."
@@ -125,7 +125,7 @@ def test_text_engines_are_loaded_ahead_only_where_comments_are_expected(tmp_path
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The server loads its text engines once, in the background, in a workspace that has comments; one that
     takes only scores (an ingest benchmark) never pays for it."""
-    from momenti.analysis import text_store
+    from momenti.pipelines.text import analysis as text_store
 
     calls: list[str] = []
     monkeypatch.setattr(text_store, "warm_up", lambda analyzer: calls.append(analyzer.version))

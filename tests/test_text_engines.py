@@ -1,4 +1,5 @@
-"""Text engines (momenti.text): language, lexicon and learned sentiment, topics, aspects, discovery, analyze_batch."""
+"""Text engines (momenti.engines.text):
+language, lexicon and learned sentiment, topics, aspects, discovery, analyze_batch."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from momenti.errors import InputError
-from momenti.text import discovery
-from momenti.text.analyze import COLUMNS, analyze_batch
-from momenti.text.aspects import aspects
-from momenti.text.language import detect
-from momenti.text.sentiment import LearnedSentiment, LexiconSentiment, TieredSentiment
-from momenti.text.topics import Taxonomy, discover
+from momenti.core.errors import InputError
+from momenti.engines.text import discovery
+from momenti.engines.text.analyze import COLUMNS, analyze_batch
+from momenti.engines.text.aspects import aspects
+from momenti.engines.text.language import detect
+from momenti.engines.text.sentiment import LearnedSentiment, LexiconSentiment, TieredSentiment
+from momenti.engines.text.topics import Taxonomy, discover
 
 
 # --- language ------------------------------------------------------------------------------------------------------
@@ -104,9 +105,9 @@ def test_learned_cv_beats_majority_and_roundtrips(shared_data: Path, tmp_path: P
     assert {s.source for s in TieredSentiment(model, min_confidence=1.01).predict(probe, langs)} == {"lexicon"}
     assert {s.source for s in TieredSentiment(model, min_confidence=0.0).predict(probe, langs)} == {"model"}
     # the tier hands the model the lexicon features it already computed: same probabilities as the pipeline's
-    from momenti.text.learned import lexicon_row
-    from momenti.text.sentiment import clause_scores
-    from momenti.text.tokens import doc
+    from momenti.engines.text.learned import lexicon_row
+    from momenti.engines.text.sentiment import clause_scores
+    from momenti.engines.text.tokens import doc
 
     docs = [doc(t, "it") for t in texts[:50]]
     rows = [lexicon_row(d, clause_scores(d)[0]) for d in docs]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 import momenti
-from momenti.errors import InputError
-from momenti.text.analyze import analyze_batch
-from momenti.text.language import detect
-from momenti.text.sentiment import LexiconSentiment
+from momenti.core.errors import InputError
+from momenti.engines.text.analyze import analyze_batch
+from momenti.engines.text.language import detect
+from momenti.engines.text.sentiment import LexiconSentiment
 
 
 def _labels(texts: list[str], lang: str) -> list[str]:

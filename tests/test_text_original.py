@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 import momenti
 from conftest import BANK, make_workspace
-from momenti.analysis import text_facts, text_store
-from momenti.errors import InputError
+from momenti.core.errors import InputError
+from momenti.domains.surveys.links import secret_key
+from momenti.insights.text import facts as text_facts
+from momenti.pipelines.text import analysis as text_store
 from momenti.store.models import Answer, Feedback, Question, TextResult
-from momenti.surveys.links import secret_key
 
 EMAIL, PHONE, IBAN = "mario.rossi@example.com", "347 1234567", "IT60X0542811101000000123456"
 PII = (EMAIL, PHONE, IBAN)

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 import momenti
-from momenti.config import get_settings
+from momenti.core.config import get_settings
+from momenti.core.errors import InputError
 from momenti.demo import generate
-from momenti.errors import InputError
 from momenti.store.models import TextResult
 
 PII = ("mario.rossi@example.com", "347 1234567", "IT60X0542811101000000123456", "4111 1111 1111 1111")
@@ -155,8 +155,8 @@ def test_cli_commands(demo_ws: momenti.Workspace, monkeypatch: pytest.MonkeyPatc
 
 
 def test_rest_routes(demo_ws: momenti.Workspace) -> None:
-    from momenti.api.app import create_app
-    from momenti.store.tokens import create_token
+    from momenti.domains.tokens import create_token
+    from momenti.server.app import create_app
 
     app = create_app(get_settings(data_dir=demo_ws.settings.data_dir))
     with app.state.workspace.session() as s, s.begin():
@@ -338,7 +338,7 @@ def test_trend_worked_example(workspace: momenti.Workspace) -> None:
 
 
 def test_benjamini_hochberg_by_hand() -> None:
-    from momenti.analysis.text_topics import benjamini_hochberg
+    from momenti.insights.text.topics import benjamini_hochberg
 
     q = benjamini_hochberg([0.01, 0.04, 0.03, float("nan"), 0.20])
     # sorted p: 0.01, 0.03, 0.04, 0.20 (m = 4): 0.04, 0.06, 0.0533 -> monotone 0.04, 0.0533, 0.0533, 0.20
@@ -347,7 +347,7 @@ def test_benjamini_hochberg_by_hand() -> None:
 
 
 def test_labels_file_errors_name_the_line(tmp_path: Path) -> None:
-    from momenti.analysis.text_models import labels_from_file
+    from momenti.pipelines.text.models import labels_from_file
 
     path = tmp_path / "labels.csv"
     path.write_text("text,label\nbello,positive\nbrutto,neg\nmah,angry\n", encoding="utf-8")
@@ -374,8 +374,8 @@ def test_rest_analyze_writes_through_the_server_connection(tmp_path: Path, bank_
     """The server's workspace writes with the driver's own connection (not ADBC): POST /analyze analyses what
     was left unanalysed (MOMENTI_TEXT_AUTO off, so the server's background sync leaves it too), and the debounced
     sync brings it to the warehouse."""
-    from momenti.api.app import create_app
-    from momenti.store.tokens import create_token
+    from momenti.domains.tokens import create_token
+    from momenti.server.app import create_app
 
     ws = momenti.open(tmp_path / "data", text_auto=False)
     ws.apply_journey(bank_journey)

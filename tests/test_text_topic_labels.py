@@ -10,7 +10,7 @@ import pytest
 
 import momenti
 from conftest import make_workspace
-from momenti.text.topics import Taxonomy
+from momenti.engines.text.topics import Taxonomy
 
 CONTACT_EN = ["On hold for 2 hours, no response", "Please DM me your number", "I need a call back today",
               "Nobody ever got back to me", "They hung up on me twice", "Sent a direct message, no reply"]

@@ -25,11 +25,11 @@ torch = pytest.importorskip("torch", reason="the transformer tier needs the opti
 import transformers  # noqa: E402
 
 import momenti  # noqa: E402
-from momenti.analysis.text_models import load_newest, load_transformer  # noqa: E402
-from momenti.errors import InputError  # noqa: E402
+from momenti.core.errors import InputError  # noqa: E402
+from momenti.engines.text.sentiment import LABELS, LexiconSentiment, Sentiment, TieredSentiment  # noqa: E402
+from momenti.engines.text.transformer import TransformerSentiment, default_label, label_mapping  # noqa: E402
+from momenti.pipelines.text.models import load_newest, load_transformer  # noqa: E402
 from momenti.store.models import TextResult  # noqa: E402
-from momenti.text.sentiment import LABELS, LexiconSentiment, Sentiment, TieredSentiment  # noqa: E402
-from momenti.text.transformer import TransformerSentiment, default_label, label_mapping  # noqa: E402
 
 POSITIVE = ["servizio ottimo e operatore gentile", "great service thank you", "app perfetta e veloce"]
 NEGATIVE = ["servizio pessimo attesa infinita", "terrible service never again", "app bloccata che vergogna"]

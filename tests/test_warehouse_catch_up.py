@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 import momenti
 from conftest import BANK, make_workspace
-from momenti.clock import utcnow
+from momenti.core.clock import utcnow
 from momenti.store.models import ImportRun
 
 ROWS = [{"response_id": f"r{i}", "customer_id": f"c{i}", "touchpoint": "branch-visit",
@@ -94,7 +94,7 @@ def test_a_write_while_the_sync_reads_dimensions_loses_no_answer(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A response with a new answer key committed between the sync reading the dimensions and reading the
     facts: its answers were dropped (no question to join to) and the watermark moved past them for good."""
-    from momenti.config import get_settings
+    from momenti.core.config import get_settings
     from momenti.warehouse import sync as wsync
     from momenti.workspace import Workspace
 

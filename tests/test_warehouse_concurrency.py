@@ -13,7 +13,7 @@ import pytest
 
 import momenti
 from conftest import BANK
-from momenti.config import get_settings
+from momenti.core.config import get_settings
 from momenti.workspace import Workspace
 
 WRITES, READERS = 12, 4

@@ -15,9 +15,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 import momenti
-from momenti.api.app import create_app
-from momenti.config import get_settings
-from momenti.web import charts, views
+from momenti.core.config import get_settings
+from momenti.server.app import create_app
+from momenti.server.web import charts, views
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_scores_show_n_interval_and_markers(client: TestClient) -> None:
 def _template_target(key: str) -> float:
     import yaml
 
-    doc = yaml.safe_load((Path(__file__).parents[1] / "src/momenti/journeys/templates/bank.yaml").read_text())
+    doc = yaml.safe_load((Path(__file__).parents[1] / "src/momenti/domains/journey_map/templates/bank.yaml").read_text())
     return next(t["target_score"] for j in doc["journeys"] for s in j["stages"] for t in s["touchpoints"]
                 if t["key"] == key)
 

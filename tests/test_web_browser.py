@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page
 
 import momenti
 from browser_helpers import keep_offline, served
-from momenti.store.tokens import create_token
+from momenti.domains.tokens import create_token
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import momenti
-from momenti.errors import InputError
+from momenti.core.errors import InputError
 from momenti.ingest.read import detect_format, read_source
 
 LOGS = ["running-example", "roadtraffic100traces"]

@@ -15,23 +15,29 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from momenti.args import as_date
-from momenti.config import Settings, get_settings
+from momenti.core.args import as_date
+from momenti.core.config import Settings, get_settings
+from momenti.domains.journey_map.apply import (
+    ApplySummary,
+    apply_document,
+    export_document,
+    load_document,
+    parse_document,
+)
 from momenti.ingest.options import ImportOptions, apply_options
 from momenti.ingest.read import SourceTable, read_source, records_to_table, table_source
 from momenti.ingest.rejects import rejects_path
 from momenti.ingest.run import ImportSummary, Progress, import_source, mark_interrupted_runs
 from momenti.ingest.specs import KINDS
-from momenti.journeys.apply import ApplySummary, apply_document, export_document, load_document, parse_document
-from momenti.metrics.compare import compare as compare_metric
-from momenti.metrics.query import MetricQuery, run_metric, to_sql
-from momenti.questions.contact import ContactQuestions
-from momenti.questions.drivers import DriverQuestions
-from momenti.questions.lifecycle import LifecycleQuestions
-from momenti.questions.loyalty import LoyaltyQuestions
-from momenti.questions.process import ProcessQuestions
-from momenti.questions.retention import RetentionQuestions
-from momenti.questions.text import TextQuestions
+from momenti.insights.contact.questions import ContactQuestions
+from momenti.insights.drivers.questions import DriverQuestions
+from momenti.insights.loyalty.bank_questions import LifecycleQuestions
+from momenti.insights.loyalty.questions import LoyaltyQuestions
+from momenti.insights.paths.questions import ProcessQuestions
+from momenti.insights.retention.questions import RetentionQuestions
+from momenti.insights.scores.compare import compare as compare_metric
+from momenti.insights.scores.query import MetricQuery, run_metric, to_sql
+from momenti.insights.text.questions import TextQuestions
 from momenti.store.db import is_sqlite, make_engine, migrate
 from momenti.store.raw import AdbcConnection, DbapiConnection, RawConnection
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse
@@ -225,7 +231,7 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
             self.text_analyze()
             self._text_behind = False
         if not self._text_warm:
-            from momenti.analysis import text_store
+            from momenti.pipelines.text import analysis as text_store
 
             with self.raw() as store:
                 expected = text_store.has_text(store)

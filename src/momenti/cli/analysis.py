@@ -224,7 +224,7 @@ def dissonance(outcome: str = OUTCOME, drivers: str = DRIVERS,
                fmt: Format = FMT) -> None:
     """One bad moment: per touchpoint, the outcome gap of a single negative experience there vs all-positive
     customers (controlling for touchpoints lived); and weakest link (min rating) vs average models."""
-    from momenti.errors import InputError
+    from momenti.core.errors import InputError
 
     if fmt is Format.csv and part is Part.both:
         raise InputError("csv holds one table: choose --part touchpoints or --part models")
@@ -236,7 +236,7 @@ def dissonance(outcome: str = OUTCOME, drivers: str = DRIVERS,
                                  filters=f) if part is not Part.touchpoints else None
     meta = _meta(analysis="dissonance", outcome=outcome, filters=f, start=start, end=end)
     if fmt is Format.json and tps is not None and models is not None:
-        from momenti.frames import records
+        from momenti.core.frames import records
 
         doc = {**meta, "touchpoints": records(tps), "models": records(models)}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str, indent=1) + "\n")

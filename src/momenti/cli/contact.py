@@ -1,7 +1,7 @@
 """Contact-centre commands of `momenti journeys`: fcr, repeats, aht, complaints, switching.
 
 Each prints a DataFrame of the workspace method of the same name (table, JSON or CSV); definitions are in
-momenti.analysis.contact and docs/contact-centre.md.
+momenti.insights.contact.kpis and docs/contact-centre.md.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
                   fmt: Format = FMT) -> None:
         """Channel switching %: customers who start an interaction in one channel and start another one in a
         different channel within --days. Wilson 95 % interval; recent interactions censored."""
-        from momenti.analysis.contact_channels import switching_matrix
+        from momenti.insights.contact.channels import switching_matrix
 
         f = parse_filters(filters)
         with momenti.open() as ws:

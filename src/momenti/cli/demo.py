@@ -52,8 +52,8 @@ def demo(
                 bar.update(task, completed=table.num_rows)
                 console.print(f"  {kind:10} {summary.added:>10,} added, {summary.rejected:,} rejected")
         # The shipped survey templates, live: the demo's customers could answer at /s/<key> right away.
-        from momenti.surveys.definition import TEMPLATES, template
-        from momenti.surveys.service import apply_survey
+        from momenti.domains.surveys.definition import TEMPLATES, template
+        from momenti.domains.surveys.service import apply_survey
 
         keys = []
         for name in TEMPLATES:

@@ -12,8 +12,8 @@ import typer
 
 import momenti
 from momenti.cli.output import FMT, Format, console, err_console, print_frame
-from momenti.clock import naive_utc
-from momenti.errors import InputError
+from momenti.core.clock import naive_utc
+from momenti.core.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,10 +79,10 @@ def links_create(survey: str = SURVEY, customers: Path | None = CUSTOMERS,
                  fmt: Format = typer.Option(Format.csv, "--format", help="csv, json or table"),
                  out: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout")) -> None:
     """One signed link per contact (or --anonymous --count N links)."""
-    from momenti.clock import utcnow
-    from momenti.surveys.invite import Contact, read_contacts
-    from momenti.surveys.invite_survey import pick_touchpoint, require_survey
-    from momenti.surveys.links import LinkClaims, parse_duration, secret_key, sign, survey_url
+    from momenti.core.clock import utcnow
+    from momenti.domains.surveys.invite import Contact, read_contacts
+    from momenti.domains.surveys.invite_survey import pick_touchpoint, require_survey
+    from momenti.domains.surveys.links import LinkClaims, parse_duration, secret_key, sign, survey_url
 
     if (customers is None) == (not anonymous):
         raise InputError("give --customers FILE, or --anonymous [--count N]")
@@ -115,7 +115,7 @@ def links_create(survey: str = SURVEY, customers: Path | None = CUSTOMERS,
     if fmt is Format.json:
         out.write_text(json.dumps(frame.to_dict("records"), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     else:
-        from momenti.frames import write_csv  # pandas loads when a file is written
+        from momenti.core.frames import write_csv  # pandas loads when a file is written
         write_csv(frame, out)
     err_console.print(f"{len(frame)} links written to {out} (valid until {rows[0]['expires_at'] if rows else '-'})",
                       highlight=False)
@@ -126,7 +126,7 @@ def links_verify(link: str = typer.Argument(..., help="A link or its token")) ->
     """Check a link: its claims if genuine and unexpired, the reason otherwise."""
     from urllib.parse import parse_qs, urlparse
 
-    from momenti.surveys.links import is_consumed, secret_key, verify
+    from momenti.domains.surveys.links import is_consumed, secret_key, verify
 
     token = parse_qs(urlparse(link).query).get("t", [link])[0] if "://" in link else link
     with momenti.open() as ws:
@@ -150,8 +150,8 @@ def invite_main(ctx: typer.Context, survey: str | None = typer.Option(None, "--s
     if survey is None or customers is None:
         console.print(ctx.get_help())
         raise typer.Exit(0 if survey is None and customers is None else 2)
-    from momenti.surveys.invite import invite, read_contacts
-    from momenti.surveys.links import parse_duration
+    from momenti.domains.surveys.invite import invite, read_contacts
+    from momenti.domains.surveys.links import parse_duration
 
     contacts = read_contacts(customers, _hidden(hidden))
     with momenti.open() as ws:
@@ -171,8 +171,8 @@ def invite_trigger(survey: str = SURVEY,
                    base_url: str | None = BASE_URL, dry_run: bool = DRY_RUN, fmt: Format = FMT,
                    now: str | None = NOW) -> None:
     """Invite the customers of new events with an activity (since the last run; one invitation per event)."""
-    from momenti.surveys.invite_trigger import trigger
-    from momenti.surveys.links import parse_duration
+    from momenti.domains.surveys.invite_trigger import trigger
+    from momenti.domains.surveys.links import parse_duration
 
     with momenti.open() as ws:
         frame, report = trigger(ws, survey, after_activity, parse_duration(within), now=_now(now), dry_run=dry_run,
@@ -187,7 +187,7 @@ def invite_trigger(survey: str = SURVEY,
 @app.command("send")
 def invite_send(base_url: str | None = BASE_URL, fmt: Format = FMT, now: str | None = NOW) -> None:
     """Send the invitations deferred by quiet hours whose time has come."""
-    from momenti.surveys.invite import send_due
+    from momenti.domains.surveys.invite import send_due
 
     with momenti.open() as ws:
         frame = send_due(ws, now=_now(now), base_url=base_url)
@@ -201,8 +201,8 @@ def invite_remind(after: str = typer.Option("3d", "--after", help="Remind when u
                   base_url: str | None = BASE_URL, dry_run: bool = DRY_RUN, fmt: Format = FMT,
                   now: str | None = NOW) -> None:
     """Send one reminder for each unanswered invitation (never twice, never to opted-out customers)."""
-    from momenti.surveys.invite_trigger import remind
-    from momenti.surveys.links import parse_duration
+    from momenti.domains.surveys.invite_trigger import remind
+    from momenti.domains.surveys.links import parse_duration
 
     with momenti.open() as ws:
         frame = remind(ws, parse_duration(after), now=_now(now), dry_run=dry_run, survey_key=survey,
@@ -215,7 +215,7 @@ def invite_remind(after: str = typer.Option("3d", "--after", help="Remind when u
 def invite_bounce(file: Path = typer.Argument(..., help="CSV with message_id and/or email, and reason"),
                   fmt: Format = FMT) -> None:
     """Record bounced e-mails reported by the mail system."""
-    from momenti.surveys.invite_trigger import read_bounces, record_bounces
+    from momenti.domains.surveys.invite_trigger import read_bounces, record_bounces
 
     bounces = read_bounces(file)
     with momenti.open() as ws:
@@ -228,7 +228,7 @@ def invite_bounce(file: Path = typer.Argument(..., help="CSV with message_id and
 def invite_status(survey: str | None = typer.Option(None, "--survey", help="Only this survey"),
                   fmt: Format = FMT) -> None:
     """Invitations per status (answered, reminded) and skipped contacts per reason."""
-    from momenti.surveys.invite import status
+    from momenti.domains.surveys.invite import status
 
     with momenti.open() as ws:
         print_frame(status(ws, survey), fmt, title="invitations")
@@ -238,7 +238,7 @@ def invite_status(survey: str | None = typer.Option(None, "--survey", help="Only
 def invite_skipped(survey: str | None = typer.Option(None, "--survey", help="Only this survey"),
                    limit: int = typer.Option(50, "--limit", help="How many, newest first"), fmt: Format = FMT) -> None:
     """The latest skipped invitations and why."""
-    from momenti.surveys.invite_trigger import skipped
+    from momenti.domains.surveys.invite_trigger import skipped
 
     with momenti.open() as ws:
         print_frame(skipped(ws, survey, limit), fmt, title="skipped invitations")
@@ -253,7 +253,7 @@ def invite_rules(survey: str = SURVEY,
                  clear: bool = typer.Option(False, "--clear", help="Remove quotas and sampling"),
                  fmt: Format = FMT) -> None:
     """Show or set a survey's quotas and sampling rate."""
-    from momenti.surveys.fatigue import Rules, get_rules, set_rules
+    from momenti.domains.surveys.fatigue import Rules, get_rules, set_rules
 
     with momenti.open() as ws:
         rules = Rules() if clear else get_rules(ws, survey)
@@ -276,7 +276,7 @@ def invite_rules(survey: str = SURVEY,
 def invite_unsubscribe(customer_id: str = typer.Argument(..., help="The customer who asked not to be contacted"),
                        email: str | None = typer.Option(None, "--email")) -> None:
     """Opt a customer out of every future invitation (e.g. asked by phone)."""
-    from momenti.surveys.fatigue import unsubscribe
+    from momenti.domains.surveys.fatigue import unsubscribe
 
     with momenti.open() as ws:
         new = unsubscribe(ws, customer_id, email, source="cli")

@@ -10,7 +10,7 @@ import typer
 
 import momenti
 from momenti.cli.output import console
-from momenti.journeys.catalog import TEMPLATES, template_text
+from momenti.domains.journey_map.catalog import TEMPLATES, template_text
 
 app = typer.Typer(help="Describe the customer journey: journeys -> stages -> touchpoints.", no_args_is_help=True)
 

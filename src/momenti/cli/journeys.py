@@ -58,7 +58,7 @@ def dfg(case: str = CASE, gap: str | None = GAP, start_activity: str | None = ST
         min_count: int = typer.Option(1, "--min-count", help="Graph: leave out pairs seen fewer times"),
         limit: int = typer.Option(0, "--limit", help="Print only the most frequent pairs (0: all)")) -> None:
     """Directly-follows graph: pair counts and the time between the two activities (mean, median, p90, s)."""
-    from momenti.analysis import graph
+    from momenti.insights.paths import graph
 
     sel = _selection(case, gap, start_activity, end_activity, start, end, filters, coverage)
     with momenti.open() as ws:
@@ -87,7 +87,7 @@ def activities(case: str = CASE, gap: str | None = GAP, start_activity: str | No
     sel = _selection(case, gap, start_activity, end_activity, start, end, filters, coverage)
     methods = {"all": "activities", "start": "start_activities", "end": "end_activities"}
     if which not in methods:
-        from momenti.errors import InputError
+        from momenti.core.errors import InputError
 
         raise InputError(f"--which {which!r}: choose all, start or end")
     with momenti.open() as ws:

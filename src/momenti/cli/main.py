@@ -9,7 +9,7 @@ from momenti.cli import invite as invite_cli
 from momenti.cli import surveys as surveys_cli
 from momenti.cli import text as text_cli
 from momenti.cli.output import err_console
-from momenti.errors import MomentiError
+from momenti.core.errors import MomentiError
 
 app = typer.Typer(help="momenti: moments of truth, measured honestly.", no_args_is_help=True,
                   pretty_exceptions_enable=False)

@@ -18,7 +18,7 @@ QUESTION = typer.Option(None, "--question", help="Answer key to score (default: 
 
 
 def parse_filters(items: list[str]) -> dict[str, list[str]]:
-    from momenti.errors import InputError
+    from momenti.core.errors import InputError
 
     out: dict[str, list[str]] = {}
     for item in items:

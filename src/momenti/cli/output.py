@@ -41,7 +41,7 @@ def print_frame(df: pd.DataFrame, fmt: Format, title: str | None = None, meta: d
     import pandas as pd
     from rich.table import Table
 
-    from momenti.frames import records, write_csv
+    from momenti.core.frames import records, write_csv
 
     if fmt is Format.json:
         doc = {**(meta or {}), "rows": records(df)}

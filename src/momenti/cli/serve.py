@@ -16,7 +16,7 @@ def serve(
     import uvicorn
 
     # Settings are read here, not when the CLI starts: pydantic-settings costs every other command ~0.3 s.
-    from momenti.config import get_settings
+    from momenti.core.config import get_settings
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -27,8 +27,8 @@ def serve(
     console.file.flush()  # seen at once by whoever started us (a supervisor, a test), not at exit
     if reload:
         # Reload runs the app in a child process that imports it by name; the factory reads MOMENTI_* itself.
-        uvicorn.run("momenti.api.app:create_app", factory=True, host=host, port=port, reload=True)
+        uvicorn.run("momenti.server.app:create_app", factory=True, host=host, port=port, reload=True)
     else:
-        from momenti.api.app import create_app
+        from momenti.server.app import create_app
 
         uvicorn.run(create_app(), host=host, port=port)

@@ -10,11 +10,11 @@ import typer
 
 import momenti
 from momenti.cli.output import FMT, Format, console, print_frame
-from momenti.surveys.catalog import TEMPLATES, template_text
+from momenti.domains.surveys.catalog import TEMPLATES, template_text
 
 
 def service():  # noqa: ANN201 - the module: the store and the workspace load when a command needs them
-    from momenti.surveys import service
+    from momenti.domains.surveys import service
 
     return service
 
@@ -30,7 +30,7 @@ def template(name: str = typer.Argument(..., help=f"One of: {', '.join(TEMPLATES
 @app.command()
 def apply(path: Path = typer.Argument(..., help="Survey YAML file")) -> None:
     """Create the survey, or a new version when the definition changed (answers keep their version)."""
-    from momenti.surveys.definition import load_survey
+    from momenti.domains.surveys.definition import load_survey
 
     definition = load_survey(path)
     with momenti.open() as ws:
@@ -66,7 +66,7 @@ def show(key: str = typer.Argument(..., help="Survey key"),
 
         sys.stdout.write(yaml.safe_dump(doc["definition"], allow_unicode=True, sort_keys=False, width=110))
         return
-    from momenti.surveys.definition import SurveyDefinition
+    from momenti.domains.surveys.definition import SurveyDefinition
 
     d = SurveyDefinition.model_validate(doc["definition"])
     console.print(f"{key}: {doc['status']}, version {doc['version']} of {doc['current_version']}, "
@@ -89,8 +89,8 @@ def sweep(idle_minutes: float = typer.Option(None, "--idle-minutes",
                                                   "(default: the limit the pages use)")) -> None:
     """Record abandoned sessions as partial responses (the pages also do this once a minute)."""
     with momenti.open() as ws:
-        from momenti.surveys.sessions import DEFAULT_IDLE_MINUTES
-        from momenti.surveys.sessions import sweep as sweep_sessions
+        from momenti.domains.surveys.sessions import DEFAULT_IDLE_MINUTES
+        from momenti.domains.surveys.sessions import sweep as sweep_sessions
 
         counts = sweep_sessions(ws, DEFAULT_IDLE_MINUTES if idle_minutes is None else idle_minutes)
         if counts["partial"]:

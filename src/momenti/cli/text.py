@@ -21,8 +21,8 @@ FILTER = typer.Option([], "--filter", help="dimension=value[,value] (repeatable)
 
 
 def _thresholds(nps: str, csat: str, rating: str):  # noqa: ANN202 - a text_models.Thresholds
-    from momenti.analysis.text_models import Thresholds
-    from momenti.errors import InputError
+    from momenti.core.errors import InputError
+    from momenti.pipelines.text.models import Thresholds
 
     def pair(value: str, name: str) -> tuple[float, float]:
         try:

@@ -11,7 +11,7 @@ app = typer.Typer(help="API tokens (Authorization: Bearer <token>).", no_args_is
 
 
 def _tokens():  # noqa: ANN202 - the module: SQLAlchemy loads when a token command runs, not at start-up
-    from momenti.store import tokens
+    from momenti.domains import tokens
 
     return tokens
 

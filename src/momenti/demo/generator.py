@@ -64,7 +64,7 @@ class DemoData:
 
 
 def load_journey_text(name: str = TEMPLATE) -> str:
-    return (resources.files("momenti.journeys") / "templates" / f"{name}.yaml").read_text("utf-8")
+    return (resources.files("momenti.domains.journey_map") / "templates" / f"{name}.yaml").read_text("utf-8")
 
 
 def load_journey(name: str = TEMPLATE) -> dict[str, Any]:

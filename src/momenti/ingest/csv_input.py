@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from momenti.errors import InputError
+from momenti.core.errors import InputError
 
 if TYPE_CHECKING:
     from momenti.ingest.read import SourceTable

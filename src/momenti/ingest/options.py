@@ -14,10 +14,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from momenti.errors import InputError
+from momenti.core.errors import InputError
+from momenti.core.scratch import scratch
 from momenti.ingest.read import LINE, SourceTable
 from momenti.ingest.specs import KindSpec
-from momenti.scratch import scratch
 from momenti.warehouse.connection import sql_literal as lit
 
 # A day and a month in some order, then a four-digit year: 24/02/2015, 24.02.2015, 24-02-2015 11:35[:52].

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from momenti.errors import InputError
+from momenti.core.errors import InputError
 from momenti.ingest.csv_input import read_csv, sniff_text
 from momenti.ingest.xes import read_xes
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from momenti.errors import InputError
+from momenti.core.errors import InputError
 from momenti.ingest.read import LINE, SourceTable
 from momenti.ingest.validate import Validated
 

@@ -16,13 +16,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from momenti.clock import utcnow
+from momenti.core.clock import utcnow
+from momenti.core.scratch import scratch
 from momenti.ingest.read import LINE, SourceTable
 from momenti.ingest.rejects import write_rejects
 from momenti.ingest.specs import KINDS
 from momenti.ingest.validate import QuestionInfo, Validated, validate
 from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, upsert_customers, upsert_outcomes
-from momenti.scratch import scratch
 from momenti.store.models import ImportRun, Question, Touchpoint
 from momenti.store.raw import DbapiConnection, RawConnection
 from momenti.warehouse.connection import open_warehouse

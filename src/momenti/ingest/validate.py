@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from momenti.errors import InputError
+from momenti.core.errors import InputError
+from momenti.core.scratch import scratch
 from momenti.ingest.read import LINE, SourceTable
 from momenti.ingest.specs import (
     ID_MAX_LEN,
@@ -23,7 +24,6 @@ from momenti.ingest.specs import (
     RowRule,
     question_kind_for,
 )
-from momenti.scratch import scratch
 from momenti.warehouse.connection import sql_literal as lit
 
 

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 import duckdb
 import pyarrow as pa
 
+from momenti.core.scratch import scratch
 from momenti.ingest.read import LINE
 from momenti.ingest.specs import KindSpec
-from momenti.scratch import scratch
 from momenti.store.raw import RawConnection
 from momenti.warehouse.connection import sql_literal
 

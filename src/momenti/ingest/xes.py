@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING
 
 import pyarrow as pa
 
-from momenti.errors import InputError
+from momenti.core.errors import InputError
 
 try:  # lxml gives each element its source line
     from lxml import etree as _etree

@@ -53,7 +53,7 @@ TABLES: dict[str, ibis.Schema] = {
 # Questions whose answers feed the score rollup.
 SCORE_KINDS = ("nps", "csat", "ces")
 
-# --- journey facts (src/momenti/warehouse/journey_facts.py) -----------------------------------------------
+# --- journey facts (src/momenti/insights/paths/facts.py) -----------------------------------------------
 # The event log pre-shaped for process mining under the default case notion (the log's case_id), maintained at
 # sync: activities dictionary-encoded as small integers, each event's position in its case, next activity and
 # time to it, and one row per case with its variant key. A directly-follows graph is then a plain group-by.
@@ -72,7 +72,7 @@ TABLES.update({
     "journey_dfg": ibis.schema({"source": "int64", "target": "int64", "count": "int64", "mean_s": "float64",
                                 "median_s": "float64", "p90_s": "float64"}),
     # `codes`: the variant's activity codes in order, so reading tens of thousands of variants back as lists of
-    # names is an array lookup (momenti.analysis.process) instead of splitting and re-creating every name.
+    # names is an array lookup (momenti.insights.paths.mining) instead of splitting and re-creating every name.
     "journey_variants": ibis.schema({"rank": "int64", "variant": "string", "count": "int64",
                                      "median_duration_s": "float64", "codes": "array<int64>"}),
     # Per activity: events, journeys starting with it, journeys ending with it (the whole log).
@@ -80,7 +80,7 @@ TABLES.update({
                                             "ends": "int64"}),
 })
 
-# --- contact facts (src/momenti/analysis/contact_facts.py) -----------------------------------------------
+# --- contact facts (src/momenti/insights/contact/facts.py) -----------------------------------------------
 # One row per contact with the start of the customer's next same-reason contact, maintained at sync.
 TABLES.update({
     "contact_facts": ibis.schema({
@@ -90,14 +90,14 @@ TABLES.update({
     }),
 })
 
-# --- customer outcomes (retention, src/momenti/analysis/retention.py) -------------------------------------
+# --- customer outcomes (retention, src/momenti/insights/retention/survival.py) -------------------------------------
 # One row per customer, replaced when the store's `seq` says it changed (synced like customers).
 TABLES.update({
     "outcomes": ibis.schema({"customer_id": "string", "status": "string", "start_date": "timestamp",
                              "end_date": "timestamp", "attributes": "string", "seq": "int64"}),
 })
 
-# --- text analytics (issue 7, src/momenti/analysis/text_facts.py) -----------------------------------------
+# --- text analytics (issue 7, src/momenti/insights/text/facts.py) -----------------------------------------
 # `text_results`: one row per analysed item (free-text answer or feedback) with its context (customer,
 # touchpoint, time, channel; for feedback the channel is its source) and the masked text only. `text_topics`:
 # one row per item x topic with the same context and the topic's own (aspect) sentiment, so a topic's volume,

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import ibis
 import pyarrow as pa
 
-from momenti.scratch import scratch
+from momenti.core.scratch import scratch
+from momenti.insights.paths import facts as journey_facts
 from momenti.store.raw import RawConnection
-from momenti.warehouse import journey_facts
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse, sql_literal
 from momenti.warehouse.meta import set_meta
 from momenti.warehouse.schema import SCHEMA_VERSION, SCORE_KINDS, TABLES
@@ -302,13 +302,15 @@ def _sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: boo
         for kind in FACT_KINDS:
             out.added[kind] = _sync_facts(wh, store, dims, kind, report, tops[kind])
         journey_facts.refresh(wh)  # journey analytics (issue 4): re-materialise cases touched by new events
-        from momenti.analysis import contact_facts  # contact KPIs: one row per contact, kept up to date here
+        from momenti.insights.contact import (
+            facts as contact_facts,  # contact KPIs: one row per contact, kept up to date here
+        )
 
         contact_facts.refresh(wh)
         out.added["customers"] = _sync_customers(wh, store)
         out.added["outcomes"] = _sync_outcomes(wh, store)  # retention (issue 5)
         # --- text analytics (issue 7): text results written or replaced since the last sync ---
-        from momenti.analysis import text_facts
+        from momenti.insights.text import facts as text_facts
 
         out.added["text"] = text_facts.sync_text(wh, store, dims.touchpoints)
         if out.added["responses"] or compact:

@@ -14,7 +14,7 @@ def run() -> None:
     if connection is None:
         url = config.get_main_option("sqlalchemy.url")
         if not url:  # run from the command line: the workspace's own store
-            from momenti.config import get_settings
+            from momenti.core.config import get_settings
 
             url = get_settings().store_url
         engine = create_engine(url)

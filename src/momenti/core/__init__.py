@@ -1,0 +1,3 @@
+"""Core: settings, typed errors, clock, the argument grammar, frames, scratch connections.
+
+Imports nothing of momenti."""

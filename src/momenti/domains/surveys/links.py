@@ -1,0 +1,230 @@
+"""Signed, expiring survey links.
+
+A link token carries its claims (survey, customer, touchpoint, hidden fields, language, expiry, single use,
+nonce) as compact base64url JSON, followed by an HMAC-SHA256 of that text under the workspace secret: the
+server needs no lookup to know who a link is for, and changing any byte of it makes the signature fail.
+
+Single use is enforced in the store (`link_uses`, one row per consumed nonce): the survey pages call
+`consume` when a response completes and `is_consumed` before showing the first page. Invitations know they
+were answered the same way (their link's nonce is in `link_uses`).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from momenti.core.clock import naive_utc, utcnow
+from momenti.core.errors import InputError
+
+if TYPE_CHECKING:
+    from momenti.core.config import Settings
+    from momenti.workspace import Workspace
+
+SECRET_FILE = "secret.key"
+MIN_SECRET_CHARS = 16
+
+
+class LinkInvalid(InputError):
+    """The token was not made by this workspace, or was changed since (or is not a token at all)."""
+
+
+class LinkExpired(InputError):
+    """A genuine link past its expiry date."""
+
+    status_code = 410
+
+
+@dataclass
+class LinkClaims:
+    survey: str
+    customer_id: str | None = None
+    touchpoint: str | None = None
+    hidden: dict[str, str] = field(default_factory=dict)
+    lang: str | None = None
+    expires_at: dt.datetime = field(default_factory=lambda: utcnow() + dt.timedelta(days=30))
+    single_use: bool = True
+    nonce: str = field(default_factory=lambda: secrets.token_urlsafe(9))
+
+    @property
+    def anonymous(self) -> bool:
+        return self.customer_id is None
+
+
+# -- tokens ------------------------------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(payload: str, secret: bytes) -> str:
+    return _b64(hmac.new(secret, payload.encode("ascii"), hashlib.sha256).digest())
+
+
+def sign(claims: LinkClaims, secret: bytes) -> str:
+    """The token of `claims`: `<payload>.<signature>`, URL-safe, no padding."""
+    if not claims.survey:
+        raise InputError("a link needs a survey key")
+    expires = naive_utc(claims.expires_at).replace(tzinfo=dt.UTC)
+    doc: dict[str, Any] = {"s": claims.survey, "e": int(expires.timestamp()), "n": claims.nonce}
+    # Only what is set: a shorter token is a shorter URL in the e-mail.
+    if claims.customer_id is not None:
+        doc["c"] = str(claims.customer_id)
+    if claims.touchpoint:
+        doc["t"] = claims.touchpoint
+    if claims.hidden:
+        doc["h"] = {str(k): str(v) for k, v in claims.hidden.items()}
+    if claims.lang:
+        doc["l"] = claims.lang
+    if not claims.single_use:
+        doc["m"] = 1  # multi-use
+    payload = _b64(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    return f"{payload}.{_mac(payload, secret)}"
+
+
+def verify(token: str, secret: bytes, now: dt.datetime | None = None) -> LinkClaims:
+    """The claims of a genuine, unexpired token; LinkInvalid or LinkExpired otherwise."""
+    token = (token or "").strip()
+    payload, dot, signature = token.partition(".")
+    if not dot or not payload or not signature or len(token) > 4096:
+        raise LinkInvalid("this link is not valid (malformed token)")
+    # compare_digest: the time taken must not tell an attacker how many signature bytes were right.
+    if not hmac.compare_digest(_mac(payload, secret), signature):
+        raise LinkInvalid("this link is not valid (signature mismatch: changed, or made by another server)")
+    try:
+        doc = json.loads(_unb64(payload))
+        expires = dt.datetime.fromtimestamp(int(doc["e"]), dt.UTC).replace(tzinfo=None)
+        claims = LinkClaims(survey=str(doc["s"]), customer_id=doc.get("c"), touchpoint=doc.get("t"),
+                            hidden=dict(doc.get("h") or {}), lang=doc.get("l"), expires_at=expires,
+                            single_use=not doc.get("m"), nonce=str(doc["n"]))
+    except (ValueError, KeyError, TypeError) as exc:  # signed by us but unreadable: a format we never made
+        raise LinkInvalid("this link is not valid (unreadable claims)") from exc
+    if naive_utc(now or utcnow()) >= claims.expires_at:
+        raise LinkExpired(f"this link expired on {claims.expires_at:%Y-%m-%d %H:%M} UTC")
+    return claims
+
+
+def secret_key(settings: Settings) -> bytes:
+    """MOMENTI_SECRET_KEY, or a random key generated once and kept in the data directory (mode 600)."""
+    configured = getattr(settings, "secret_key", None)
+    if configured:
+        if len(configured) < MIN_SECRET_CHARS:
+            raise InputError(f"MOMENTI_SECRET_KEY is too short: use at least {MIN_SECRET_CHARS} random characters")
+        return configured.encode("utf-8")
+    path = Path(settings.data_dir) / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # O_EXCL: two processes starting at once agree on one key, the loser reads the winner's
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+    for _ in range(50):  # the winner may still be writing
+        text = path.read_text(encoding="utf-8").strip()
+        if text:
+            return text.encode("utf-8")
+        time.sleep(0.01)
+    raise InputError(f"{path} is empty: delete it (new links will be made with a new key) or set MOMENTI_SECRET_KEY")
+
+
+# -- single use --------------------------------------------------------------------------------------------
+
+
+def consume(ws: Workspace, claims: LinkClaims, now: dt.datetime | None = None) -> bool:
+    """Mark a single-use link as used (call when its response completes). True the first time; False if it
+    was already used (a double submit) or the link is multi-use (nothing to record)."""
+    from momenti.store.models import LinkUse
+
+    if not claims.single_use:
+        return False
+    row = {"nonce": claims.nonce, "survey_key": claims.survey, "customer_key": claims.customer_id,
+           "used_at": naive_utc(now or utcnow())}
+    try:
+        with ws.engine.begin() as conn:
+            conn.execute(insert(LinkUse), [row])
+    except IntegrityError:
+        return False
+    return True
+
+
+def is_consumed(ws: Workspace, claims: LinkClaims) -> bool:
+    from momenti.store.models import LinkUse
+
+    if not claims.single_use:
+        return False
+    with ws.engine.connect() as conn:
+        return conn.execute(select(LinkUse.nonce).where(LinkUse.nonce == claims.nonce)).first() is not None
+
+
+# -- helpers for the CLI and invitations -------------------------------------------------------------------
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """'30d', '24h', '90m', '2w', '45s' -> timedelta."""
+    m = _DURATION.match(str(text).lower())
+    if not m:
+        raise InputError(f"not a duration: {text!r} (write e.g. 30d, 24h, 90m, 2w)")
+    return dt.timedelta(**{_UNITS[m[2]]: float(m[1])})
+
+
+def survey_url(base_url: str, survey: str, token: str) -> str:
+    """The public page a link opens (the survey pages read `?t=`)."""
+    return f"{base_url.rstrip('/')}/s/{survey}?t={token}"
+
+
+# -- unsubscribe tokens ------------------------------------------------------------------------------------
+# Signed like survey links but under a key derived for this purpose only (a survey token can never pass as an
+# unsubscribe token or back), and with no expiry: an unsubscribe link in an old e-mail must still work.
+
+
+def _unsubscribe_key(secret: bytes) -> bytes:
+    return hashlib.sha256(b"momenti-unsubscribe\x00" + secret).digest()
+
+
+def sign_unsubscribe(customer_id: str, secret: bytes, email: str | None = None, lang: str | None = None) -> str:
+    doc: dict[str, Any] = {"c": str(customer_id)}
+    if email:
+        doc["m"] = email
+    if lang:
+        doc["l"] = lang
+    payload = _b64(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    return f"{payload}.{_mac(payload, _unsubscribe_key(secret))}"
+
+
+def verify_unsubscribe(token: str, secret: bytes) -> dict[str, str | None]:
+    """{"customer_id", "email", "lang"} of a genuine unsubscribe token; LinkInvalid otherwise."""
+    payload, dot, signature = (token or "").strip().partition(".")
+    if not dot or len(token) > 4096 or not hmac.compare_digest(_mac(payload, _unsubscribe_key(secret)), signature):
+        raise LinkInvalid("this unsubscribe link is not valid")
+    try:
+        doc = json.loads(_unb64(payload))
+        return {"customer_id": str(doc["c"]), "email": doc.get("m"), "lang": doc.get("l")}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LinkInvalid("this unsubscribe link is not valid") from exc
+
+
+def unsubscribe_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/u/{token}"

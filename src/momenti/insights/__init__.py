@@ -1,0 +1,1 @@
+"""Insights: one sub-package per question family, each with its questions and the warehouse facts it keeps."""

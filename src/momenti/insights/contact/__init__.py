@@ -1,0 +1,1 @@
+"""Contact-centre KPIs: repeat contacts, first-contact resolution, handling time, complaints, channel switching."""

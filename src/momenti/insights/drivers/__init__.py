@@ -1,0 +1,1 @@
+"""Moments-of-truth drivers: key-driver analysis, penalty-reward, quadrant, dissonance, weakest link."""

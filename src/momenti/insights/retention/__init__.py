@@ -1,0 +1,1 @@
+"""Retention: customer outcomes, Kaplan-Meier curves, log-rank tests and Cox models."""

@@ -1,0 +1,1 @@
+"""Score metrics: NPS, CSAT, CES per group and period with intervals; segments; comparisons between periods."""

@@ -1,0 +1,168 @@
+"""A metric question as a small object, compiled to one Ibis expression and run on the warehouse.
+
+The CLI, the REST API, the web page and the Python API all build a `MetricQuery` and call `run_metric`;
+they differ only in how they render the DataFrame it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import ibis
+import pandas as pd
+
+from momenti.core.errors import InputError
+from momenti.insights.scores.scores import METRICS, score_groups
+from momenti.insights.scores.segments import DERIVED_ORDER, add_segment, column_name
+from momenti.warehouse.connection import WarehouseConnection
+
+PERIODS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+DIMENSIONS = ("touchpoint", "stage", "journey", "channel", "language")
+# Dimensions the daily rollup can answer; anything else (segments, language) reads raw answers.
+ROLLUP_DIMENSIONS = {"touchpoint", "stage", "journey", "channel"}
+JOURNEY_DIMENSIONS = {"stage", "journey"}
+
+
+def check_text(name: str, *values: str | None) -> None:
+    """Values compiled into SQL as string literals: neither DuckDB nor PostgreSQL accepts a NUL in one (DuckDB
+    reports an "unterminated quoted string"), so it is refused here with the field's name."""
+    for value in values:
+        if value is not None and "\x00" in value:
+            raise InputError(f"{name}: {value!r} contains a NUL character; remove it")
+
+
+def check_scope(by: list[str], filters: dict[str, list[str]], period: str | None, start: dt.date | None,
+                end: dt.date | None, extra: tuple[str, ...] = ()) -> None:
+    """The checks every grouped question makes of its scope: a known period, known dimensions (the metrics'
+    own, segment:<attribute>, and the question's `extra` ones), none repeated in `by`, from before to."""
+    if period is not None and period not in PERIODS:
+        raise InputError(f"unknown period {period!r}; choose one of: {', '.join(PERIODS)}")
+    for dim in [*by, *filters]:
+        segment = dim.startswith("segment:") and len(dim) > len("segment:")
+        if dim not in DIMENSIONS and dim not in extra and not segment:
+            raise InputError(f"unknown dimension {dim!r}; use {', '.join([*DIMENSIONS, *extra])} or "
+                             "segment:<attribute>")
+    if len(set(by)) != len(by):
+        raise InputError("a dimension is repeated in 'by'")
+    if start and end and start > end:
+        raise InputError(f"--from {start} is after --to {end}")
+
+
+@dataclass
+class MetricQuery:
+    metric: str
+    by: list[str] = field(default_factory=list)
+    period: str | None = None
+    start: dt.date | None = None  # inclusive
+    end: dt.date | None = None  # inclusive
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    question: str | None = None  # default: the question named like the metric
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise InputError(f"unknown metric {self.metric!r}; choose one of: {', '.join(METRICS)}")
+        check_scope(self.by, self.filters, self.period, self.start, self.end)
+        check_text("question", self.question)
+
+    @property
+    def keys(self) -> list[str]:
+        return [*self.by, *(["period"] if self.period else [])]
+
+    @property
+    def uses_rollup(self) -> bool:
+        return all(d in ROLLUP_DIMENSIONS for d in [*self.by, *self.filters])
+
+
+def score_source(wh: WarehouseConnection, q: MetricQuery) -> ibis.Table:
+    """A relation of (ts, dimensions..., score, n): from the rollup when it can answer, else raw answers."""
+    question = q.question or q.metric
+    if q.uses_rollup:
+        t = wh.table("score_daily")
+        t = t.filter(t.question == question).select(ts=t.day, touchpoint=t.touchpoint, channel=t.channel,
+                                                     score=t.score, n=t.n)
+    else:
+        a = wh.table("answers")
+        a = a.filter((a.question == question) & a.value_num.notnull())
+        t = a.select(ts=a.submitted_at, touchpoint=a.touchpoint, channel=a.channel, language=a.language,
+                     customer_id=a.customer_id, score=a.value_num, n=ibis.literal(1, "int64"))
+    if q.start is not None:
+        t = t.filter(t.ts >= ibis.literal(q.start))
+    if q.end is not None:
+        t = t.filter(t.ts < ibis.literal(q.end + dt.timedelta(days=1)))
+    return add_dimensions(wh, t, q.by, q.filters)
+
+
+def add_dimensions(wh: WarehouseConnection, t: ibis.Table, by: Sequence[str], filters: dict[str, list[str]],
+                   ts: str = "ts") -> ibis.Table:
+    """`t` (with touchpoint, customer_id and the time column `ts`) with the columns `by` and `filters` need --
+    stage and journey from the journey map, `segment:<attr>` (imported or derived, read at `ts`) -- and the
+    filters applied. Dimensions `t` carries itself (touchpoint, channel, ...) are left as they are."""
+    needed = [*by, *filters]
+    if any(d in JOURNEY_DIMENSIONS for d in needed):
+        tp = wh.table("touchpoints").select("touchpoint", "stage", "journey")
+        t = t.left_join(tp, "touchpoint").drop("touchpoint_right")
+    for dim in dict.fromkeys(needed):
+        if dim.startswith("segment:"):
+            t = add_segment(wh, t, dim, ts=ts)
+    for dim, values in filters.items():
+        check_text(f"filter {dim}", *values)
+        t = t.filter(t[column_name(dim)].isin(values))
+    return t
+
+
+def build_counts(wh: WarehouseConnection, q: MetricQuery) -> ibis.Table:
+    """The aggregated counts per group as an Ibis expression (what `explain` shows as SQL)."""
+    t = score_source(wh, q)
+    metric = METRICS[q.metric]
+    groups = {column_name(d): t[column_name(d)] for d in q.by}
+    if q.period:
+        groups["period"] = t.ts.cast("timestamp").truncate(PERIODS[q.period]).cast("date")
+    aggs = {"n": t.n.sum(), **metric.counts(t)}
+    if groups:
+        return t.group_by(**groups).aggregate(**aggs).order_by(list(groups))
+    return t.aggregate(**aggs)
+
+
+def fetch_counts(wh: WarehouseConnection, q: MetricQuery) -> pd.DataFrame:
+    df = build_counts(wh, q).to_pandas()
+    keys = [column_name(k) for k in q.keys]
+    df = df[df["n"].fillna(0) > 0].reset_index(drop=True)
+    for col in df.columns:
+        if col not in keys:
+            df[col] = pd.to_numeric(df[col])
+    if "period" in df:
+        df["period"] = pd.to_datetime(df["period"]).dt.strftime("%Y-%m-%d")
+    return _journey_order(wh, df, keys)
+
+
+def _journey_order(wh: WarehouseConnection, df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Stages and touchpoints in the order of the journey map (as a reader walks it), not alphabetically."""
+    derived = {column_name(f"segment:{d}"): {k: i for i, k in enumerate(v)} for d, v in DERIVED_ORDER.items()}
+    if df.empty or not {"stage", "touchpoint", "journey", *derived} & set(keys):
+        return df
+    dim = wh.table("touchpoints").to_pandas()
+    rank = {**derived,
+        "journey": {k: i for i, k in enumerate(dict.fromkeys(dim.sort_values(["journey"]).journey))},
+        "stage": {k: i for i, k in enumerate(dict.fromkeys(dim.sort_values(["journey", "stage_position"]).stage))},
+        "touchpoint": {k: i for i, k in enumerate(dim.sort_values(
+            ["journey", "stage_position", "touchpoint_position"]).touchpoint)},
+    }
+
+    def sort_key(col: pd.Series) -> pd.Series:
+        return col.map(rank[col.name]).fillna(len(rank[col.name])) if col.name in rank else col
+
+    return df.sort_values(keys, key=sort_key, kind="stable").reset_index(drop=True)
+
+
+def finish(q: MetricQuery, counts: pd.DataFrame, confidence: float, min_n: int) -> pd.DataFrame:
+    return score_groups(counts, [column_name(k) for k in q.keys], q.metric, confidence, min_n)
+
+
+def run_metric(wh: WarehouseConnection, q: MetricQuery, confidence: float = 0.95, min_n: int = 30) -> pd.DataFrame:
+    return finish(q, fetch_counts(wh, q), confidence, min_n)
+
+
+def to_sql(wh: WarehouseConnection, q: MetricQuery) -> str:
+    return str(ibis.to_sql(build_counts(wh, q), dialect=wh.ibis.name))

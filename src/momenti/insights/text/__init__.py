@@ -1,0 +1,1 @@
+"""Text insights on the warehouse's text tables: topics, comments, trends."""

@@ -1,0 +1,1 @@
+"""The text pipeline: incremental analysis of comments and feedback, and the versioned sentiment models."""

@@ -1,0 +1,125 @@
+"""The server application: REST API (v1), web pages, offline API docs.
+
+One Workspace per app, opened with bulk=False: requests run in threads, and the ADBC bulk path carries its
+own SQLite library that must not meet the sqlite3 one in the same process (see store/raw.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic.json_schema import models_json_schema
+
+import momenti
+from momenti.core.config import Settings, get_settings
+from momenti.server import errors, middleware
+from momenti.server.api import analysis, contact, lifecycle, loyalty, meta, metrics, retention, writes
+from momenti.server.api import paths as journeys
+from momenti.server.api import surveys as surveys_router
+from momenti.server.api import text as text_router
+from momenti.server.schemas import CREATE_MODELS
+from momenti.server.syncer import DebouncedSync
+from momenti.server.web import routes as web
+from momenti.server.web import survey_builder, survey_pages
+from momenti.server.web import survey_reach as reach_routes
+from momenti.server.writer import GroupWriter
+from momenti.warehouse.connection import open_warehouse
+from momenti.warehouse.sync import ensure_schema
+from momenti.workspace import Workspace
+
+DESCRIPTION = """Moments-of-Truth customer experience: journeys, listening, honest metrics.
+
+Write endpoints take a bearer token (`momenti token create NAME`). Every score comes with `n`, a 95 % interval
+(`ci_low`, `ci_high`) and `small_sample`; NaN is sent as null."""
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the write bodies: those routes read their JSON themselves (to validate batches
+    with per-item errors and to cap the body size), so FastAPI cannot see the models on its own."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    _, defs = models_json_schema([(m, "validation") for m in CREATE_MODELS.values()],
+                                 ref_template="#/components/schemas/{model}")
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    ws = Workspace(settings, bulk=False)
+    # A workspace never synced has no warehouse tables, and every metric question would fail on it; an
+    # empty schema makes a fresh server answer "no data" instead.
+    with open_warehouse(settings.warehouse) as wh:
+        ensure_schema(wh)
+    syncer = DebouncedSync(ws.sync_written, settings.sync_debounce_s)  # also analyses new comments
+    writer = GroupWriter(ws)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        writer.start()
+        syncer.start()
+        syncer.touch()  # catch up with anything written while no server ran
+        try:
+            yield
+        finally:
+            writer.close()  # answer every queued write first
+            syncer.close()  # flush pending API writes to the warehouse before exit
+            ws.close()
+
+    # docs_url/redoc_url off: FastAPI's defaults load Swagger UI and ReDoc from a CDN; /docs is served below
+    # from vendored files so the app works offline.
+    app = FastAPI(title="momenti", version=momenti.__version__, description=DESCRIPTION, docs_url=None,
+                  redoc_url=None, lifespan=lifespan)
+    app.state.workspace = ws
+    app.state.syncer = syncer
+    app.state.writer = writer
+    app.state.token_cache = {}  # api/deps.py get_token
+    app.state.known_questions = set()  # api/routers/writes.py check_new_questions
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False, name="swagger_ui")
+    def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        vendor = f"{root}/static/vendor/swagger-ui"
+        page = get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}", title="momenti API",
+            swagger_js_url=f"{vendor}/swagger-ui-bundle.js", swagger_css_url=f"{vendor}/swagger-ui.css",
+            swagger_favicon_url=f"{vendor}/favicon-32x32.png",
+            # validatorUrl None: otherwise Swagger UI asks validator.swagger.io about the schema.
+            swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": False})
+        # Its own policy: Swagger UI starts from one inline script (allowed by a nonce) and fetches the schema.
+        nonce = secrets.token_urlsafe(12)
+        html = bytes(page.body).decode().replace("<script>", f'<script nonce="{nonce}">')
+        csp = (f"default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+        return HTMLResponse(html, headers={"Content-Security-Policy": csp})
+
+    app.include_router(meta.router)
+    app.include_router(metrics.router)
+    app.include_router(writes.router)
+    app.include_router(journeys.router)
+    app.include_router(contact.router)
+    app.include_router(analysis.router)
+    app.include_router(loyalty.router)
+    app.include_router(retention.router)
+    app.include_router(lifecycle.router)
+    app.include_router(text_router.router)
+    app.include_router(surveys_router.router)
+    app.include_router(survey_pages.router)
+    app.include_router(survey_builder.router)
+    reach_routes.install(app)  # widget, unsubscribe, bounces; size limit of public POSTs
+    app.include_router(web.router)
+    middleware.install(app)  # security headers, a 500 that keeps the connection, no NUL into SQL
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,58 @@
+"""Server-rendered pages. Thin: a view builds the data, a template lays it out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from momenti.core.args import Day
+from momenti.domains.surveys.texts import pick_language
+from momenti.server.deps import WorkspaceDep
+from momenti.server.web import charts, views
+
+WEB = Path(__file__).parent
+STATIC = WEB / "static"
+templates = Jinja2Templates(directory=WEB / "templates")
+router = APIRouter(tags=["web"])
+
+
+def _number(value: float | None, lang: str, decimals: int = 0, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
+    if text.lstrip("+-").strip("0.,") == "":
+        text = f"{0:.{decimals}f}"  # no "+0" or "-0.0"
+    return text.replace(".", ",") if lang == "it" else text
+
+
+templates.env.filters["num"] = _number
+
+
+@router.get("/", response_class=HTMLResponse, summary="Journey overview (HTML, or JSON with ?format=json)")
+def overview(request: Request, ws: WorkspaceDep,
+             lang: Annotated[Literal["it", "en"] | None, Query(description="Language of names; default from "
+                                                                "Accept-Language, else it")] = None,
+             start: Annotated[Day | None, Query(alias="from")] = None,
+             end: Annotated[Day | None, Query(alias="to")] = None,
+             format: Literal["html", "json"] = "html",  # noqa: A002 - the public parameter name
+             accept_language: Annotated[str | None, Header()] = None) -> Any:
+    """The journey with its stages and touchpoints in order, NPS and CSAT per touchpoint with n and 95 %
+    interval, small samples and moments of truth marked, and the monthly NPS trend of each journey."""
+    language = pick_language(lang, accept_language=accept_language)
+    data = views.overview(ws, language, start, end)
+    if format == "json":
+        return JSONResponse(data)
+    pct = f"{100 * data['confidence']:g}"
+    labels = {k: v.format(min_n=data["min_n"], pct=pct) for k, v in views.LABELS[language].items()}
+    svgs = {j["key"]: Markup(charts.trend_svg(j["trend"], f"{labels['trend']}: {j['name']}", labels))
+            for j in data["journeys"]}
+    other = "en" if language == "it" else "it"
+    return templates.TemplateResponse(request, "overview.html", {
+        "data": data, "t": labels, "lang": language, "other_lang": other, "svgs": svgs,
+        "small_note": labels["small_note"],
+    }, headers={"Content-Language": language})

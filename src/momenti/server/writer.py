@@ -1,0 +1,162 @@
+"""Group commit for API writes: one thread writes every request's records, many requests per transaction.
+
+A write request costs the store a transaction (take the write lock, read the next id, insert, commit); on
+SQLite that is one writer at a time anyway. So requests hand their checked records to this thread and wait:
+the thread takes everything queued since its last transaction and writes it in one (per kind), then answers
+each request with its own counts. Under load, N concurrent requests cost one transaction, not N.
+
+Records go the quick way (ingest/quick.py: checked in Python, inserted directly) when they are plain; a
+batch with anything to report or decide (an error, a new answer key, an unusual value) goes through the bulk
+import path, which words every error the same way a file import does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from momenti.core.clock import utcnow
+from momenti.ingest.quick import NotQuick, QuickChecker, QuickRows, write_quick
+from momenti.ingest.run import ImportSummary, _questions, _touchpoints
+from momenti.ingest.specs import KINDS
+from momenti.ingest.write import StoreWriter
+from momenti.store.raw import DbapiConnection
+from momenti.workspace import Workspace
+
+log = logging.getLogger("momenti.server.writer")
+
+MAX_GROUP_RECORDS = 5_000  # one transaction stays short even when many batches queue up
+
+
+@dataclass
+class _Job:
+    kind: str
+    records: list[dict[str, Any]]
+    future: Future = field(default_factory=Future)
+    rows: QuickRows | None = None
+
+
+class GroupWriter:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._touchpoints: dict[str, int] = {}
+        self._questions: dict = {}
+        self.groups = 0  # transactions written (tests and the health page read these)
+        self.quick_batches = 0
+        self.bulk_batches = 0
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._reload()
+            self._thread = threading.Thread(target=self._loop, name="momenti-writer", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Write what is queued, then stop."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._thread = None
+
+    def write(self, kind: str, records: list[dict[str, Any]]) -> ImportSummary:
+        """Write one request's records (all or nothing) and wait for the result."""
+        if self._thread is None:
+            self.start()
+        job = _Job(kind, records)
+        self._queue.put(job)
+        return job.future.result()
+
+    # -- the writer thread ------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        with Session(self.ws.engine) as s:
+            self._touchpoints = _touchpoints(s)
+            self._questions = _questions(s)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            jobs, size, stop = [first], len(first.records), False
+            while size < MAX_GROUP_RECORDS:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                jobs.append(job)
+                size += len(job.records)
+            for kind in dict.fromkeys(j.kind for j in jobs):
+                self._write_group(kind, [j for j in jobs if j.kind == kind])
+            if stop:
+                return
+
+    def _check(self, jobs: list[_Job], now: dt.datetime) -> tuple[list[_Job], list[_Job]]:
+        """Split into (quick, bulk) jobs, reloading the store's keys once if something looked unknown."""
+        for attempt in range(2):
+            checker = QuickChecker(KINDS[jobs[0].kind], self._touchpoints, self._questions)
+            quick, bulk = [], []
+            for job in jobs:
+                try:
+                    job.rows = checker.rows(job.records, now)
+                    quick.append(job)
+                except NotQuick:
+                    bulk.append(job)
+                except Exception:  # a checker bug must cost speed, never a write: the bulk path judges
+                    log.warning("quick check failed; using the bulk path", exc_info=True)
+                    bulk.append(job)
+            if not bulk or attempt:
+                return quick, bulk
+            self._reload()  # a touchpoint or question added since (journey apply, a file import)
+        raise AssertionError("unreachable")
+
+    def _write_group(self, kind: str, jobs: list[_Job]) -> None:
+        try:
+            quick, bulk = self._check(jobs, utcnow())
+            if quick:
+                try:
+                    self._write_quick(kind, quick)
+                except Exception:  # e.g. a touchpoint deleted since the cache was read: let the bulk path judge
+                    log.warning("quick write of %d batch(es) failed; retrying one by one", len(quick),
+                                exc_info=True)
+                    self._reload()
+                    bulk = quick + bulk
+            for job in bulk:
+                self._write_bulk(job)
+        except BaseException as exc:  # never leave a request waiting
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+
+    def _write_quick(self, kind: str, jobs: list[_Job]) -> None:
+        with StoreWriter(DbapiConnection(self.ws.engine)) as writer:
+            with writer.locked(kind):
+                counts = write_quick(writer, kind, [j.rows for j in jobs])  # type: ignore[misc]
+        self.groups += 1
+        self.quick_batches += len(jobs)
+        for job, (added, duplicates) in zip(jobs, counts, strict=True):
+            job.future.set_result(ImportSummary(kind=kind, source="api", read=len(job.records), added=added,
+                                                duplicates=duplicates))
+
+    def _write_bulk(self, job: _Job) -> None:
+        try:
+            summary = self.ws.import_records(job.kind, job.records, source="api", strict=True, sync=False)
+        except BaseException as exc:
+            job.future.set_exception(exc)
+            return
+        self.bulk_batches += 1
+        if summary.added:
+            self._reload()  # it may have created answer keys
+        job.future.set_result(summary)
