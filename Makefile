@@ -34,8 +34,10 @@ serve: install
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# ruff, then the layer contracts (pyproject.toml [tool.importlinter], docs/architecture.md).
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 
 bench: install-peers
 	$(BIN)/python bench/metrics.py

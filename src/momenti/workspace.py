@@ -34,10 +34,12 @@ from momenti.insights.drivers.questions import DriverQuestions
 from momenti.insights.loyalty.bank_questions import LifecycleQuestions
 from momenti.insights.loyalty.questions import LoyaltyQuestions
 from momenti.insights.paths.questions import ProcessQuestions
+from momenti.insights.registry import FEED_MODULES  # noqa: F401 - registers every warehouse feed
 from momenti.insights.retention.questions import RetentionQuestions
 from momenti.insights.scores.compare import compare as compare_metric
 from momenti.insights.scores.query import MetricQuery, run_metric, to_sql
 from momenti.insights.text.questions import TextQuestions
+from momenti.pipelines.text.questions import TextPipelineQuestions
 from momenti.store.db import is_sqlite, make_engine, migrate
 from momenti.store.raw import AdbcConnection, DbapiConnection, RawConnection
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse
@@ -47,7 +49,7 @@ DateLike = dt.date | str | None
 
 
 class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQuestions, RetentionQuestions,
-                LifecycleQuestions, TextQuestions):
+                LifecycleQuestions, TextQuestions, TextPipelineQuestions):
     def __init__(self, settings: Settings, bulk: bool = True) -> None:
         """`bulk`: use ADBC for imports and sync (fast; for CLI and notebooks). The server passes False."""
         self.settings = settings

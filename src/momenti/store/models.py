@@ -377,7 +377,7 @@ class InviteTrigger(Base):
     last_run_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
-# --- surveys (issue 6: src/momenti/domains/surveys/service.py, src/momenti/domains/surveys/sessions.py) ---------------------
+# --- surveys (domains/surveys/service.py, sessions.py) ---------------------------------------------------------
 
 
 class Survey(Base):

@@ -39,7 +39,7 @@ from momenti.domains.surveys.smtp import SmtpSender
 from momenti.store.models import ContactSkip, Delivery, Invitation, Unsubscribe
 
 if TYPE_CHECKING:
-    from momenti.workspace import Workspace
+    from momenti.domains.context import Context
 
 CONTACT_COLUMNS = ("customer_id", "email", "language", "name", "touchpoint")
 RESULT_COLUMNS = ["customer_id", "email", "language", "result", "reason", "detail", "planned_at"]
@@ -107,7 +107,7 @@ def _result(c: Contact, result: str, reason: str | None = None, detail: str | No
             "reason": reason, "detail": detail, "planned_at": planned_at}
 
 
-def invite(ws: Workspace, survey_key: str, contacts: Sequence[Contact], *, now: dt.datetime | None = None,
+def invite(ws: Context, survey_key: str, contacts: Sequence[Contact], *, now: dt.datetime | None = None,
            dry_run: bool = False, touchpoint: str | None = None, expires: dt.timedelta | None = None,
            base_url: str | None = None) -> pd.DataFrame:
     """Invite `contacts` to a survey: one row per contact with `result` (sent, failed, deferred, skipped,
@@ -171,7 +171,7 @@ def invite(ws: Workspace, survey_key: str, contacts: Sequence[Contact], *, now: 
     return frame
 
 
-def _existing_events(ws: Workspace, survey_key: str, contacts: Sequence[Contact]) -> set[tuple[str, str]]:
+def _existing_events(ws: Context, survey_key: str, contacts: Sequence[Contact]) -> set[tuple[str, str]]:
     events = [c.trigger_event for c in contacts if c.trigger_event is not None]
     if not events:
         return set()
@@ -184,7 +184,7 @@ def _existing_events(ws: Workspace, survey_key: str, contacts: Sequence[Contact]
     return out
 
 
-def _insert_invitations(ws: Workspace, rows: list[dict]) -> list[int]:
+def _insert_invitations(ws: Context, rows: list[dict]) -> list[int]:
     """Insert planned invitations; their ids. One transaction; if another run inserted the same (survey,
     customer, event) meanwhile, one by one, leaving out the ones already there."""
     if not rows:
@@ -205,7 +205,7 @@ def _insert_invitations(ws: Workspace, rows: list[dict]) -> list[int]:
                 for r in conn.execute(select(Invitation.id).where(Invitation.link_nonce.in_(nonces[i:i + 500])))]
 
 
-def send_due(ws: Workspace, *, now: dt.datetime | None = None, base_url: str | None = None,
+def send_due(ws: Context, *, now: dt.datetime | None = None, base_url: str | None = None,
              ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Send every queued or deferred invitation whose time has come (or only `ids`): one row per invitation
     with result sent / failed / skipped (opted out since it was planned)."""
@@ -225,7 +225,7 @@ def send_due(ws: Workspace, *, now: dt.datetime | None = None, base_url: str | N
     return _send(ws, due, now, base_url or ws.settings.public_url, opted, reminder=False)
 
 
-def _send(ws: Workspace, invitations: list[Invitation], now: dt.datetime, base_url: str, opted: set[str],
+def _send(ws: Context, invitations: list[Invitation], now: dt.datetime, base_url: str, opted: set[str],
           reminder: bool) -> pd.DataFrame:
     secret = secret_key(ws.settings)
     surveys: dict[str, SurveyInfo] = {}
@@ -272,7 +272,7 @@ def _send(ws: Workspace, invitations: list[Invitation], now: dt.datetime, base_u
     return pd.DataFrame(rows, columns=RESULT_COLUMNS, dtype=object)
 
 
-def status(ws: Workspace, survey_key: str | None = None) -> pd.DataFrame:
+def status(ws: Context, survey_key: str | None = None) -> pd.DataFrame:
     """Invitations per survey and status (answered: their link was used), and skips per reason."""
     from momenti.store.models import LinkUse
 
