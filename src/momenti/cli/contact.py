@@ -103,16 +103,13 @@ def register(app: typer.Typer) -> None:
                   fmt: Format = FMT) -> None:
         """Channel switching %: customers who start an interaction in one channel and start another one in a
         different channel within --days. Wilson 95 % interval; recent interactions censored."""
-        from momenti.insights.contact.channels import switching_matrix
-
         f = parse_filters(filters)
         with momenti.open() as ws:
             df = ws.channel_switching(from_channel, to_channel, days=days, by=by, period=period, unit=unit,
-                                      same_reason=same_reason, start=start, end=end, filters=f)
+                                      same_reason=same_reason, start=start, end=end, filters=f, matrix=matrix)
         meta = _meta("switching", by, period, start, end, f, days=days, unit=unit, from_channel=from_channel,
                      to_channel=to_channel, same_reason=same_reason)
         title = _title(f"Channel switching within {days} days ({unit})", by, period)
         if matrix:
-            df = switching_matrix(df)
             title = f"Switch rate % within {days} days, from (rows) to (columns), per {unit.rstrip('s')}"
         print_frame(df, fmt, title=title, meta=meta)

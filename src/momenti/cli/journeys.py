@@ -58,19 +58,14 @@ def dfg(case: str = CASE, gap: str | None = GAP, start_activity: str | None = ST
         min_count: int = typer.Option(1, "--min-count", help="Graph: leave out pairs seen fewer times"),
         limit: int = typer.Option(0, "--limit", help="Print only the most frequent pairs (0: all)")) -> None:
     """Directly-follows graph: pair counts and the time between the two activities (mean, median, p90, s)."""
-    from momenti.insights.paths import graph
-
     sel = _selection(case, gap, start_activity, end_activity, start, end, filters, coverage)
     with momenti.open() as ws:
         parts = ws.journey_map(variants=False, **sel)
-    df = parts["dfg"]
-    if svg or dot:
-        text = graph.dfg_dot(df, parts["activities"], parts["start"], parts["end"], metric=metric,
-                             min_count=min_count)
         if dot:
-            dot.write_text(text, encoding="utf-8")
+            dot.write_text(ws.journey_graph("dot", metric=metric, min_count=min_count, parts=parts), encoding="utf-8")
         if svg:
-            svg.write_bytes(graph.render_svg(text))
+            svg.write_bytes(ws.journey_graph("svg", metric=metric, min_count=min_count, parts=parts))
+    df = parts["dfg"]
     print_frame(df.head(limit) if limit else df, fmt, title="Directly-follows pairs", meta=_meta(sel))
     if fmt is Format.table:  # JSON and CSV stay machine-readable
         for path in (p for p in (dot, svg) if p):

@@ -55,11 +55,11 @@ class ImportSummary:
         return dict(self.__dict__)
 
 
-def _touchpoints(session: Session) -> dict[str, int]:
+def touchpoint_ids(session: Session) -> dict[str, int]:
     return {k: i for k, i in session.execute(select(Touchpoint.key, Touchpoint.id))}
 
 
-def _questions(session: Session) -> dict[str, QuestionInfo]:
+def question_infos(session: Session) -> dict[str, QuestionInfo]:
     return {
         q.key: QuestionInfo(q.id, q.key, q.kind, q.scale_min, q.scale_max)
         for q in session.scalars(select(Question))
@@ -97,8 +97,8 @@ def import_source(
     report = progress or (lambda *_: None)
     summary = ImportSummary(kind=kind, source=source_name, dry_run=dry_run)
     with Session(engine) as session:
-        touchpoints = _touchpoints(session)
-        questions = _questions(session)
+        touchpoints = touchpoint_ids(session)
+        questions = question_infos(session)
     report("validating", 0, src.table.num_rows)
     v = validate(src, spec, touchpoints, questions, source_name)
     summary.read = v.total + len(src.problems)

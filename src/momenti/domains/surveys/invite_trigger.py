@@ -22,7 +22,15 @@ from sqlalchemy import func, insert, select, update
 from momenti.core.clock import utcnow
 from momenti.core.errors import InputError
 from momenti.domains.surveys import fatigue
-from momenti.domains.surveys.invite import RESULT_COLUMNS, Contact, _result, _send, invite, language, read_contacts
+from momenti.domains.surveys.invite import (
+    RESULT_COLUMNS,
+    Contact,
+    invite,
+    language,
+    read_contacts,
+    result_row,
+    send_invitations,
+)
 from momenti.domains.surveys.invite_survey import require_survey
 from momenti.store.models import ContactSkip, Customer, Delivery, Event, Invitation, InviteTrigger, LinkUse, Unsubscribe
 
@@ -115,12 +123,12 @@ def remind(ws: Context, after: dt.timedelta, *, now: dt.datetime | None = None, 
         for inv in due:
             c = Contact(inv.customer_key, inv.email, inv.language, inv.name)
             if quiet is not None:
-                rows.append(_result(c, "would_defer" if dry_run else "deferred", "quiet_hours",
+                rows.append(result_row(c, "would_defer" if dry_run else "deferred", "quiet_hours",
                                     "quiet hours: the next run after they end sends it", quiet))
             else:
-                rows.append(_result(c, "would_remind"))
+                rows.append(result_row(c, "would_remind"))
         return pd.DataFrame(rows, columns=RESULT_COLUMNS, dtype=object)
-    frame = _send(ws, due, now, base_url or ws.settings.public_url, set(), reminder=True)
+    frame = send_invitations(ws, due, now, base_url or ws.settings.public_url, set(), reminder=True)
     frame["result"] = frame["result"].replace({"sent": "reminded"})
     return frame
 

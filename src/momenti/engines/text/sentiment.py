@@ -308,14 +308,14 @@ class LexiconSentiment:
     """The cold-start tier: the project's it/en lexicon with negation, modifiers, emoji and contrast rules."""
 
     def predict(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Sentiment]:
-        langs = _langs(texts, langs)
+        langs = fill_langs(texts, langs)
         return [lexicon_from_doc(doc(t or "", lg))[0] for t, lg in zip(texts, langs, strict=True)]
 
     def predict_docs(self, docs: Sequence[Doc]) -> list[tuple[Sentiment, list[float]]]:
         return [lexicon_from_doc(d) for d in docs]
 
 
-def _langs(texts: Sequence[str], langs: Sequence[str | None] | None) -> list[str]:
+def fill_langs(texts: Sequence[str], langs: Sequence[str | None] | None) -> list[str]:
     """The languages given, with the missing ones (all when None) detected: only those texts are detected."""
     if langs is None:
         langs = [None] * len(texts)

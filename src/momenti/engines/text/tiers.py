@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from momenti.engines.text.learned import lexicon_row
-from momenti.engines.text.sentiment import LexiconSentiment, Sentiment, _langs
+from momenti.engines.text.sentiment import LexiconSentiment, Sentiment, fill_langs
 from momenti.engines.text.tokens import Doc, doc
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class TieredSentiment:
         return self.tiers[0] if self.tiers else None
 
     def predict(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Sentiment]:
-        langs = _langs(texts, langs)
+        langs = fill_langs(texts, langs)
         docs = [doc(t or "", lg) for t, lg in zip(texts, langs, strict=True)]
         return [s for s, _ in self.predict_docs(texts, docs)]
 

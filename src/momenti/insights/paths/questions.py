@@ -90,12 +90,14 @@ class ProcessQuestions:
         return self._journeys_run(run, case, gap, selection)
 
     def journey_graph(self, fmt: str = "dot", metric: str = "count", case: str = "case_id", gap: Any = None,
-                      min_count: int = 1, **selection: Any) -> str | bytes:
+                      min_count: int = 1, parts: dict[str, Any] | None = None, **selection: Any) -> str | bytes:
         """The directly-follows graph as Graphviz DOT text (fmt="dot") or rendered SVG bytes (fmt="svg").
-        `metric`: edge labels, "count" or "mean"/"median"/"p90" (time between the activities)."""
+        `metric`: edge labels, "count" or "mean"/"median"/"p90" (time between the activities). `parts`: a
+        `journey_map(..., variants=False)` already computed, drawn instead of computing it again."""
         from momenti.insights.paths import graph
 
-        parts = self.journey_map(case, gap, variants=False, **selection)
+        if parts is None:
+            parts = self.journey_map(case, gap, variants=False, **selection)
         dot = graph.dfg_dot(parts["dfg"], parts["activities"], parts["start"], parts["end"], metric=metric,
                             min_count=min_count)
         return graph.render_svg(dot) if fmt == "svg" else dot
