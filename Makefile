@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-peers install-models demo serve test lint bench clean-demo
+.PHONY: install install-peers install-models demo serve test lint bench clean-demo architecture
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -51,3 +51,7 @@ bench: install-peers
 
 clean-demo:
 	rm -rf momenti-data
+
+# Redraw the layer picture of docs/architecture.md from the code (needs Graphviz's dot).
+architecture: install
+	$(BIN)/python docs/draw_layers.py
