@@ -40,6 +40,10 @@ def nps(promoters, passives, detractors, confidence: float = 0.95):  # noqa: ANN
         half = z_value(confidence) * np.sqrt(var / na)
     lo = np.clip(centre - half, -1.0, 1.0) * 100.0
     hi = np.clip(centre + half, -1.0, 1.0) * 100.0
+    # The adjusted centre is pulled towards 0: at tiny n with every answer at one end (1 detractor: NPS -100,
+    # adjusted interval -98.5..) it would not contain the observed value. Stretch it to include it.
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.fmin(lo, est), np.fmax(hi, est)
     return _out(est, np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan))
 
 
