@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from momenti.core.args import as_date
+from momenti.insights.base import WorkspaceQuestions
 from momenti.insights.contact import channels as _channels
 from momenti.insights.contact import kpis as _contact
 
@@ -29,7 +30,7 @@ Filters = Mapping[str, Sequence[str] | str] | None
 DateLike = dt.date | str | None
 
 
-class ContactQuestions:
+class ContactQuestions(WorkspaceQuestions):
     """Mixed into momenti.Workspace (self is a Workspace: self.warehouse(), self.settings)."""
 
     settings: Settings

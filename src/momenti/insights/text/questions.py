@@ -15,19 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from momenti.core.args import as_date, as_list
 from momenti.core.errors import InputError
+from momenti.insights.base import WorkspaceQuestions
 from momenti.insights.text import kept
 from momenti.insights.text import topics as _topics
-
-if TYPE_CHECKING:
-    from momenti.core.config import Settings
-    from momenti.store.raw import RawConnection
-    from momenti.warehouse.sync import SyncReport
 
 By = Sequence[str] | str | None
 Filters = Mapping[str, Sequence[str] | str] | None
@@ -35,18 +30,9 @@ DateLike = dt.date | str | None
 
 
 
-class TextQuestions:
+class TextQuestions(WorkspaceQuestions):
     """Mixed into momenti.Workspace (self is a Workspace: self.warehouse(), self.raw, self.sync, self.settings)."""
 
-    settings: Settings
-
-    if TYPE_CHECKING:
-        def warehouse(self):  # noqa: ANN201 - provided by Workspace (a context manager)
-            ...
-
-        def raw(self) -> RawConnection: ...
-
-        def sync(self, rebuild: bool = False, progress: object = None, compact: bool = False) -> SyncReport: ...
 
     # -- questions ----------------------------------------------------------------------------------------
 

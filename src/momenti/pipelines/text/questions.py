@@ -5,36 +5,22 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from momenti.core.errors import InputError
+from momenti.insights.base import WorkspaceQuestions
 from momenti.insights.text import facts as text_facts
 from momenti.pipelines.text import analysis as text_store
 from momenti.pipelines.text import models as text_models
 from momenti.pipelines.text.sources import free_text_questions
 
-if TYPE_CHECKING:
-    from momenti.core.config import Settings
-    from momenti.store.raw import RawConnection
-    from momenti.warehouse.sync import SyncReport
-
 log = logging.getLogger("momenti.pipelines.text")
 
 
-class TextPipelineQuestions:
+class TextPipelineQuestions(WorkspaceQuestions):
     """Mixed into momenti.Workspace (self is a Workspace: self.warehouse(), self.raw, self.sync, self.settings)."""
 
-    settings: Settings
-
-    if TYPE_CHECKING:
-        def warehouse(self):  # noqa: ANN201 - provided by Workspace (a context manager)
-            ...
-
-        def raw(self) -> RawConnection: ...
-
-        def sync(self, rebuild: bool = False, progress: object = None, compact: bool = False) -> SyncReport: ...
 
     # -- analysis -----------------------------------------------------------------------------------------
 
