@@ -200,8 +200,7 @@ def test_a_comment_committed_before_a_kill_9_is_analysed_after_the_restart(
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _answers(base), timeout=60)
-        wait_idle(base)
+        _wait(lambda: _answers(base), timeout=60)  # its start-up catch-up is debounced too: it never runs
         analysed_before = _text_done(ws)
         response = {"response_id": "R-kill", "customer_id": "C1", "touchpoint": "card-block", "language": "it",
                     "submitted_at": "2026-03-03T09:00:00Z", "answers": {"nps": 2, "comment": pii_comment(TAIL)}}
