@@ -48,6 +48,7 @@ bench: install-peers
 	$(BIN)/python bench/drivers.py
 	$(BIN)/python bench/text.py
 	$(BIN)/python bench/survey_pages.py
+	$(BIN)/python bench/jobs.py
 
 clean-demo:
 	rm -rf momenti-data

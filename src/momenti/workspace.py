@@ -217,21 +217,23 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         return sync(self.raw, self.settings.warehouse, rebuild=rebuild, progress=progress, compact=compact)
 
     def sync_written(self) -> SyncReport:
-        """What the server runs in its debounced background sync after API, survey-page and widget writes:
-        the warehouse sync, then (MOMENTI_TEXT_AUTO) the incremental analysis of the comments that arrived,
-        the same as after an import, which masks them in the store and the warehouse and gives them topics and
-        sentiment. A failed analysis raises (the syncer logs it, shows it in /health and retries) and is tried
-        again at the next run; a sync that brought no response or feedback skips the analysis. The first run
-        (at server start) also loads the text engines in a workspace that has comments, so the next comment does
-        not wait for them."""
-        report = self.sync()
+        """What the server's debounced background run and the `dispatch` job do after API, survey-page and widget
+        writes: deliver the outbox's events (pipelines/events.py) to their subscribers, the warehouse sync first,
+        then (MOMENTI_TEXT_AUTO) the incremental analysis of the comments that arrived, the same as after an
+        import, which masks them in the store and the warehouse and gives them topics and sentiment. A failed
+        subscriber raises (the syncer logs it, shows it in /health and retries) and gets the same events at the
+        next run. The first run also analyses comments written before the store had an outbox, and (at server
+        start) loads the text engines in a workspace that has comments, so the next comment does not wait."""
+        from momenti.pipelines import events
+
+        results = events.dispatch(self)
+        report = results["warehouse"]
+        assert isinstance(report, SyncReport)
         if not self.settings.text_auto:
             return report
-        arrived = report.rebuilt or report.added.get("responses", 0) or report.added.get("feedback", 0)
-        if arrived or self._text_behind:
-            self._text_behind = True
+        if "text" not in results and (report.rebuilt or self._text_behind):
             self.text_analyze()
-            self._text_behind = False
+        self._text_behind = False
         if not self._text_warm:
             from momenti.pipelines.text import analysis as text_store
 

@@ -6,6 +6,7 @@ import typer
 
 from momenti.cli import analysis, demo, imports, journey, journeys, lifecycle, loyalty, metrics, retention, warehouse
 from momenti.cli import invite as invite_cli
+from momenti.cli import jobs as jobs_cli
 from momenti.cli import surveys as surveys_cli
 from momenti.cli import text as text_cli
 from momenti.cli.output import err_console
@@ -27,6 +28,8 @@ app.add_typer(surveys_cli.app, name="survey")
 app.add_typer(invite_cli.links_app, name="links")
 app.add_typer(invite_cli.app, name="invite")
 app.command("demo")(demo.demo)
+app.add_typer(jobs_cli.app, name="jobs")
+app.command("worker")(jobs_cli.worker)
 
 try:  # the server and token commands live in their own modules
     from momenti.cli import serve, tokens

@@ -62,6 +62,19 @@ class Settings(BaseSettings):
     rate_link_per_minute: float = Field(default=10.0, description="Public survey POSTs per minute per link token")
     rate_link_burst: int = Field(default=10, description="Public survey POSTs per link token allowed in a burst")
     public_max_body_bytes: int = Field(default=65_536, description="Largest body of a public survey POST")
+    # --- background jobs (pipelines/jobs.py) ---
+    jobs_url: str | None = Field(
+        default=None, description="Job queue: redis://host:port/db; default: SQLite file jobs.db in the data dir")
+    jobs_embedded: bool = Field(
+        default=True, description="`momenti serve` runs the job consumer itself; false when `momenti worker` runs")
+    jobs_workers: int = Field(default=2, description="Job consumer threads")
+    jobs_retries: int = Field(default=4, description="Retries of a failed job before it is dead-lettered")
+    jobs_retry_delay_s: float = Field(default=5.0, description="Delay before a failed job's first retry (doubles)")
+    jobs_dispatch_every_min: int = Field(
+        default=1, description="Minutes between catch-up runs of the event dispatcher (writes also signal it)")
+    jobs_remind_after: str | None = Field(
+        default=None, description="Send invitation reminders hourly for invitations unanswered this long (3d); "
+        "default: no automatic reminders")
 
     @cached_property
     def store_url(self) -> str:

@@ -24,6 +24,7 @@ from momenti.ingest.specs import KINDS
 from momenti.ingest.validate import QuestionInfo, Validated, validate
 from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, upsert_customers, upsert_outcomes
 from momenti.store.models import ImportRun, Question, Touchpoint
+from momenti.store.outbox import emit_table
 from momenti.store.raw import DbapiConnection, RawConnection
 from momenti.warehouse.connection import open_warehouse
 from momenti.warehouse.sync import Dimensions, push
@@ -178,6 +179,13 @@ def import_source(
                         writer.conn.execute(
                             f"UPDATE imports SET rows_added = {summary.added}, rows_duplicate = {summary.duplicates}"
                             f" WHERE id = {summary.import_id}")
+                        # One event per chunk, in the chunk's transaction (store/outbox.py): the import and the
+                        # id range it added, never the rows themselves.
+                        if spec.upsert and (added or updated):
+                            emit_table(writer.conn, spec.table, import_id=summary.import_id)
+                        elif not spec.upsert and facts.num_rows:
+                            emit_table(writer.conn, spec.table, import_id=summary.import_id, first_id=first_id,
+                                       last_id=expected_id - 1)
                     if dims is not None and not spec.upsert:
                         # Committed: hand the same rows to the warehouse instead of reading them back later. A
                         # worker thread does it, in chunk order, while this thread writes the next chunk.

@@ -42,6 +42,7 @@ from momenti.domains.surveys.service import get_definition
 from momenti.ingest.quick import QuickRows, write_quick
 from momenti.ingest.write import StoreWriter
 from momenti.store.models import SurveySession
+from momenti.store.outbox import SURVEY_COMPLETED, emit
 from momenti.store.raw import DbapiConnection
 
 DEFAULT_IDLE_MINUTES = 60
@@ -276,6 +277,7 @@ def finish(ws: Context, state: SessionState, status: str, now: dt.datetime | Non
             return True
         write_response(writer, ext, state.customer_key, state.survey_key, state.touchpoint, CHANNEL,
                        state.language, status == "partial", values, now)
+        emit(conn, SURVEY_COMPLETED, {"survey": state.survey_key, "status": status, "response": ext})
     return True
 
 
