@@ -225,3 +225,30 @@ def _answers(base: str) -> bool:
         return httpx.get(base + "/api/v1/health", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_momenti_worker_runs_the_queued_dispatch(tmp_path: Path) -> None:
+    """With the jobs in their own process (MOMENTI_JOBS_EMBEDDED=false on the server), a queued dispatch job is
+    run by `momenti worker`: the comment written meanwhile is analysed."""
+    ws = make_workspace(tmp_path, "sqlite", text_min_group=1)
+    ws.apply_journey(BANK)
+    ws.import_records("responses", [{"response_id": "R-w", "customer_id": "C1", "touchpoint": "card-block",
+                                     "submitted_at": "2026-03-03T09:00:00Z", "nps": 3, "comment": pii_comment(TAIL)}],
+                      sync=False)
+    ws.close()
+    ws = momenti.Workspace(get_settings(data_dir=ws.settings.data_dir, text_min_group=1), bulk=False)
+    JobRunner(ws).enqueue_dispatch()
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "momenti.cli.main", "worker", "--workers", "1"], stdout=out,
+                                stderr=subprocess.STDOUT,
+                                env={**os.environ, "MOMENTI_DATA_DIR": str(ws.settings.data_dir)})
+    try:
+        _wait(lambda: _text_done(ws) >= 1 or proc.poll() is not None, timeout=120)
+        assert proc.poll() is None, log.read_text()
+        _wait(lambda: events.backlog(ws.engine)["text"] == 0, timeout=60)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    assert _text_done(ws) == 1, log.read_text()
+    ws.close()

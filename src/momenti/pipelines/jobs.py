@@ -89,7 +89,7 @@ class JobRunner:
     def _register(self) -> None:
         every = max(1, int(self.settings.jobs_dispatch_every_min))
         self.task(self._dispatch, "dispatch")
-        self.task(self._dispatch, "dispatch_catch_up", periodic=crontab(minute=f"*/{every}"))
+        self.task(self._catch_up, "dispatch_catch_up", periodic=crontab(minute=f"*/{every}"))
         self.task(self._sweep_surveys, "survey_sweep", periodic=crontab(minute="*"))
         if self.settings.jobs_remind_after:
             self.task(self._remind, "invitation_reminders", periodic=crontab(minute="0"))
@@ -98,6 +98,12 @@ class JobRunner:
     def _dispatch(self) -> None:
         with self.lock:
             self.ws.sync_written()
+
+    def _catch_up(self) -> None:
+        # Through the signal, not a dispatch here: in `momenti serve` the debounced runner then stays the only
+        # dispatcher of the process (one run at a time, after the writes of the last moment); in a worker the
+        # signal queues a `dispatch` job.
+        self.signal()
 
     def _sweep_surveys(self) -> dict[str, int]:
         from momenti.domains.surveys import sessions
