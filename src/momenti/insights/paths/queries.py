@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator
 
-from momenti.insights.query import Day, Dims, Filters, Query, split_dims, register
+from momenti.insights.query import Day, Dims, Filters, Query, register, split_dims
 
 
 class _Journeys(Query):

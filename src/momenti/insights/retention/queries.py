@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator
 
-from momenti.insights.query import Query, split_dims, register
+from momenti.insights.query import Query, register, split_dims
 
 
 class _Observed(Query):
