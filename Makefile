@@ -46,6 +46,7 @@ bench: install-peers
 	$(BIN)/python bench/drivers.py
 	$(BIN)/python bench/text.py
 	$(BIN)/python bench/survey_pages.py
+	$(BIN)/python bench/query_cache.py
 
 clean-demo:
 	rm -rf momenti-data
