@@ -49,6 +49,7 @@ bench: install-peers
 	$(BIN)/python bench/text.py
 	$(BIN)/python bench/survey_pages.py
 	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/query_cache.py
 
 clean-demo:
 	rm -rf momenti-data

@@ -34,6 +34,7 @@ from momenti.insights.drivers.questions import DriverQuestions
 from momenti.insights.loyalty.bank_questions import LifecycleQuestions
 from momenti.insights.loyalty.questions import LoyaltyQuestions
 from momenti.insights.paths.questions import ProcessQuestions
+from momenti.insights.query import Context, Query, ResultCache, parse, watermarks
 from momenti.insights.registry import FEED_MODULES  # noqa: F401 - registers every warehouse feed
 from momenti.insights.retention.questions import RetentionQuestions
 from momenti.insights.scores.compare import compare as compare_metric
@@ -61,6 +62,7 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         # with anything written while no server ran, and again whenever an analysis did not finish.
         self._text_behind = True
         self._text_warm = False  # the text engines are loaded (see sync_written)
+        self.results = ResultCache(settings.query_cache_size)  # see run(): same question, same data, one lookup
         if is_sqlite(settings.store_url):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(settings.store_url, pooled=not bulk)
@@ -257,10 +259,21 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         return MetricQuery(metric, list(by or []), period, as_date(start), as_date(end), dict(filters or {}),
                            question)
 
-    def run(self, q: MetricQuery) -> pd.DataFrame:
-        """Answer a metric question already built with `query` (what the CLI and the REST API do)."""
-        with self.warehouse() as wh:
-            return run_metric(wh, q, self.settings.confidence, self.settings.min_n)
+    def run(self, q: MetricQuery | Query | dict) -> pd.DataFrame:
+        """Answer a query: a registered `Query`, or its dict {"kind": "nps", "by": "touchpoint", ...} (see
+        momenti.insights.query; `momenti query --list` names the kinds), or a MetricQuery built with `query`.
+        The frame's `.attrs["query"]` holds kind, parameters, n, interval and flag columns. A query is answered
+        once per warehouse state: asked again before a sync changes the data, it comes from `self.results`."""
+        if isinstance(q, MetricQuery):
+            with self.warehouse() as wh:
+                return run_metric(wh, q, self.settings.confidence, self.settings.min_n)
+        query = parse(q)
+        with self.hold_warehouse(), self.warehouse() as wh:  # held: the answer reuses the connection
+            marks = watermarks(wh)
+            # The settings that change an answer (confidence, min_n) are per workspace, so not in the key.
+            result = self.results.get_or_compute((query.cache_key(), marks),
+                                                 lambda: query.calculate(Context(self)))
+        return result.attach()
 
     def metric(self, metric: str, **kwargs: object) -> pd.DataFrame:
         return self.run(self.query(metric, **kwargs))  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ import typer
 from momenti.cli import analysis, demo, imports, journey, journeys, lifecycle, loyalty, metrics, retention, warehouse
 from momenti.cli import invite as invite_cli
 from momenti.cli import jobs as jobs_cli
+from momenti.cli import query as query_cli
 from momenti.cli import surveys as surveys_cli
 from momenti.cli import text as text_cli
 from momenti.cli.output import err_console
@@ -21,6 +22,7 @@ app.add_typer(warehouse.app, name="warehouse")
 app.add_typer(journeys.app, name="journeys")
 analysis.register(app)
 lifecycle.register(app)
+query_cli.register(app)
 app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(retention.app, name="retention")
 app.add_typer(text_cli.app, name="text")

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     )
     min_n: int = Field(default=30, description="Groups with fewer responses are flagged small_sample")
     confidence: float = Field(default=0.95, description="Confidence level of every interval")
+    query_cache_size: int = Field(default=128, ge=0, description="Query results kept per workspace (0: no cache)")
     host: str = "127.0.0.1"
     port: int = 8000
     sync_debounce_s: float = Field(default=1.0, description="Delay before API writes reach the warehouse")

@@ -24,6 +24,7 @@ from momenti.pipelines.jobs import JobRunner
 from momenti.server import errors, middleware
 from momenti.server.api import analysis, contact, lifecycle, loyalty, meta, metrics, retention, writes
 from momenti.server.api import paths as journeys
+from momenti.server.api import query as query_router
 from momenti.server.api import surveys as surveys_router
 from momenti.server.api import text as text_router
 from momenti.server.schemas import CREATE_MODELS
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(loyalty.router)
     app.include_router(retention.router)
     app.include_router(lifecycle.router)
+    app.include_router(query_router.router)
     app.include_router(text_router.router)
     app.include_router(surveys_router.router)
     app.include_router(survey_pages.router)
