@@ -301,15 +301,15 @@ def _sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: boo
         replace_dimensions(wh, dims)
         for kind in FACT_KINDS:
             out.added[kind] = _sync_facts(wh, store, dims, kind, report, tops[kind])
-        journey_facts.refresh(wh)  # journey analytics (issue 4): re-materialise cases touched by new events
+        journey_facts.refresh(wh)  # paths and contact KPIs: re-materialise cases touched by new events
         from momenti.insights.contact import (
             facts as contact_facts,  # contact KPIs: one row per contact, kept up to date here
         )
 
         contact_facts.refresh(wh)
         out.added["customers"] = _sync_customers(wh, store)
-        out.added["outcomes"] = _sync_outcomes(wh, store)  # retention (issue 5)
-        # --- text analytics (issue 7): text results written or replaced since the last sync ---
+        out.added["outcomes"] = _sync_outcomes(wh, store)  # churn and renewals, for the retention analyses
+        # --- text analytics: topic and sentiment results written or replaced since the last sync ---
         from momenti.insights.text import facts as text_facts
 
         out.added["text"] = text_facts.sync_text(wh, store, dims.touchpoints)
