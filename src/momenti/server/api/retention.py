@@ -59,7 +59,8 @@ def cox(ws: WorkspaceDep, covariates: Annotated[str, Query(description="Comma li
     return {"covariates": covariates, **opts, "rows": records(ws.cox(covariates, **opts))}
 
 
-@router.get("/km.svg", summary="Kaplan-Meier curves as an SVG picture", response_class=Response)
+@router.get("/km.svg", summary="Kaplan-Meier curves as an SVG picture", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}}})
 def km_svg(ws: WorkspaceDep, by: By = "nps_category", as_of: AsOf = None, observed_from: ObservedFrom = "auto",
            clock: Clock = "observation", nps_touchpoint: NpsTouchpoint = "relationship-survey") -> Response:
     data = ws.survival_plot(by=by, fmt="svg", **_opts(as_of, observed_from, clock, nps_touchpoint))

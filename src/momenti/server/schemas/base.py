@@ -6,8 +6,6 @@ A route returns a plain dict and FastAPI validates it against the route's `respo
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 # NaN is sent as null: every measure may be missing (no answers in a group, a failed fit, ...).
@@ -32,7 +30,8 @@ class OpenRow(BaseModel):
                                                                 "`by` dimension and `period`), then these."})
 
     @model_serializer(mode="wrap")
-    def _group_columns_first(self, handler: SerializerFunctionWrapHandler) -> Any:
+    # No return annotation: pydantic would take it as the serialized schema and /docs would lose the fields.
+    def _group_columns_first(self, handler: SerializerFunctionWrapHandler):  # noqa: ANN202
         data = handler(self)
         extra = self.__pydantic_extra__
         if not extra or not isinstance(data, dict):
