@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.routing import APIRoute
 
 from momenti.core.args import Day
 from momenti.core.frames import records
@@ -103,7 +104,18 @@ def switching(ws: WorkspaceDep, from_channel: str | None = None,
                   from_channel=from_channel, to_channel=to_channel, same_reason=same_reason)
 
 
+def _under(prefix: str, shown: bool) -> None:
+    # Each route added with its full path (not a nested include), so the app lists them like any other.
+    for r in _routes.routes:
+        assert isinstance(r, APIRoute)
+        router.add_api_route(f"{prefix}{r.path}", r.endpoint, methods=list(r.methods), summary=r.summary,
+                             description=r.description, response_model=r.response_model,
+                             response_model_exclude_unset=r.response_model_exclude_unset,
+                             response_class=r.response_class, responses=r.responses, tags=r.tags,
+                             name=r.name, include_in_schema=shown and r.include_in_schema)
+
+
 router = APIRouter()
-router.include_router(_routes, prefix="/api/v1/contact")
-# The first home of these KPIs, kept so that existing clients keep working; /docs shows only the new names.
-router.include_router(_routes, prefix="/api/v1/journeys", include_in_schema=False)
+_under("/api/v1/contact", shown=True)
+# The first home of these routes, kept so that existing clients keep working; /docs shows only the new names.
+_under("/api/v1/journeys", shown=False)
