@@ -1,4 +1,6 @@
-"""momenti journeys: process analytics on the interaction log (dfg, variants, funnel, fcr, aht, ...)."""
+"""momenti paths: process analytics on the interaction log (dfg, activities, variants, funnel, loyalty).
+
+(The journey *map*, the touchpoints a customer lives, is `momenti journey`.)"""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from momenti.cli.output import FMT, Format, console, print_frame
 if TYPE_CHECKING:
     import pandas as pd
 
-app = typer.Typer(help="Journey analytics from interaction logs: paths, variants, funnels, contact KPIs.",
+app = typer.Typer(help="Paths through the interaction log: directly-follows graph, variants, funnels, journey x "
+                       "loyalty.",
                   no_args_is_help=True)
 
 CASE = typer.Option("case_id", "--case", help="What a journey is: case_id (the log's cases) or customer")
@@ -151,7 +154,3 @@ def loyalty(by: str = typer.Option("variant", "--by", help="variant (NPS per pat
     print_frame(_flat_variants(df, fmt), fmt, title=f"{question.upper()} by {by}",
                 meta=_meta(sel, by=by, question=question, within=within))
 
-
-from momenti.cli import contact  # noqa: E402 - adds the contact-centre commands to this group
-
-contact.register(app)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from momenti.cli import analysis, demo, imports, journey, journeys, lifecycle, loyalty, metrics, retention, warehouse
+from momenti.cli import (
+    analysis,
+    contact,
+    demo,
+    imports,
+    journey,
+    journeys,
+    lifecycle,
+    loyalty,
+    metrics,
+    retention,
+    warehouse,
+)
 from momenti.cli import invite as invite_cli
 from momenti.cli import jobs as jobs_cli
 from momenti.cli import query as query_cli
@@ -19,7 +31,12 @@ app.add_typer(journey.app, name="journey")
 app.add_typer(imports.app, name="import")
 app.add_typer(metrics.app, name="metrics")
 app.add_typer(warehouse.app, name="warehouse")
-app.add_typer(journeys.app, name="journeys")
+app.add_typer(journeys.app, name="paths")
+app.add_typer(contact.app, name="contact")
+# `momenti journeys ...` was the first name of both groups: kept, hidden, for existing scripts.
+journeys_alias = typer.Typer(help="Old name of `momenti paths` and `momenti contact`.", no_args_is_help=True)
+journeys_alias.registered_commands = [*journeys.app.registered_commands, *contact.app.registered_commands]
+app.add_typer(journeys_alias, name="journeys", hidden=True)
 analysis.register(app)
 lifecycle.register(app)
 query_cli.register(app)

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     api_max_new_questions_per_token: int = Field(default=500, description="New answer keys one API token may "
                                                  "create over its life; beyond, 422")
     api_max_body_bytes: int = Field(default=20_000_000, description="Largest request body accepted")
-    # --- text analytics (issue 7) ---
+    # --- text analytics: topics, sentiment, PII masking ---
     text_keep_original: bool = Field(
         default=False, description="Allow showing/exporting original comment text; otherwise only masked text")
     text_auto: bool = Field(
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         default="it", description="Language (it or en) of short comments with no sign of their own (\"Sei brava\")")
     text_model_dir: Path | None = Field(
         default=None, description="Local transformer sentiment model directory (first tier); never downloaded")
-    # --- survey reach (issue 6: links, invitations, fatigue, widget, abuse limits) ---
+    # --- survey reach: links, invitations, fatigue, widget, abuse limits ---
     secret_key: str | None = Field(
         default=None, description="Signs survey and unsubscribe links; default: random, kept in data_dir/secret.key")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of links sent to customers")
