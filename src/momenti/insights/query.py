@@ -172,9 +172,9 @@ def parse(doc: Query | dict[str, Any]) -> Query:
                            "type": "type_error"}])
     kinds = registry()
     kind = doc.get("kind")
-    if kind not in kinds:
-        raise QueryError([{"loc": ["kind"], "msg": f"unknown kind {kind!r}; choose one of: {', '.join(sorted(kinds))}",
-                           "type": "literal_error"}])
+    if not isinstance(kind, str) or kind not in kinds:  # a list or an object is no kind (and is unhashable)
+        raise QueryError([{"loc": ["kind"], "msg": f"unknown kind {repr(kind)[:80]}; choose one of: "
+                           f"{', '.join(sorted(kinds))}", "type": "literal_error"}])
     try:
         return kinds[kind].model_validate(doc)
     except ValidationError as exc:

@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from momenti.core.frames import csv_text, json_document
 from momenti.insights.query import QueryError, kinds_schema, parse
 from momenti.server.deps import JsonBody, WorkspaceDep
 from momenti.server.records import BodyError
+from momenti.server.schemas.query import QueryAnswerPublic, QueryKindPublic
 
 router = APIRouter(prefix="/api/v1/query", tags=["query"])
 
@@ -23,11 +24,11 @@ BODY_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {"appli
     "example": {"kind": "nps", "by": ["touchpoint"], "period": "month"}}}}}
 
 
-@router.post("", summary="Answer any insight by its kind", openapi_extra=BODY_DOC,
+@router.post("", summary="Answer any insight by its kind", openapi_extra=BODY_DOC, response_model=QueryAnswerPublic,
              responses={422: {"description": "Unknown kind or parameter (`loc` names it)"}})
 def run_query(ws: WorkspaceDep, payload: JsonBody,
               format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",  # noqa: A002
-              ) -> Response:
+              ) -> Any:
     """The body names the insight (`kind`) and its parameters; the answer is `{"kind", "parameters", "n",
     "intervals", "flags", "rows"}` (plus the insight's own metadata, e.g. the loyalty bank's `trend`), or the rows
     as CSV. Answered from the result cache while the warehouse has not changed."""
@@ -39,9 +40,9 @@ def run_query(ws: WorkspaceDep, payload: JsonBody,
     if format == "csv":
         return Response(csv_text(df), media_type="text/csv; charset=utf-8")
     meta = {**df.attrs.get("query", {}), **{k: v for k, v in df.attrs.items() if k != "query"}}
-    return JSONResponse(jsonable_encoder(json_document(df, meta)))
+    return jsonable_encoder(json_document(df, meta))  # plain JSON values, then validated by QueryAnswerPublic
 
 
-@router.get("/kinds", summary="The query kinds and their parameters")
-def kinds() -> JSONResponse:
-    return JSONResponse(kinds_schema())
+@router.get("/kinds", summary="The query kinds and their parameters", response_model=dict[str, QueryKindPublic])
+def kinds() -> dict[str, Any]:
+    return kinds_schema()
