@@ -9,8 +9,8 @@ from __future__ import annotations
 import typer
 
 import momenti
-from momenti.cli.metrics import parse_filters
 from momenti.cli.output import FMT, Format, print_frame
+from momenti.core.args import parse_filters
 
 BY = typer.Option("", "--by", help="Comma list: reason, channel, agent, touchpoint, segment:<attr>")
 PERIOD = typer.Option(None, "--period", help="day, week, month, quarter or year (of the contact's start)")

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from momenti.core.args import parse_duration  # noqa: F401 - where callers have imported it
 from momenti.core.clock import naive_utc, utcnow
 from momenti.core.errors import InputError
 
@@ -177,18 +177,6 @@ def is_consumed(ws: Workspace, claims: LinkClaims) -> bool:
 
 
 # -- helpers for the CLI and invitations -------------------------------------------------------------------
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(text: str) -> dt.timedelta:
-    """'30d', '24h', '90m', '2w', '45s' -> timedelta."""
-    m = _DURATION.match(str(text).lower())
-    if not m:
-        raise InputError(f"not a duration: {text!r} (write e.g. 30d, 24h, 90m, 2w)")
-    return dt.timedelta(**{_UNITS[m[2]]: float(m[1])})
-
 
 def survey_url(base_url: str, survey: str, token: str) -> str:
     """The public page a link opens (the survey pages read `?t=`)."""

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from momenti.core.args import Day
+from momenti.core.args import Day, parse_filters
 from momenti.core.frames import records
-from momenti.server.api.metrics import Period, parse_filters
+from momenti.server.api.metrics import Period
 from momenti.server.deps import WorkspaceDep
 
 router = APIRouter(prefix="/api/v1/journeys", tags=["contact"])

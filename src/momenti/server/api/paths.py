@@ -11,9 +11,8 @@ from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
-from momenti.core.args import Day
+from momenti.core.args import Day, parse_filters
 from momenti.core.frames import records
-from momenti.server.api.metrics import parse_filters
 from momenti.server.deps import WorkspaceDep
 
 router = APIRouter(prefix="/api/v1/journeys", tags=["journeys"])

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from momenti.core.args import parse_filters
 from momenti.core.errors import InputError
 from momenti.core.frames import records
-from momenti.server.api.metrics import From, Period, To, parse_filters
+from momenti.server.api.metrics import From, Period, To
 from momenti.server.deps import TokenDep, WorkspaceDep
 
 router = APIRouter(prefix="/api/v1/text", tags=["text"])
