@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-peers install-models demo serve test lint bench clean-demo
+.PHONY: install install-peers install-models demo serve test lint bench clean-demo architecture
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,8 +34,10 @@ serve: install
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# ruff, then the layer contracts (pyproject.toml [tool.importlinter], docs/architecture.md).
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 
 bench: install-peers
 	$(BIN)/python bench/metrics.py
@@ -46,6 +48,12 @@ bench: install-peers
 	$(BIN)/python bench/drivers.py
 	$(BIN)/python bench/text.py
 	$(BIN)/python bench/survey_pages.py
+	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/query_cache.py
 
 clean-demo:
 	rm -rf momenti-data
+
+# Redraw the layer picture of docs/architecture.md from the code (needs Graphviz's dot).
+architecture: install
+	$(BIN)/python docs/draw_layers.py

@@ -24,7 +24,8 @@ import time
 
 import numpy as np
 import pandas as pd
-from momenti.analysis import RelativeWeights
+
+from momenti.engines import RelativeWeights
 
 N = int(os.environ.get("BENCH_ROWS", 1_000_000))
 P = int(os.environ.get("BENCH_DRIVERS", 14))

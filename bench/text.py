@@ -37,7 +37,8 @@ from sklearn.metrics import f1_score
 from momenti.demo import generate
 from momenti.engines.text.analyze import analyze_batch
 from momenti.engines.text.learned import LearnedSentiment
-from momenti.engines.text.sentiment import LexiconSentiment, TieredSentiment
+from momenti.engines.text.sentiment import LexiconSentiment
+from momenti.engines.text.tiers import TieredSentiment
 
 N = int(os.environ.get("BENCH_TEXTS", 100_000))
 BASE_N = int(os.environ.get("BENCH_BASE_TEXTS", 3_000))

@@ -9,12 +9,12 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from momenti.analysis import PenaltyReward
 from typer.testing import CliRunner
 
 import momenti
 from momenti.cli.analysis import _decimals, _quadrant_table
 from momenti.core.errors import InputError
+from momenti.engines import PenaltyReward
 
 TPS = ["branch-visit", "app-login", "money-transfer", "contact-centre-call", "card-block", "complaint-handling"]
 

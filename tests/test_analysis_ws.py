@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from momenti.analysis import PenaltyReward, RelativeWeights
 from typer.testing import CliRunner
 
 import momenti
 from conftest import demo_workspace
+from momenti.engines import PenaltyReward, RelativeWeights
 
 RATED = ["app-login", "branch-visit", "contact-centre-call", "complaint-handling"]
 

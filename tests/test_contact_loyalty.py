@@ -16,7 +16,7 @@ from momenti.cli.main import app as cli
 from momenti.core.errors import InputError
 from momenti.server.app import create_app
 
-BANK = Path(momenti.__file__).parent / "journeys/templates/bank.yaml"
+BANK = Path(momenti.__file__).parent / "domains/journey_map/templates/bank.yaml"
 
 
 def _load(ws: momenti.Workspace) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from momenti.analysis import PenaltyReward, RelativeWeights, ShapleyR2
+
+from momenti.engines import PenaltyReward, RelativeWeights, ShapleyR2
 
 # ref.py is written from the published formulas, independently of this package.
 for _cand in (Path(__file__).resolve().parents[2] / "shared" / "acceptance", Path("/work/shared/acceptance")):

@@ -202,7 +202,8 @@ def test_killed_import_leaves_whole_chunks_and_a_rerun_completes(tmp_path: Path)
     data_dir = tmp_path / "data"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("MOMENTI_")},
            "MOMENTI_DATA_DIR": str(data_dir), "MOMENTI_IMPORT_CHUNK_ROWS": str(CHUNK)}
-    subprocess.run([str(MOMENTI_BIN), "journey", "apply", str(ROOT / "src/momenti/domains/journey_map/templates/bank.yaml")],
+    bank = ROOT / "src/momenti/domains/journey_map/templates/bank.yaml"
+    subprocess.run([str(MOMENTI_BIN), "journey", "apply", str(bank)],
                    env=env, check=True, capture_output=True)
     tps = ["branch-visit", "app-login", "contact-centre-call", "card-block"]
     path = tmp_path / "big.csv"

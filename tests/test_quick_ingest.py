@@ -108,7 +108,7 @@ def _rows(ws: Workspace, kind: str) -> list[list[tuple]]:
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> tuple[Workspace, Workspace,
                                                                                            GroupWriter]:
-    bank = Path(momenti.__file__).parent / "journeys/templates/bank.yaml"
+    bank = Path(momenti.__file__).parent / "domains/journey_map/templates/bank.yaml"
     # DBAPI writes on both sides: one process must not mix sqlite3 and ADBC's SQLite (store/raw.py).
     reference = Workspace(get_settings(data_dir=tmp_path_factory.mktemp("bulk") / "data"), bulk=False)
     reference.apply_journey(bank)
@@ -154,7 +154,7 @@ def test_quick_path_writes_what_the_bulk_path_writes(pair: tuple[Workspace, Work
 def test_quick_path_is_taken_for_plain_records(tmp_path: Path) -> None:
     """The fast path must actually be used for ordinary writes (else the property above proves little)."""
     ws = Workspace(get_settings(data_dir=tmp_path / "data"), bulk=False)
-    ws.apply_journey(Path(momenti.__file__).parent / "journeys/templates/bank.yaml")
+    ws.apply_journey(Path(momenti.__file__).parent / "domains/journey_map/templates/bank.yaml")
     writer = GroupWriter(ws)
     writer.start()
     try:
@@ -196,7 +196,7 @@ def test_concurrent_writers_lose_nothing_and_duplicate_nothing(tmp_path: Path) -
     from concurrent.futures import ThreadPoolExecutor
 
     ws = Workspace(get_settings(data_dir=tmp_path / "data"), bulk=False)
-    ws.apply_journey(Path(momenti.__file__).parent / "journeys/templates/bank.yaml")
+    ws.apply_journey(Path(momenti.__file__).parent / "domains/journey_map/templates/bank.yaml")
     writer = GroupWriter(ws)
     writer.start()
     writer.write("responses", [{"response_id": "seed", "customer_id": "C0", "touchpoint": "app-login",

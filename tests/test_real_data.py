@@ -54,7 +54,7 @@ def _raw_workspace(tmp_path: Path) -> momenti.Workspace:
     """A workspace that keeps imported text as imported: these tests check the importer, and by default the
     text analysis after an import replaces originals with masked text (MOMENTI_TEXT_KEEP_ORIGINAL)."""
     ws = momenti.open(tmp_path / "raw", text_auto=False)
-    ws.apply_journey(Path(momenti.__file__).parent / "journeys/templates/bank.yaml")
+    ws.apply_journey(Path(momenti.__file__).parent / "domains/journey_map/templates/bank.yaml")
     return ws
 
 

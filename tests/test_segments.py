@@ -10,7 +10,7 @@ import pytest
 
 import momenti
 
-BANK = Path(momenti.__file__).parent / "journeys/templates/bank.yaml"
+BANK = Path(momenti.__file__).parent / "domains/journey_map/templates/bank.yaml"
 
 
 def _load(ws: momenti.Workspace) -> None:

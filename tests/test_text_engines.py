@@ -15,7 +15,9 @@ from momenti.engines.text import discovery
 from momenti.engines.text.analyze import COLUMNS, analyze_batch
 from momenti.engines.text.aspects import aspects
 from momenti.engines.text.language import detect
-from momenti.engines.text.sentiment import LearnedSentiment, LexiconSentiment, TieredSentiment
+from momenti.engines.text.learned import LearnedSentiment
+from momenti.engines.text.sentiment import LexiconSentiment
+from momenti.engines.text.tiers import TieredSentiment
 from momenti.engines.text.topics import Taxonomy, discover
 
 

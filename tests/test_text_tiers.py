@@ -8,7 +8,8 @@ from sklearn.metrics import f1_score
 
 from momenti.engines.text.analyze import analyze_batch
 from momenti.engines.text.learned import LearnedSentiment
-from momenti.engines.text.sentiment import LexiconSentiment, TieredSentiment
+from momenti.engines.text.sentiment import LexiconSentiment
+from momenti.engines.text.tiers import TieredSentiment
 
 # The company's own vocabulary: what makes these comments good or bad is mostly not in a general lexicon
 # ("pratica sbloccata", "ancora fermo"), and polite words ride along in complaints ("grazie comunque").

@@ -26,7 +26,8 @@ import transformers  # noqa: E402
 
 import momenti  # noqa: E402
 from momenti.core.errors import InputError  # noqa: E402
-from momenti.engines.text.sentiment import LABELS, LexiconSentiment, Sentiment, TieredSentiment  # noqa: E402
+from momenti.engines.text.sentiment import LABELS, LexiconSentiment, Sentiment  # noqa: E402
+from momenti.engines.text.tiers import TieredSentiment  # noqa: E402
 from momenti.engines.text.transformer import TransformerSentiment, default_label, label_mapping  # noqa: E402
 from momenti.pipelines.text.models import load_newest, load_transformer  # noqa: E402
 from momenti.store.models import TextResult  # noqa: E402

@@ -85,7 +85,8 @@ def test_scores_show_n_interval_and_markers(client: TestClient) -> None:
 def _template_target(key: str) -> float:
     import yaml
 
-    doc = yaml.safe_load((Path(__file__).parents[1] / "src/momenti/domains/journey_map/templates/bank.yaml").read_text())
+    bank = Path(__file__).parents[1] / "src/momenti/domains/journey_map/templates/bank.yaml"
+    doc = yaml.safe_load(bank.read_text())
     return next(t["target_score"] for j in doc["journeys"] for s in j["stages"] for t in s["touchpoints"]
                 if t["key"] == key)
 

@@ -34,10 +34,13 @@ from momenti.insights.drivers.questions import DriverQuestions
 from momenti.insights.loyalty.bank_questions import LifecycleQuestions
 from momenti.insights.loyalty.questions import LoyaltyQuestions
 from momenti.insights.paths.questions import ProcessQuestions
+from momenti.insights.query import Context, Query, ResultCache, parse, watermarks
+from momenti.insights.registry import FEED_MODULES  # noqa: F401 - registers every warehouse feed
 from momenti.insights.retention.questions import RetentionQuestions
 from momenti.insights.scores.compare import compare as compare_metric
 from momenti.insights.scores.query import MetricQuery, run_metric, to_sql
 from momenti.insights.text.questions import TextQuestions
+from momenti.pipelines.text.questions import TextPipelineQuestions
 from momenti.store.db import is_sqlite, make_engine, migrate
 from momenti.store.raw import AdbcConnection, DbapiConnection, RawConnection
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse
@@ -47,7 +50,7 @@ DateLike = dt.date | str | None
 
 
 class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQuestions, RetentionQuestions,
-                LifecycleQuestions, TextQuestions):
+                LifecycleQuestions, TextQuestions, TextPipelineQuestions):
     def __init__(self, settings: Settings, bulk: bool = True) -> None:
         """`bulk`: use ADBC for imports and sync (fast; for CLI and notebooks). The server passes False."""
         self.settings = settings
@@ -59,6 +62,7 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         # with anything written while no server ran, and again whenever an analysis did not finish.
         self._text_behind = True
         self._text_warm = False  # the text engines are loaded (see sync_written)
+        self.results = ResultCache(settings.query_cache_size)  # see run(): same question, same data, one lookup
         if is_sqlite(settings.store_url):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(settings.store_url, pooled=not bulk)
@@ -215,21 +219,23 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         return sync(self.raw, self.settings.warehouse, rebuild=rebuild, progress=progress, compact=compact)
 
     def sync_written(self) -> SyncReport:
-        """What the server runs in its debounced background sync after API, survey-page and widget writes:
-        the warehouse sync, then (MOMENTI_TEXT_AUTO) the incremental analysis of the comments that arrived,
-        the same as after an import, which masks them in the store and the warehouse and gives them topics and
-        sentiment. A failed analysis raises (the syncer logs it, shows it in /health and retries) and is tried
-        again at the next run; a sync that brought no response or feedback skips the analysis. The first run
-        (at server start) also loads the text engines in a workspace that has comments, so the next comment does
-        not wait for them."""
-        report = self.sync()
+        """What the server's debounced background run and the `dispatch` job do after API, survey-page and widget
+        writes: deliver the outbox's events (pipelines/events.py) to their subscribers, the warehouse sync first,
+        then (MOMENTI_TEXT_AUTO) the incremental analysis of the comments that arrived, the same as after an
+        import, which masks them in the store and the warehouse and gives them topics and sentiment. A failed
+        subscriber raises (the syncer logs it, shows it in /health and retries) and gets the same events at the
+        next run. The first run also analyses comments written before the store had an outbox, and (at server
+        start) loads the text engines in a workspace that has comments, so the next comment does not wait."""
+        from momenti.pipelines import events
+
+        results = events.dispatch(self)
+        report = results["warehouse"]
+        assert isinstance(report, SyncReport)
         if not self.settings.text_auto:
             return report
-        arrived = report.rebuilt or report.added.get("responses", 0) or report.added.get("feedback", 0)
-        if arrived or self._text_behind:
-            self._text_behind = True
+        if "text" not in results and (report.rebuilt or self._text_behind):
             self.text_analyze()
-            self._text_behind = False
+        self._text_behind = False
         if not self._text_warm:
             from momenti.pipelines.text import analysis as text_store
 
@@ -253,10 +259,21 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         return MetricQuery(metric, list(by or []), period, as_date(start), as_date(end), parse_filters(filters),
                            question)
 
-    def run(self, q: MetricQuery) -> pd.DataFrame:
-        """Answer a metric question already built with `query` (what the CLI and the REST API do)."""
-        with self.warehouse() as wh:
-            return run_metric(wh, q, self.settings.confidence, self.settings.min_n)
+    def run(self, q: MetricQuery | Query | dict) -> pd.DataFrame:
+        """Answer a query: a registered `Query`, or its dict {"kind": "nps", "by": "touchpoint", ...} (see
+        momenti.insights.query; `momenti query --list` names the kinds), or a MetricQuery built with `query`.
+        The frame's `.attrs["query"]` holds kind, parameters, n, interval and flag columns. A query is answered
+        once per warehouse state: asked again before a sync changes the data, it comes from `self.results`."""
+        if isinstance(q, MetricQuery):
+            with self.warehouse() as wh:
+                return run_metric(wh, q, self.settings.confidence, self.settings.min_n)
+        query = parse(q)
+        with self.hold_warehouse(), self.warehouse() as wh:  # held: the answer reuses the connection
+            marks = watermarks(wh)
+            # The settings that change an answer (confidence, min_n) are per workspace, so not in the key.
+            result = self.results.get_or_compute((query.cache_key(), marks),
+                                                 lambda: query.calculate(Context(self)))
+        return result.attach()
 
     def metric(self, metric: str, **kwargs: object) -> pd.DataFrame:
         return self.run(self.query(metric, **kwargs))  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Contact-centre commands of `momenti journeys`: fcr, repeats, aht, complaints, switching.
+"""momenti contact: contact-centre KPIs (fcr, repeats, aht, complaints, switching).
 
 Each prints a DataFrame of the workspace method of the same name (table, JSON or CSV); definitions are in
 momenti.insights.contact.kpis and docs/contact-centre.md.
@@ -11,6 +11,9 @@ import typer
 import momenti
 from momenti.cli.output import FMT, Format, print_frame
 from momenti.core.args import parse_filters
+
+app = typer.Typer(help="Contact-centre KPIs from the interaction log: FCR, repeat contacts, handling time, "
+                       "complaint rate, channel switching.", no_args_is_help=True)
 
 BY = typer.Option("", "--by", help="Comma list: reason, channel, agent, touchpoint, segment:<attr>")
 PERIOD = typer.Option(None, "--period", help="day, week, month, quarter or year (of the contact's start)")
@@ -32,7 +35,7 @@ def _title(name: str, by: str, period: str | None) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `momenti journeys` group."""
+    """Add this module's commands to `app` (`momenti contact`, and the hidden `momenti journeys` alias)."""
 
     @app.command()
     def fcr(by: str = BY, period: str | None = PERIOD, days: int = DAYS, start: str | None = FROM,
@@ -103,16 +106,16 @@ def register(app: typer.Typer) -> None:
                   fmt: Format = FMT) -> None:
         """Channel switching %: customers who start an interaction in one channel and start another one in a
         different channel within --days. Wilson 95 % interval; recent interactions censored."""
-        from momenti.insights.contact.channels import switching_matrix
-
         f = parse_filters(filters)
         with momenti.open() as ws:
             df = ws.channel_switching(from_channel, to_channel, days=days, by=by, period=period, unit=unit,
-                                      same_reason=same_reason, start=start, end=end, filters=f)
+                                      same_reason=same_reason, start=start, end=end, filters=f, matrix=matrix)
         meta = _meta("switching", by, period, start, end, f, days=days, unit=unit, from_channel=from_channel,
                      to_channel=to_channel, same_reason=same_reason)
         title = _title(f"Channel switching within {days} days ({unit})", by, period)
         if matrix:
-            df = switching_matrix(df)
             title = f"Switch rate % within {days} days, from (rows) to (columns), per {unit.rstrip('s')}"
         print_frame(df, fmt, title=title, meta=meta)
+
+
+register(app)

@@ -1,4 +1,6 @@
-"""momenti journeys: process analytics on the interaction log (dfg, variants, funnel, fcr, aht, ...)."""
+"""momenti paths: process analytics on the interaction log (dfg, activities, variants, funnel, loyalty).
+
+(The journey *map*, the touchpoints a customer lives, is `momenti journey`.)"""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from momenti.cli.output import FMT, Format, console, print_frame
 if TYPE_CHECKING:
     import pandas as pd
 
-app = typer.Typer(help="Journey analytics from interaction logs: paths, variants, funnels, contact KPIs.",
+app = typer.Typer(help="Paths through the interaction log: directly-follows graph, variants, funnels, journey x "
+                       "loyalty.",
                   no_args_is_help=True)
 
 CASE = typer.Option("case_id", "--case", help="What a journey is: case_id (the log's cases) or customer")
@@ -58,19 +61,14 @@ def dfg(case: str = CASE, gap: str | None = GAP, start_activity: str | None = ST
         min_count: int = typer.Option(1, "--min-count", help="Graph: leave out pairs seen fewer times"),
         limit: int = typer.Option(0, "--limit", help="Print only the most frequent pairs (0: all)")) -> None:
     """Directly-follows graph: pair counts and the time between the two activities (mean, median, p90, s)."""
-    from momenti.insights.paths import graph
-
     sel = _selection(case, gap, start_activity, end_activity, start, end, filters, coverage)
     with momenti.open() as ws:
         parts = ws.journey_map(variants=False, **sel)
-    df = parts["dfg"]
-    if svg or dot:
-        text = graph.dfg_dot(df, parts["activities"], parts["start"], parts["end"], metric=metric,
-                             min_count=min_count)
         if dot:
-            dot.write_text(text, encoding="utf-8")
+            dot.write_text(ws.journey_graph("dot", metric=metric, min_count=min_count, parts=parts), encoding="utf-8")
         if svg:
-            svg.write_bytes(graph.render_svg(text))
+            svg.write_bytes(ws.journey_graph("svg", metric=metric, min_count=min_count, parts=parts))
+    df = parts["dfg"]
     print_frame(df.head(limit) if limit else df, fmt, title="Directly-follows pairs", meta=_meta(sel))
     if fmt is Format.table:  # JSON and CSV stay machine-readable
         for path in (p for p in (dot, svg) if p):
@@ -156,7 +154,3 @@ def loyalty(by: str = typer.Option("variant", "--by", help="variant (NPS per pat
     print_frame(_flat_variants(df, fmt), fmt, title=f"{question.upper()} by {by}",
                 meta=_meta(sel, by=by, question=question, within=within))
 
-
-from momenti.cli import contact  # noqa: E402 - adds the contact-centre commands to this group
-
-contact.register(app)

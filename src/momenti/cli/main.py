@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import typer
 
-from momenti.cli import analysis, demo, imports, journey, journeys, lifecycle, loyalty, metrics, retention, warehouse
+from momenti.cli import (
+    analysis,
+    contact,
+    demo,
+    imports,
+    journey,
+    journeys,
+    lifecycle,
+    loyalty,
+    metrics,
+    retention,
+    warehouse,
+)
 from momenti.cli import invite as invite_cli
+from momenti.cli import jobs as jobs_cli
+from momenti.cli import query as query_cli
 from momenti.cli import surveys as surveys_cli
 from momenti.cli import text as text_cli
 from momenti.cli.output import err_console
@@ -17,9 +31,15 @@ app.add_typer(journey.app, name="journey")
 app.add_typer(imports.app, name="import")
 app.add_typer(metrics.app, name="metrics")
 app.add_typer(warehouse.app, name="warehouse")
-app.add_typer(journeys.app, name="journeys")
+app.add_typer(journeys.app, name="paths")
+app.add_typer(contact.app, name="contact")
+# `momenti journeys ...` was the first name of both groups: kept, hidden, for existing scripts.
+journeys_alias = typer.Typer(help="Old name of `momenti paths` and `momenti contact`.", no_args_is_help=True)
+journeys_alias.registered_commands = [*journeys.app.registered_commands, *contact.app.registered_commands]
+app.add_typer(journeys_alias, name="journeys", hidden=True)
 analysis.register(app)
 lifecycle.register(app)
+query_cli.register(app)
 app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(retention.app, name="retention")
 app.add_typer(text_cli.app, name="text")
@@ -27,6 +47,8 @@ app.add_typer(surveys_cli.app, name="survey")
 app.add_typer(invite_cli.links_app, name="links")
 app.add_typer(invite_cli.app, name="invite")
 app.command("demo")(demo.demo)
+app.add_typer(jobs_cli.app, name="jobs")
+app.command("worker")(jobs_cli.worker)
 
 try:  # the server and token commands live in their own modules
     from momenti.cli import serve, tokens

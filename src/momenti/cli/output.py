@@ -41,10 +41,10 @@ def print_frame(df: pd.DataFrame, fmt: Format, title: str | None = None, meta: d
     import pandas as pd
     from rich.table import Table
 
-    from momenti.core.frames import records, write_csv
+    from momenti.core.frames import json_document, records, write_csv
 
     if fmt is Format.json:
-        doc = {**(meta or {}), "rows": records(df)}
+        doc = json_document(df, meta)
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str, indent=1) + "\n")
     elif fmt is Format.csv:
         write_csv(df, sys.stdout)

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     )
     min_n: int = Field(default=30, description="Groups with fewer responses are flagged small_sample")
     confidence: float = Field(default=0.95, description="Confidence level of every interval")
+    query_cache_size: int = Field(default=128, ge=0, description="Query results kept per workspace (0: no cache)")
     host: str = "127.0.0.1"
     port: int = 8000
     sync_debounce_s: float = Field(default=1.0, description="Delay before API writes reach the warehouse")
@@ -31,7 +32,7 @@ class Settings(BaseSettings):
     api_max_new_questions_per_token: int = Field(default=500, description="New answer keys one API token may "
                                                  "create over its life; beyond, 422")
     api_max_body_bytes: int = Field(default=20_000_000, description="Largest request body accepted")
-    # --- text analytics (issue 7) ---
+    # --- text analytics: topics, sentiment, PII masking ---
     text_keep_original: bool = Field(
         default=False, description="Allow showing/exporting original comment text; otherwise only masked text")
     text_auto: bool = Field(
@@ -42,7 +43,7 @@ class Settings(BaseSettings):
         default="it", description="Language (it or en) of short comments with no sign of their own (\"Sei brava\")")
     text_model_dir: Path | None = Field(
         default=None, description="Local transformer sentiment model directory (first tier); never downloaded")
-    # --- survey reach (issue 6: links, invitations, fatigue, widget, abuse limits) ---
+    # --- survey reach: links, invitations, fatigue, widget, abuse limits ---
     secret_key: str | None = Field(
         default=None, description="Signs survey and unsubscribe links; default: random, kept in data_dir/secret.key")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of links sent to customers")
@@ -62,6 +63,19 @@ class Settings(BaseSettings):
     rate_link_per_minute: float = Field(default=10.0, description="Public survey POSTs per minute per link token")
     rate_link_burst: int = Field(default=10, description="Public survey POSTs per link token allowed in a burst")
     public_max_body_bytes: int = Field(default=65_536, description="Largest body of a public survey POST")
+    # --- background jobs (pipelines/jobs.py) ---
+    jobs_url: str | None = Field(
+        default=None, description="Job queue: redis://host:port/db; default: SQLite file jobs.db in the data dir")
+    jobs_embedded: bool = Field(
+        default=True, description="`momenti serve` runs the job consumer itself; false when `momenti worker` runs")
+    jobs_workers: int = Field(default=2, description="Job consumer threads")
+    jobs_retries: int = Field(default=4, description="Retries of a failed job before it is dead-lettered")
+    jobs_retry_delay_s: float = Field(default=5.0, description="Delay before a failed job's first retry (doubles)")
+    jobs_dispatch_every_min: int = Field(
+        default=1, description="Minutes between catch-up runs of the event dispatcher (writes also signal it)")
+    jobs_remind_after: str | None = Field(
+        default=None, description="Send invitation reminders hourly for invitations unanswered this long (3d); "
+        "default: no automatic reminders")
 
     @cached_property
     def store_url(self) -> str:

@@ -54,3 +54,39 @@ def write_csv(df: pd.DataFrame, target: Any) -> None:
     # pandas (like the csv module with "\n" line ends) leaves a cell holding a CR unquoted, and a spreadsheet
     # reads the CR as a new row, one that could start with a formula: then every text cell is quoted.
     safe.to_csv(target, index=False, quoting=csv.QUOTE_NONNUMERIC if bare_cr else csv.QUOTE_MINIMAL)
+
+
+# -- renderers: one per format, shared by the CLI (cli/output.py, which adds the Rich table) and the API ------
+
+
+def json_document(df: pd.DataFrame, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`{**meta, "rows": [...]}`: the JSON shape of every answer (rows keep the frame's column order)."""
+    return {**(meta or {}), "rows": records(df)}
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """The formula-safe CSV of `write_csv`, as text."""
+    import io
+
+    buf = io.StringIO()
+    write_csv(df, buf)
+    return buf.getvalue()
+
+
+def html_table(df: pd.DataFrame, caption: str | None = None) -> str:
+    """A plain, escaped HTML table (cells hold customers' own text): numbers right-aligned, NaN as an en dash."""
+    from html import escape
+
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in df.columns)
+    rows = []
+    for row in records(df):
+        cells = [f'<td class="num">{escape(_shown(v))}</td>' if num else f"<td>{escape(_shown(v))}</td>"
+                 for v, num in zip(row.values(), numeric, strict=True)]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _shown(value: Any) -> str:
+    return "–" if value is None else str(value)

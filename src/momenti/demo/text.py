@@ -13,7 +13,8 @@ import random
 import re
 from types import ModuleType
 
-from momenti.demo import text_en, text_it
+import momenti.demo.text_en as text_en
+import momenti.demo.text_it as text_it
 
 EMOJI = {
     "neg": ("😡", "🤬", "👎", "😤", "🙄", "😠", "🤦‍♂️", "🤦‍♀️", "😩", "💸"),

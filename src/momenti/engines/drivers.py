@@ -35,7 +35,7 @@ class DriverInputError(InputError, ValueError):
     """Bad input to a driver analysis. Also a ValueError so generic numeric callers can catch it."""
 
 
-def _arrays(X: Any, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+def as_arrays(X: Any, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
     try:
         Xa = np.asarray(X, dtype=float)
@@ -61,7 +61,7 @@ def _arrays(X: Any, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray,
     return Xa, ya, wa, names or [f"x{j}" for j in range(Xa.shape[1])]
 
 
-def _spread(v: np.ndarray) -> float:
+def spread(v: np.ndarray) -> float:
     return float(v.max() - v.min()) if v.size else 0.0
 
 
@@ -70,7 +70,7 @@ def _prepare(X: Any, y: Any, sample_weight: Any = None, missing: str = "listwise
     """Validate; returns Z = [X | y] (NaN = missing), row counts, names, rows dropped, pairwise-needed."""
     if missing not in MISSING:
         raise DriverInputError(f"missing must be one of {', '.join(MISSING)}, got {missing!r}")
-    Xa, ya, wa, names = _arrays(X, y, sample_weight)
+    Xa, ya, wa, names = as_arrays(X, y, sample_weight)
     p = Xa.shape[1]
     present = np.isfinite(Xa)
     if missing == "listwise":
@@ -96,7 +96,7 @@ def _prepare(X: Any, y: Any, sample_weight: Any = None, missing: str = "listwise
         raise DriverInputError(
             f"need at least {p + min_extra} complete rows for {p} drivers (drivers + {min_extra}), got {int(w.sum())}"
         )
-    const = [names[j] for j in range(p) if _spread(Z[np.isfinite(Z[:, j]), j]) == 0]
+    const = [names[j] for j in range(p) if spread(Z[np.isfinite(Z[:, j]), j]) == 0]
     if const:
         raise DriverInputError(f"constant driver column(s) carry no information: {', '.join(const)}")
     if np.ptp(Z[:, p]) == 0:

@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.linalg
 from scipy import stats
 
-from momenti.engines.drivers import DriverInputError, _arrays, _spread
+from momenti.engines.drivers import DriverInputError, as_arrays, spread
 
 # A column whose part not explained by the columns kept before it has a squared length below this share of
 # its own is dependent. 0/1 dummies on real counts are either exactly dependent (rounding leaves ~1e-13) or
@@ -103,7 +103,7 @@ class PenaltyReward:
         driver with missing scores, a "not rated" dummy (low and high dummies 0): the penalty and reward are
         then estimated on those who rated the driver, holding the others (rated or not) fixed."""
         self._check()
-        Xa, ya, wa, names = _arrays(X, y, sample_weight)
+        Xa, ya, wa, names = as_arrays(X, y, sample_weight)
         present = np.isfinite(Xa)
         keep = np.isfinite(ya) & (wa > 0) & (present.all(axis=1) if self.missing == "listwise" else True)
         self.feature_names_, self.n_dropped_ = names, int(wa[~keep].sum())
@@ -112,7 +112,7 @@ class PenaltyReward:
         n_w = float(wa.sum())
         if n_w < p + 2:
             raise DriverInputError(f"need at least {p + 2} complete rows for {p} drivers (drivers + 2), got {int(n_w)}")
-        const = [names[j] for j in range(p) if _spread(Xa[present[:, j], j]) == 0]
+        const = [names[j] for j in range(p) if spread(Xa[present[:, j], j]) == 0]
         if const:
             raise DriverInputError(f"constant driver column(s) carry no information: {', '.join(const)}")
         if n and np.ptp(ya) == 0:

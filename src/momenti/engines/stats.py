@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _scipy_stats():  # noqa: ANN202
+def scipy_stats():  # noqa: ANN202
     # Imported when a metric is computed, not when momenti is: it is a large share of every CLI start-up.
     from scipy import stats
 
@@ -18,7 +18,7 @@ def _scipy_stats():  # noqa: ANN202
 
 
 def z_value(confidence: float) -> float:
-    return float(_scipy_stats().norm.ppf(0.5 + confidence / 2))
+    return float(scipy_stats().norm.ppf(0.5 + confidence / 2))
 
 
 def _arr(x) -> np.ndarray:  # noqa: ANN001
@@ -40,6 +40,10 @@ def nps(promoters, passives, detractors, confidence: float = 0.95):  # noqa: ANN
         half = z_value(confidence) * np.sqrt(var / na)
     lo = np.clip(centre - half, -1.0, 1.0) * 100.0
     hi = np.clip(centre + half, -1.0, 1.0) * 100.0
+    # The adjusted centre is pulled towards 0: at tiny n with every answer at one end (1 detractor: NPS -100,
+    # adjusted interval -98.5..) it would not contain the observed value. Stretch it to include it.
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.fmin(lo, est), np.fmax(hi, est)
     return _out(est, np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan))
 
 
@@ -69,7 +73,7 @@ def mean_t(n, total, total_sq, confidence: float = 0.95):  # noqa: ANN001, ANN20
         mean = s / n
         var = np.maximum(ss - n * mean**2, 0.0) / (n - 1)
         sd = np.sqrt(var)
-        t = _scipy_stats().t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
+        t = scipy_stats().t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
         half = np.where(n > 1, t * sd / np.sqrt(n), np.nan)
     return _out(mean, mean - half, mean + half, sd)
 
@@ -78,7 +82,7 @@ def mean_t(n, total, total_sq, confidence: float = 0.95):  # noqa: ANN001, ANN20
 
 
 def _two_sided(z: np.ndarray) -> np.ndarray:
-    return 2.0 * _scipy_stats().norm.sf(np.abs(z))
+    return 2.0 * scipy_stats().norm.sf(np.abs(z))
 
 
 def nps_diff(pa, aa, da, pb, ab, db, confidence: float = 0.95):  # noqa: ANN001, ANN201
@@ -121,7 +125,7 @@ def mean_diff(na, sa, ssa, nb, sb, ssb, confidence: float = 0.95):  # noqa: ANN0
         se = np.sqrt(va + vb)
         df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
         t = (mb - ma) / se
-        stats = _scipy_stats()
+        stats = scipy_stats()
         p = 2.0 * stats.t.sf(np.abs(t), df)
         half = stats.t.ppf(0.5 + confidence / 2, df) * se
     return _out(mb - ma, mb - ma - half, mb - ma + half, t, p)

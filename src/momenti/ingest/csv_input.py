@@ -18,18 +18,15 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from momenti.core.errors import InputError
+from momenti.ingest.source import LINE, SourceTable
 
-if TYPE_CHECKING:
-    from momenti.ingest.read import SourceTable
-
-LINE = "_line"
 BLOCK_SIZE = 1 << 24  # Arrow's read block, 16 MB: no record may be longer (a longer line is rejected)
 MAX_VALUE_LINES = 1000  # a quoted value over more lines than this is an unterminated quote, not a comment
 HEAD = 1 << 16  # bytes sniffed for the encoding, the delimiter and the header
@@ -156,7 +153,6 @@ def _sniff_delimiter(sample: str, path: Path) -> str:
 
 
 def read_csv(path: Path, delimiter: str | None = None) -> SourceTable:
-    from momenti.ingest.read import SourceTable
 
     inp, sample = sniff_text(path)
     delimiter = delimiter or _sniff_delimiter(sample, path)

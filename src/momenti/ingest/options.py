@@ -16,9 +16,9 @@ import pyarrow.compute as pc
 
 from momenti.core.errors import InputError
 from momenti.core.scratch import scratch
+from momenti.core.sql import sql_literal as lit
 from momenti.ingest.read import LINE, SourceTable
 from momenti.ingest.specs import KindSpec
-from momenti.warehouse.connection import sql_literal as lit
 
 # A day and a month in some order, then a four-digit year: 24/02/2015, 24.02.2015, 24-02-2015 11:35[:52].
 SLASHED = r"^(\d{1,2})([/.-])(\d{1,2})[/.-]\d{4}( \d{1,2}:\d{2}(:\d{2})?)?$"

@@ -24,6 +24,7 @@ from momenti.ingest.read import json_text
 from momenti.ingest.specs import ID_MAX_LEN, SCORE_SCALES, KindSpec
 from momenti.ingest.validate import QuestionInfo
 from momenti.ingest.write import FACT_COLUMNS
+from momenti.store.outbox import emit_table
 
 # What DuckDB and Python read as the same number: plain decimals, optionally with an exponent.
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
@@ -245,4 +246,6 @@ def write_quick(writer: Any, kind: str, batches: list[QuickRows]) -> list[tuple[
                              f"VALUES ({marks})", answers)
     if facts:
         writer.finish_ids(kind)
+        # Same transaction as the rows: the event exists exactly when they do (store/outbox.py).
+        emit_table(conn, kind, first_id=facts[0][0], last_id=next_id - 1)
     return results

@@ -7,7 +7,6 @@ is what lets a bad value be reported by line and field instead of failing the wh
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,20 +16,8 @@ import pyarrow.parquet as pq
 
 from momenti.core.errors import InputError
 from momenti.ingest.csv_input import read_csv, sniff_text
+from momenti.ingest.source import LINE, SourceTable  # noqa: F401 - re-exported: the readers' result
 from momenti.ingest.xes import read_xes
-
-LINE = "_line"
-
-
-@dataclass
-class SourceTable:
-    table: pa.Table  # all columns utf8, plus LINE (int64)
-    unit: str  # "line" for text files, "row" for Parquet
-    problems: list[tuple[int, str, str]]  # (line, field, reason) found while reading (bad JSON lines)
-    renamed: dict[str, str] = field(default_factory=dict)  # name after --map -> name in the file
-    raw: dict[int, str] = field(default_factory=dict)  # line -> its text as read, for rows rejected while reading
-    constant: set[str] = field(default_factory=set)  # columns given by --set, not read from the file
-    delimiter: str | None = None  # CSV: how a raw line splits into values
 
 
 def detect_format(path: Path) -> str:

@@ -24,6 +24,7 @@ from momenti.ingest.specs import KINDS
 from momenti.ingest.validate import QuestionInfo, Validated, validate
 from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, upsert_customers, upsert_outcomes
 from momenti.store.models import ImportRun, Question, Touchpoint
+from momenti.store.outbox import emit_table
 from momenti.store.raw import DbapiConnection, RawConnection
 from momenti.warehouse.connection import open_warehouse
 from momenti.warehouse.sync import Dimensions, push
@@ -55,11 +56,11 @@ class ImportSummary:
         return dict(self.__dict__)
 
 
-def _touchpoints(session: Session) -> dict[str, int]:
+def touchpoint_ids(session: Session) -> dict[str, int]:
     return {k: i for k, i in session.execute(select(Touchpoint.key, Touchpoint.id))}
 
 
-def _questions(session: Session) -> dict[str, QuestionInfo]:
+def question_infos(session: Session) -> dict[str, QuestionInfo]:
     return {
         q.key: QuestionInfo(q.id, q.key, q.kind, q.scale_min, q.scale_max)
         for q in session.scalars(select(Question))
@@ -97,8 +98,8 @@ def import_source(
     report = progress or (lambda *_: None)
     summary = ImportSummary(kind=kind, source=source_name, dry_run=dry_run)
     with Session(engine) as session:
-        touchpoints = _touchpoints(session)
-        questions = _questions(session)
+        touchpoints = touchpoint_ids(session)
+        questions = question_infos(session)
     report("validating", 0, src.table.num_rows)
     v = validate(src, spec, touchpoints, questions, source_name)
     summary.read = v.total + len(src.problems)
@@ -178,6 +179,13 @@ def import_source(
                         writer.conn.execute(
                             f"UPDATE imports SET rows_added = {summary.added}, rows_duplicate = {summary.duplicates}"
                             f" WHERE id = {summary.import_id}")
+                        # One event per chunk, in the chunk's transaction (store/outbox.py): the import and the
+                        # id range it added, never the rows themselves.
+                        if spec.upsert and (added or updated):
+                            emit_table(writer.conn, spec.table, import_id=summary.import_id)
+                        elif not spec.upsert and facts.num_rows:
+                            emit_table(writer.conn, spec.table, import_id=summary.import_id, first_id=first_id,
+                                       last_id=expected_id - 1)
                     if dims is not None and not spec.upsert:
                         # Committed: hand the same rows to the warehouse instead of reading them back later. A
                         # worker thread does it, in chunk order, while this thread writes the next chunk.

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from momenti.core.errors import InputError
 from momenti.core.scratch import scratch
+from momenti.core.sql import sql_literal as lit
 from momenti.ingest.read import LINE, SourceTable
 from momenti.ingest.specs import (
     ID_MAX_LEN,
@@ -24,7 +25,6 @@ from momenti.ingest.specs import (
     RowRule,
     question_kind_for,
 )
-from momenti.warehouse.connection import sql_literal as lit
 
 
 @dataclass

@@ -15,10 +15,10 @@ import duckdb
 import pyarrow as pa
 
 from momenti.core.scratch import scratch
+from momenti.core.sql import sql_literal
 from momenti.ingest.read import LINE
 from momenti.ingest.specs import KindSpec
 from momenti.store.raw import RawConnection
-from momenti.warehouse.connection import sql_literal
 
 # Column order of each fact table as written (store column <- validated column).
 FACT_COLUMNS: dict[str, list[tuple[str, str]]] = {

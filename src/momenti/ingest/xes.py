@@ -13,11 +13,12 @@ from __future__ import annotations
 import gzip
 import re
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import pyarrow as pa
 
 from momenti.core.errors import InputError
+from momenti.ingest.source import LINE, SourceTable
 
 try:  # lxml gives each element its source line
     from lxml import etree as _etree
@@ -28,10 +29,6 @@ except ImportError:  # pragma: no cover - exercised only without lxml
 
     HAVE_LXML = False
 
-if TYPE_CHECKING:
-    from momenti.ingest.read import SourceTable
-
-LINE = "_line"
 ATTRIBUTE_TAGS = {"string", "date", "int", "float", "boolean", "id"}
 EVENT_KEYS = {"concept:name": "activity", "time:timestamp": "timestamp", "org:resource": "agent",
               "lifecycle:transition": "lifecycle"}
@@ -118,7 +115,6 @@ def _open(path: Path) -> IO[bytes]:
 
 
 def read_xes(path: Path) -> SourceTable:
-    from momenti.ingest.read import SourceTable
 
     out = _Columns()
     pending: list[tuple[dict[str, str], int]] = []  # the rows of the trace being read

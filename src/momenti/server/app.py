@@ -20,9 +20,11 @@ from pydantic.json_schema import models_json_schema
 
 import momenti
 from momenti.core.config import Settings, get_settings
+from momenti.pipelines.jobs import JobRunner
 from momenti.server import errors, middleware
 from momenti.server.api import analysis, contact, lifecycle, loyalty, meta, metrics, retention, writes
 from momenti.server.api import paths as journeys
+from momenti.server.api import query as query_router
 from momenti.server.api import surveys as surveys_router
 from momenti.server.api import text as text_router
 from momenti.server.schemas import CREATE_MODELS
@@ -61,7 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # empty schema makes a fresh server answer "no data" instead.
     with open_warehouse(settings.warehouse) as wh:
         ensure_schema(wh)
-    syncer = DebouncedSync(ws.sync_written, settings.sync_debounce_s)  # also analyses new comments
+    # The debounced signal of the event dispatcher (pipelines/events.py): many writes, one run. Embedded, it
+    # runs here and the job consumer's catch-up runs share its lock; with a separate `momenti worker`, each
+    # debounced signal queues one dispatch job for it.
+    syncer = DebouncedSync(ws.sync_written, settings.sync_debounce_s)
+    jobs = JobRunner(ws, lock=syncer.lock, signal=syncer.touch)
+    if not settings.jobs_embedded:
+        syncer = DebouncedSync(jobs.enqueue_dispatch, settings.sync_debounce_s, lock=syncer.lock)
     writer = GroupWriter(ws)
 
     @asynccontextmanager
@@ -69,10 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writer.start()
         syncer.start()
         syncer.touch()  # catch up with anything written while no server ran
+        if settings.jobs_embedded:
+            jobs.start()
         try:
             yield
         finally:
             writer.close()  # answer every queued write first
+            jobs.stop()
             syncer.close()  # flush pending API writes to the warehouse before exit
             ws.close()
 
@@ -83,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.workspace = ws
     app.state.syncer = syncer
     app.state.writer = writer
+    app.state.jobs = jobs
     app.state.token_cache = {}  # api/deps.py get_token
     app.state.known_questions = set()  # api/routers/writes.py check_new_questions
     errors.install(app)
@@ -114,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(loyalty.router)
     app.include_router(retention.router)
     app.include_router(lifecycle.router)
+    app.include_router(query_router.router)
     app.include_router(text_router.router)
     app.include_router(surveys_router.router)
     app.include_router(survey_pages.router)

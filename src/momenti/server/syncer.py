@@ -4,8 +4,10 @@ A sync per API request would put a warehouse transaction on every write; instead
 `touch()`, and one background thread runs a single sync `delay` seconds after the last write. A steady
 stream of writes is still synced at least every `max_wait` seconds, so data never lags unboundedly.
 Only this thread syncs (at most one sync at a time); `flush()` makes a pending sync run now and waits for it
-(tests, shutdown). The server's `run` is `Workspace.sync_written`: the sync, then the analysis (masking) of the
-comments that arrived, so every write path that calls `touch()` gets its comments masked within seconds.
+(tests, shutdown). The server's `run` is `Workspace.sync_written`, the event dispatcher (pipelines/events.py):
+the outbox's events go to the warehouse sync, then to the analysis (masking) of the comments that arrived, so
+every write path that calls `touch()` gets its comments masked within seconds. With a separate `momenti worker`
+(MOMENTI_JOBS_EMBEDDED=false) the `run` queues one dispatch job instead.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from momenti.core.clock import utcnow
 from momenti.ingest.quick import NotQuick, QuickChecker, QuickRows, write_quick
-from momenti.ingest.run import ImportSummary, _questions, _touchpoints
+from momenti.ingest.run import ImportSummary, question_infos, touchpoint_ids
 from momenti.ingest.specs import KINDS
 from momenti.ingest.write import StoreWriter
 from momenti.store.raw import DbapiConnection
@@ -48,8 +48,8 @@ class GroupWriter:
         self.ws = ws
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._touchpoints: dict[str, int] = {}
-        self._questions: dict = {}
+        self.touchpoint_ids: dict[str, int] = {}
+        self.question_infos: dict = {}
         self.groups = 0  # transactions written (tests and the health page read these)
         self.quick_batches = 0
         self.bulk_batches = 0
@@ -79,8 +79,8 @@ class GroupWriter:
 
     def _reload(self) -> None:
         with Session(self.ws.engine) as s:
-            self._touchpoints = _touchpoints(s)
-            self._questions = _questions(s)
+            self.touchpoint_ids = touchpoint_ids(s)
+            self.question_infos = question_infos(s)
 
     def _loop(self) -> None:
         while True:
@@ -106,7 +106,7 @@ class GroupWriter:
     def _check(self, jobs: list[_Job], now: dt.datetime) -> tuple[list[_Job], list[_Job]]:
         """Split into (quick, bulk) jobs, reloading the store's keys once if something looked unknown."""
         for attempt in range(2):
-            checker = QuickChecker(KINDS[jobs[0].kind], self._touchpoints, self._questions)
+            checker = QuickChecker(KINDS[jobs[0].kind], self.touchpoint_ids, self.question_infos)
             quick, bulk = [], []
             for job in jobs:
                 try:

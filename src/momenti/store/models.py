@@ -244,7 +244,7 @@ class IdempotencyKey(Base):
 FACT_TABLES = ("responses", "events", "feedback")
 
 
-# --- text analytics (issue 7: src/momenti/pipelines/text/analysis.py) -----------------------------------------
+# --- text analytics: topic and sentiment results per comment (src/momenti/pipelines/text/analysis.py) -----------------
 
 
 class TextResult(Base):
@@ -278,7 +278,7 @@ class TextResult(Base):
     original_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-# --- survey reach (issue 6: src/momenti/domains/surveys/links.py, invite.py, fatigue.py) --------------------------
+# --- survey reach: invitations, deliveries, opt-outs (src/momenti/domains/surveys/links.py, invite.py, fatigue.py) ----
 
 
 class LinkUse(Base):
@@ -377,7 +377,7 @@ class InviteTrigger(Base):
     last_run_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
-# --- surveys (issue 6: src/momenti/domains/surveys/service.py, src/momenti/domains/surveys/sessions.py) ---------------------
+# --- surveys (domains/surveys/service.py, sessions.py) ---------------------------------------------------------
 
 
 class Survey(Base):

@@ -19,12 +19,8 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from momenti.core.sql import sql_literal
 from momenti.warehouse.schema import TABLES
-
-
-def sql_literal(value: object) -> str:
-    """A string literal for SQL text (DuckDB and PostgreSQL): single quotes doubled."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 class WarehouseConnection:

@@ -97,7 +97,7 @@ TABLES.update({
                              "end_date": "timestamp", "attributes": "string", "seq": "int64"}),
 })
 
-# --- text analytics (issue 7, src/momenti/insights/text/facts.py) -----------------------------------------
+# --- text analytics: topics and sentiment per comment (src/momenti/insights/text/facts.py) ----------------------------
 # `text_results`: one row per analysed item (free-text answer or feedback) with its context (customer,
 # touchpoint, time, channel; for feedback the channel is its source) and the masked text only. `text_topics`:
 # one row per item x topic with the same context and the topic's own (aspect) sentiment, so a topic's volume,

@@ -8,7 +8,6 @@ Customers carry a `seq` raised on every change and move the same way.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +16,10 @@ import ibis
 import pyarrow as pa
 
 from momenti.core.scratch import scratch
-from momenti.insights.paths import facts as journey_facts
 from momenti.store.raw import RawConnection
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse, sql_literal
+from momenti.warehouse.feeds import FeedContext, registered
+from momenti.warehouse.lock import WAREHOUSE_LOCK  # noqa: F401 - re-exported for callers that lock
 from momenti.warehouse.meta import set_meta
 from momenti.warehouse.schema import SCHEMA_VERSION, SCORE_KINDS, TABLES
 
@@ -273,9 +273,6 @@ def _sync_outcomes(wh: WarehouseConnection, store: RawConnection) -> int:
     return outcomes.num_rows
 
 
-# Within one process, syncs and pushes take turns: each checks "what do I have" and then appends, and two
-# interleaved would append the same rows twice. (Across processes the DuckDB file lock serialises them.)
-WAREHOUSE_LOCK = threading.RLock()
 
 
 def sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: bool = False,
@@ -301,18 +298,13 @@ def _sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: boo
         replace_dimensions(wh, dims)
         for kind in FACT_KINDS:
             out.added[kind] = _sync_facts(wh, store, dims, kind, report, tops[kind])
-        journey_facts.refresh(wh)  # journey analytics (issue 4): re-materialise cases touched by new events
-        from momenti.insights.contact import (
-            facts as contact_facts,  # contact KPIs: one row per contact, kept up to date here
-        )
-
-        contact_facts.refresh(wh)
         out.added["customers"] = _sync_customers(wh, store)
-        out.added["outcomes"] = _sync_outcomes(wh, store)  # retention (issue 5)
-        # --- text analytics (issue 7): text results written or replaced since the last sync ---
-        from momenti.insights.text import facts as text_facts
-
-        out.added["text"] = text_facts.sync_text(wh, store, dims.touchpoints)
+        out.added["outcomes"] = _sync_outcomes(wh, store)
+        context = FeedContext(wh, store, dims.touchpoints)
+        for feed in registered():  # what the insights keep (journey and contact facts, text results)
+            done = feed.refresh(context)
+            if feed.counts:
+                out.added[feed.name] = int(done or 0)
         if out.added["responses"] or compact:
             compact_rollup(wh)
     out.seconds = time.perf_counter() - started

@@ -30,7 +30,7 @@ from momenti.store.models import ContactSkip, Invitation, ReachRule, Unsubscribe
 
 if TYPE_CHECKING:
     from momenti.core.config import Settings
-    from momenti.workspace import Workspace
+    from momenti.domains.context import Context
 
 COUNTED = ("queued", "deferred", "sent", "answered")
 REASONS = {
@@ -53,7 +53,7 @@ class Rules:
     sample_seed: str = ""
 
 
-def get_rules(ws: Workspace, survey_key: str) -> Rules:
+def get_rules(ws: Context, survey_key: str) -> Rules:
     with ws.session() as s:
         row = s.get(ReachRule, survey_key)
     if row is None:
@@ -61,7 +61,7 @@ def get_rules(ws: Workspace, survey_key: str) -> Rules:
     return Rules(row.max_per_day, row.max_per_week, row.sample_rate, row.sample_seed)
 
 
-def set_rules(ws: Workspace, survey_key: str, rules: Rules, now: dt.datetime | None = None) -> Rules:
+def set_rules(ws: Context, survey_key: str, rules: Rules, now: dt.datetime | None = None) -> Rules:
     if not 0.0 <= rules.sample_rate <= 1.0:
         raise InputError(f"sample rate {rules.sample_rate} outside 0..1")
     for name in ("max_per_day", "max_per_week"):
@@ -142,7 +142,7 @@ class Gate:
     """The fatigue rules for a batch, read from the store once; `record` keeps it current as the batch plans
     invitations, so a batch of a thousand contacts costs a few queries, not thousands."""
 
-    def __init__(self, ws: Workspace, now: dt.datetime | None = None,
+    def __init__(self, ws: Context, now: dt.datetime | None = None,
                  customers: Iterable[str] | None = None) -> None:
         self.ws = ws
         self.now = now or utcnow()
@@ -217,20 +217,20 @@ def _chunks(keys: list[str] | None) -> Iterable[list[str] | None]:
         yield keys[i:i + _CHUNK]
 
 
-def check(ws: Workspace, customer_id: str, survey_key: str, now: dt.datetime | None = None) -> str | None:
+def check(ws: Context, customer_id: str, survey_key: str, now: dt.datetime | None = None) -> str | None:
     """The reason code to skip contacting `customer_id` for `survey_key` now (see REASONS), or None."""
     found = Gate(ws, now, [customer_id]).reason(customer_id, survey_key)
     return None if found is None else found[0]
 
 
-def log_skips(ws: Workspace, skips: list[dict]) -> None:
+def log_skips(ws: Context, skips: list[dict]) -> None:
     """Record skipped invitations: dicts with survey_key, customer_key, reason, detail, trigger_event, at."""
     if skips:
         with ws.engine.begin() as conn:
             conn.execute(insert(ContactSkip), skips)
 
 
-def unsubscribe(ws: Workspace, customer_id: str, email: str | None = None, source: str = "link",
+def unsubscribe(ws: Context, customer_id: str, email: str | None = None, source: str = "link",
                 now: dt.datetime | None = None) -> bool:
     """Opt a customer out of every future invitation. True if newly opted out, False if already."""
     try:
@@ -243,6 +243,6 @@ def unsubscribe(ws: Workspace, customer_id: str, email: str | None = None, sourc
     return True
 
 
-def is_opted_out(ws: Workspace, customer_id: str) -> bool:
+def is_opted_out(ws: Context, customer_id: str) -> bool:
     with ws.session() as s:
         return s.get(Unsubscribe, str(customer_id)) is not None

@@ -39,7 +39,7 @@ from momenti.domains.surveys.smtp import SmtpSender
 from momenti.store.models import ContactSkip, Delivery, Invitation, Unsubscribe
 
 if TYPE_CHECKING:
-    from momenti.workspace import Workspace
+    from momenti.domains.context import Context
 
 CONTACT_COLUMNS = ("customer_id", "email", "language", "name", "touchpoint")
 RESULT_COLUMNS = ["customer_id", "email", "language", "result", "reason", "detail", "planned_at"]
@@ -101,13 +101,13 @@ def read_contacts(path: str | Path, hidden: dict[str, str] | None = None) -> lis
     return contacts
 
 
-def _result(c: Contact, result: str, reason: str | None = None, detail: str | None = None,
+def result_row(c: Contact, result: str, reason: str | None = None, detail: str | None = None,
             planned_at: dt.datetime | None = None) -> dict:
     return {"customer_id": c.customer_id, "email": c.email, "language": c.language, "result": result,
             "reason": reason, "detail": detail, "planned_at": planned_at}
 
 
-def invite(ws: Workspace, survey_key: str, contacts: Sequence[Contact], *, now: dt.datetime | None = None,
+def invite(ws: Context, survey_key: str, contacts: Sequence[Contact], *, now: dt.datetime | None = None,
            dry_run: bool = False, touchpoint: str | None = None, expires: dt.timedelta | None = None,
            base_url: str | None = None) -> pd.DataFrame:
     """Invite `contacts` to a survey: one row per contact with `result` (sent, failed, deferred, skipped,
@@ -124,14 +124,14 @@ def invite(ws: Workspace, survey_key: str, contacts: Sequence[Contact], *, now: 
     secret = None if dry_run else secret_key(ws.settings)
     for c in contacts:
         if c.trigger_event is not None and (c.customer_id, c.trigger_event) in seen_events:
-            rows.append(_result(c, "would_skip" if dry_run else "skipped", "already_invited",
+            rows.append(result_row(c, "would_skip" if dry_run else "skipped", "already_invited",
                                 f"already invited for event {c.trigger_event}"))
             continue
         found = gate.reason(c.customer_id, survey_key)
         if found is None and (not c.email or not _EMAIL.match(c.email)):
             found = ("no_email", "no e-mail address" if not c.email else f"not an e-mail address: {c.email}")
         if found is not None:
-            rows.append(_result(c, "would_skip" if dry_run else "skipped", *found))
+            rows.append(result_row(c, "would_skip" if dry_run else "skipped", *found))
             skips.append({"survey_key": survey_key, "customer_key": c.customer_id, "reason": found[0],
                           "detail": found[1], "trigger_event": c.trigger_event, "at": now})
             continue
@@ -140,7 +140,7 @@ def invite(ws: Workspace, survey_key: str, contacts: Sequence[Contact], *, now: 
         if c.trigger_event is not None:
             seen_events.add((c.customer_id, c.trigger_event))
         result = ("would_defer" if defer_to else "would_send") if dry_run else ("deferred" if defer_to else "queued")
-        rows.append(_result(c, result, "quiet_hours" if defer_to else None,
+        rows.append(result_row(c, result, "quiet_hours" if defer_to else None,
                             f"quiet hours ({ws.settings.quiet_hours} {ws.settings.timezone})" if defer_to else None,
                             when))
         if not dry_run:
@@ -171,7 +171,7 @@ def invite(ws: Workspace, survey_key: str, contacts: Sequence[Contact], *, now: 
     return frame
 
 
-def _existing_events(ws: Workspace, survey_key: str, contacts: Sequence[Contact]) -> set[tuple[str, str]]:
+def _existing_events(ws: Context, survey_key: str, contacts: Sequence[Contact]) -> set[tuple[str, str]]:
     events = [c.trigger_event for c in contacts if c.trigger_event is not None]
     if not events:
         return set()
@@ -184,7 +184,7 @@ def _existing_events(ws: Workspace, survey_key: str, contacts: Sequence[Contact]
     return out
 
 
-def _insert_invitations(ws: Workspace, rows: list[dict]) -> list[int]:
+def _insert_invitations(ws: Context, rows: list[dict]) -> list[int]:
     """Insert planned invitations; their ids. One transaction; if another run inserted the same (survey,
     customer, event) meanwhile, one by one, leaving out the ones already there."""
     if not rows:
@@ -205,7 +205,7 @@ def _insert_invitations(ws: Workspace, rows: list[dict]) -> list[int]:
                 for r in conn.execute(select(Invitation.id).where(Invitation.link_nonce.in_(nonces[i:i + 500])))]
 
 
-def send_due(ws: Workspace, *, now: dt.datetime | None = None, base_url: str | None = None,
+def send_due(ws: Context, *, now: dt.datetime | None = None, base_url: str | None = None,
              ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Send every queued or deferred invitation whose time has come (or only `ids`): one row per invitation
     with result sent / failed / skipped (opted out since it was planned)."""
@@ -222,10 +222,10 @@ def send_due(ws: Workspace, *, now: dt.datetime | None = None, base_url: str | N
             Unsubscribe.customer_key.in_({i.customer_key for i in due})))} if due else set()
     if not due:
         return pd.DataFrame(columns=RESULT_COLUMNS, dtype=object)
-    return _send(ws, due, now, base_url or ws.settings.public_url, opted, reminder=False)
+    return send_invitations(ws, due, now, base_url or ws.settings.public_url, opted, reminder=False)
 
 
-def _send(ws: Workspace, invitations: list[Invitation], now: dt.datetime, base_url: str, opted: set[str],
+def send_invitations(ws: Context, invitations: list[Invitation], now: dt.datetime, base_url: str, opted: set[str],
           reminder: bool) -> pd.DataFrame:
     secret = secret_key(ws.settings)
     surveys: dict[str, SurveyInfo] = {}
@@ -235,7 +235,7 @@ def _send(ws: Workspace, invitations: list[Invitation], now: dt.datetime, base_u
         for inv in invitations:
             c = Contact(inv.customer_key, inv.email, inv.language, inv.name)
             if inv.customer_key in opted:
-                rows.append(_result(c, "skipped", "opted_out", fatigue.REASONS["opted_out"]))
+                rows.append(result_row(c, "skipped", "opted_out", fatigue.REASONS["opted_out"]))
                 skips.append({"survey_key": inv.survey_key, "customer_key": inv.customer_key, "reason": "opted_out",
                               "detail": "unsubscribed after the invitation was planned", "at": now,
                               "trigger_event": inv.trigger_event})
@@ -260,7 +260,7 @@ def _send(ws: Workspace, invitations: list[Invitation], now: dt.datetime, base_u
             else:
                 updates.append({"_id": inv.id, "status": status, "detail": result.detail,
                                 "sent_at": now if result.ok else None})
-            rows.append(_result(c, status, None if result.ok else "smtp", result.detail))
+            rows.append(result_row(c, status, None if result.ok else "smtp", result.detail))
     with ws.engine.begin() as conn:
         if deliveries:
             conn.execute(insert(Delivery), deliveries)
@@ -272,7 +272,7 @@ def _send(ws: Workspace, invitations: list[Invitation], now: dt.datetime, base_u
     return pd.DataFrame(rows, columns=RESULT_COLUMNS, dtype=object)
 
 
-def status(ws: Workspace, survey_key: str | None = None) -> pd.DataFrame:
+def status(ws: Context, survey_key: str | None = None) -> pd.DataFrame:
     """Invitations per survey and status (answered: their link was used), and skips per reason."""
     from momenti.store.models import LinkUse
 

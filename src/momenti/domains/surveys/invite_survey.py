@@ -13,7 +13,7 @@ from momenti.domains.surveys.definition import SurveyDefinition
 from momenti.domains.surveys.service import LiveSurvey, get_live
 
 if TYPE_CHECKING:
-    from momenti.workspace import Workspace
+    from momenti.domains.context import Context
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class SurveyInfo:
         return kind, kind, {}
 
 
-def require_survey(ws: Workspace, key: str, now: dt.datetime | None = None, live: bool = True) -> SurveyInfo:
+def require_survey(ws: Context, key: str, now: dt.datetime | None = None, live: bool = True) -> SurveyInfo:
     try:
         info = SurveyInfo(*get_live(ws, key))
     except NotFoundError:

@@ -22,12 +22,20 @@ from sqlalchemy import func, insert, select, update
 from momenti.core.clock import utcnow
 from momenti.core.errors import InputError
 from momenti.domains.surveys import fatigue
-from momenti.domains.surveys.invite import RESULT_COLUMNS, Contact, _result, _send, invite, language, read_contacts
+from momenti.domains.surveys.invite import (
+    RESULT_COLUMNS,
+    Contact,
+    invite,
+    language,
+    read_contacts,
+    result_row,
+    send_invitations,
+)
 from momenti.domains.surveys.invite_survey import require_survey
 from momenti.store.models import ContactSkip, Customer, Delivery, Event, Invitation, InviteTrigger, LinkUse, Unsubscribe
 
 if TYPE_CHECKING:
-    from momenti.workspace import Workspace
+    from momenti.domains.context import Context
 
 
 @dataclass
@@ -37,7 +45,7 @@ class TriggerReport:
     last_event_id: int
 
 
-def _customer_contacts(ws: Workspace, keys: list[str]) -> dict[str, Contact]:
+def _customer_contacts(ws: Context, keys: list[str]) -> dict[str, Contact]:
     """Contact details from imported customers' attributes (email, language or lang, name)."""
     out: dict[str, Contact] = {}
     with ws.engine.connect() as conn:
@@ -50,7 +58,7 @@ def _customer_contacts(ws: Workspace, keys: list[str]) -> dict[str, Contact]:
     return out
 
 
-def trigger(ws: Workspace, survey_key: str, activity: str, within: dt.timedelta, *,
+def trigger(ws: Context, survey_key: str, activity: str, within: dt.timedelta, *,
             now: dt.datetime | None = None, dry_run: bool = False, contacts_file: str | Path | None = None,
             base_url: str | None = None) -> tuple[pd.DataFrame, TriggerReport]:
     """Invite the customers of events with `activity` added since the last run and no older than `within`."""
@@ -92,7 +100,7 @@ def trigger(ws: Workspace, survey_key: str, activity: str, within: dt.timedelta,
 # -- reminders ---------------------------------------------------------------------------------------------
 
 
-def remind(ws: Workspace, after: dt.timedelta, *, now: dt.datetime | None = None, dry_run: bool = False,
+def remind(ws: Context, after: dt.timedelta, *, now: dt.datetime | None = None, dry_run: bool = False,
            survey_key: str | None = None, base_url: str | None = None) -> pd.DataFrame:
     """One reminder per e-mail invitation sent at least `after` ago and still unanswered (its link unused and
     unexpired), never to an opted-out customer. In quiet hours nothing is sent: the next run sends them.
@@ -115,12 +123,12 @@ def remind(ws: Workspace, after: dt.timedelta, *, now: dt.datetime | None = None
         for inv in due:
             c = Contact(inv.customer_key, inv.email, inv.language, inv.name)
             if quiet is not None:
-                rows.append(_result(c, "would_defer" if dry_run else "deferred", "quiet_hours",
+                rows.append(result_row(c, "would_defer" if dry_run else "deferred", "quiet_hours",
                                     "quiet hours: the next run after they end sends it", quiet))
             else:
-                rows.append(_result(c, "would_remind"))
+                rows.append(result_row(c, "would_remind"))
         return pd.DataFrame(rows, columns=RESULT_COLUMNS, dtype=object)
-    frame = _send(ws, due, now, base_url or ws.settings.public_url, set(), reminder=True)
+    frame = send_invitations(ws, due, now, base_url or ws.settings.public_url, set(), reminder=True)
     frame["result"] = frame["result"].replace({"sent": "reminded"})
     return frame
 
@@ -141,7 +149,7 @@ def read_bounces(path: str | Path) -> list[dict]:
         return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
 
 
-def record_bounces(ws: Workspace, bounces: Sequence[dict], now: dt.datetime | None = None) -> pd.DataFrame:
+def record_bounces(ws: Context, bounces: Sequence[dict], now: dt.datetime | None = None) -> pd.DataFrame:
     """Mark invitations bounced, found by the Message-ID of their e-mail or else the last one sent to the
     address. One row per bounce: message_id, email, invitation_id (None when nothing matched), result."""
     now = (now or utcnow()).replace(microsecond=0)
@@ -177,7 +185,7 @@ def record_bounces(ws: Workspace, bounces: Sequence[dict], now: dt.datetime | No
     return pd.DataFrame(rows, columns=["message_id", "email", "invitation_id", "result", "reason"], dtype=object)
 
 
-def skipped(ws: Workspace, survey_key: str | None = None, limit: int = 1000) -> pd.DataFrame:
+def skipped(ws: Context, survey_key: str | None = None, limit: int = 1000) -> pd.DataFrame:
     """The latest skipped invitations with their reason."""
     with ws.engine.connect() as conn:
         q = select(ContactSkip.at, ContactSkip.survey_key, ContactSkip.customer_key, ContactSkip.reason,

@@ -16,11 +16,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
@@ -29,13 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from momenti.core.args import parse_duration  # noqa: F401 - where callers have imported it
 from momenti.core.clock import naive_utc, utcnow
 from momenti.core.errors import InputError
+from momenti.core.secrets import secret_key  # noqa: F401 - re-exported: links are signed with it
 
 if TYPE_CHECKING:
-    from momenti.core.config import Settings
-    from momenti.workspace import Workspace
+    from momenti.domains.context import Context
 
-SECRET_FILE = "secret.key"
-MIN_SECRET_CHARS = 16
 
 
 class LinkInvalid(InputError):
@@ -122,35 +117,10 @@ def verify(token: str, secret: bytes, now: dt.datetime | None = None) -> LinkCla
     return claims
 
 
-def secret_key(settings: Settings) -> bytes:
-    """MOMENTI_SECRET_KEY, or a random key generated once and kept in the data directory (mode 600)."""
-    configured = getattr(settings, "secret_key", None)
-    if configured:
-        if len(configured) < MIN_SECRET_CHARS:
-            raise InputError(f"MOMENTI_SECRET_KEY is too short: use at least {MIN_SECRET_CHARS} random characters")
-        return configured.encode("utf-8")
-    path = Path(settings.data_dir) / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # O_EXCL: two processes starting at once agree on one key, the loser reads the winner's
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(48))
-    for _ in range(50):  # the winner may still be writing
-        text = path.read_text(encoding="utf-8").strip()
-        if text:
-            return text.encode("utf-8")
-        time.sleep(0.01)
-    raise InputError(f"{path} is empty: delete it (new links will be made with a new key) or set MOMENTI_SECRET_KEY")
-
-
 # -- single use --------------------------------------------------------------------------------------------
 
 
-def consume(ws: Workspace, claims: LinkClaims, now: dt.datetime | None = None) -> bool:
+def consume(ws: Context, claims: LinkClaims, now: dt.datetime | None = None) -> bool:
     """Mark a single-use link as used (call when its response completes). True the first time; False if it
     was already used (a double submit) or the link is multi-use (nothing to record)."""
     from momenti.store.models import LinkUse
@@ -167,7 +137,7 @@ def consume(ws: Workspace, claims: LinkClaims, now: dt.datetime | None = None) -
     return True
 
 
-def is_consumed(ws: Workspace, claims: LinkClaims) -> bool:
+def is_consumed(ws: Context, claims: LinkClaims) -> bool:
     from momenti.store.models import LinkUse
 
     if not claims.single_use:

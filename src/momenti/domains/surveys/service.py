@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from momenti.core.clock import naive_utc, utcnow
 from momenti.core.errors import InputError, NotFoundError
+from momenti.domains.context import Context
 from momenti.domains.surveys.definition import SYSTEM_KEYS, SurveyDefinition, load_survey
 from momenti.store.models import Question, Survey, SurveyVersion, Touchpoint
-from momenti.workspace import Workspace
 
 NUMERIC_KINDS = {"nps", "csat", "ces", "rating"}
 
@@ -95,7 +95,7 @@ def _check_touchpoints(s: Session, d: SurveyDefinition) -> None:
                          "(apply the journey first: momenti journey show lists the keys)")
 
 
-def apply_survey(ws: Workspace, definition: SurveyDefinition | dict | str, sync: bool = True) -> ApplyResult:
+def apply_survey(ws: Context, definition: SurveyDefinition | dict | str, sync: bool = True) -> ApplyResult:
     """Create the survey, or add a new version when the definition changed (same definition: nothing)."""
     d = definition if isinstance(definition, SurveyDefinition) else load_survey(definition)
     now = utcnow()
@@ -129,7 +129,7 @@ def apply_survey(ws: Workspace, definition: SurveyDefinition | dict | str, sync:
     return result
 
 
-def get_survey(ws: Workspace, key: str) -> LiveSurvey:
+def get_survey(ws: Context, key: str) -> LiveSurvey:
     with ws.engine.connect() as conn:
         row = conn.execute(select(Survey.key, Survey.status, Survey.allow_anonymous, Survey.closes_at,
                                   Survey.current_version).where(Survey.key == key)).first()
@@ -138,7 +138,7 @@ def get_survey(ws: Workspace, key: str) -> LiveSurvey:
     return LiveSurvey(*row)
 
 
-def get_live(ws: Workspace, key: str) -> tuple[LiveSurvey, SurveyDefinition]:
+def get_live(ws: Context, key: str) -> tuple[LiveSurvey, SurveyDefinition]:
     """The survey and its current definition; NotFoundError when unknown (closed surveys are returned too:
     the caller shows the polite closed page)."""
     info = get_survey(ws, key)
@@ -156,7 +156,7 @@ def _forget(key: str) -> None:
             del _CACHE[k]  # a store rebuilt under the same key (tests) must not see stale versions
 
 
-def get_definition(ws: Workspace, key: str, version: int) -> SurveyDefinition:
+def get_definition(ws: Context, key: str, version: int) -> SurveyDefinition:
     cache_key = (ws.store_url, key, version)
     hit = _CACHE.get(cache_key)
     if hit is not None:
@@ -172,7 +172,7 @@ def get_definition(ws: Workspace, key: str, version: int) -> SurveyDefinition:
     return d
 
 
-def list_surveys(ws: Workspace) -> pd.DataFrame:
+def list_surveys(ws: Context) -> pd.DataFrame:
     """key, title_it, title_en, status, version (current), touchpoints, questions, allow_anonymous, closes_at,
     updated_at."""
     cols = ["key", "title_it", "title_en", "status", "version", "touchpoints", "questions",
@@ -189,7 +189,7 @@ def list_surveys(ws: Workspace) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def show_survey(ws: Workspace, key: str, version: int | None = None) -> dict[str, Any]:
+def show_survey(ws: Context, key: str, version: int | None = None) -> dict[str, Any]:
     """Status and one version's definition (default: the current one), with the list of versions."""
     info = get_survey(ws, key)
     with ws.engine.connect() as conn:
@@ -218,7 +218,7 @@ def questions_frame(d: SurveyDefinition) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def set_status(ws: Workspace, key: str, status: str) -> LiveSurvey:
+def set_status(ws: Context, key: str, status: str) -> LiveSurvey:
     if status not in ("draft", "live", "closed"):
         raise InputError(f"status {status!r}: draft, live or closed")
     with ws.session() as s, s.begin():
@@ -230,6 +230,6 @@ def set_status(ws: Workspace, key: str, status: str) -> LiveSurvey:
     return get_survey(ws, key)
 
 
-def close_survey(ws: Workspace, key: str) -> LiveSurvey:
+def close_survey(ws: Context, key: str) -> LiveSurvey:
     """Stop taking answers: the public page says the survey is closed; answers already given stay."""
     return set_status(ws, key, "closed")

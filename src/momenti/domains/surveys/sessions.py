@@ -35,14 +35,15 @@ from sqlalchemy.exc import IntegrityError
 
 from momenti.core.clock import utcnow
 from momenti.core.errors import InputError
+from momenti.domains.context import Context
 from momenti.domains.surveys.definition import Page, SurveyDefinition
 from momenti.domains.surveys.definition import Question as Q
 from momenti.domains.surveys.service import get_definition
 from momenti.ingest.quick import QuickRows, write_quick
 from momenti.ingest.write import StoreWriter
 from momenti.store.models import SurveySession
+from momenti.store.outbox import SURVEY_COMPLETED, emit
 from momenti.store.raw import DbapiConnection
-from momenti.workspace import Workspace
 
 DEFAULT_IDLE_MINUTES = 60
 MAX_TEXT = 2000  # characters kept of a free-text answer
@@ -175,7 +176,7 @@ def _value(q: Q, raw: list[str]) -> Any:
 # -- sessions in the store -------------------------------------------------------------------------------
 
 
-def load_session(ws: Workspace, token: str) -> SessionState | None:
+def load_session(ws: Context, token: str) -> SessionState | None:
     with ws.engine.connect() as conn:
         row = conn.execute(select(T).where(T.c.token == token)).first()
     return SessionState.from_row(row) if row is not None else None
@@ -188,7 +189,7 @@ def _hidden_json(state: SessionState) -> str:
     return json.dumps(doc, ensure_ascii=False)
 
 
-def save_session(ws: Workspace, state: SessionState, now: dt.datetime | None = None) -> SessionState:
+def save_session(ws: Context, state: SessionState, now: dt.datetime | None = None) -> SessionState:
     """Insert the session the first time, update it afterwards (only while open). Returns the stored state:
     a concurrent first submit of the same session (a double click) finds the row the other one inserted."""
     now = now or utcnow()
@@ -249,7 +250,7 @@ def answer_values(d: SurveyDefinition, state: SessionState) -> list[tuple[str, f
     return out
 
 
-def finish(ws: Workspace, state: SessionState, status: str, now: dt.datetime | None = None,
+def finish(ws: Context, state: SessionState, status: str, now: dt.datetime | None = None,
            idle_before: dt.datetime | None = None) -> bool:
     """End an open session with one response (status complete: partial = false; partial: partial = true;
     empty: no answers, no response). True when this call ended it; False when it had already ended (another
@@ -276,6 +277,7 @@ def finish(ws: Workspace, state: SessionState, status: str, now: dt.datetime | N
             return True
         write_response(writer, ext, state.customer_key, state.survey_key, state.touchpoint, CHANNEL,
                        state.language, status == "partial", values, now)
+        emit(conn, SURVEY_COMPLETED, {"survey": state.survey_key, "status": status, "response": ext})
     return True
 
 
@@ -297,7 +299,7 @@ def write_response(writer: StoreWriter, ext: str, customer: str | None, survey_k
     return added == 1
 
 
-def sweep(ws: Workspace, idle_minutes: float = DEFAULT_IDLE_MINUTES, now: dt.datetime | None = None) -> dict[str, int]:
+def sweep(ws: Context, idle_minutes: float = DEFAULT_IDLE_MINUTES, now: dt.datetime | None = None) -> dict[str, int]:
     """End the sessions idle for longer than `idle_minutes`: those with answers become partial responses,
     the others are closed empty. Returns counts {partial, empty}. Safe to run at any time, from any process."""
     now = now or utcnow()

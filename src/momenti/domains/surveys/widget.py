@@ -31,7 +31,7 @@ from momenti.store.models import Invitation, Question
 from momenti.store.raw import DbapiConnection
 
 if TYPE_CHECKING:
-    from momenti.workspace import Workspace
+    from momenti.domains.context import Context
 
 MAX_COMMENT = 2000
 COMMENT_KEY = "comment"  # the usual free-text key (the demo's too): text analytics read it with the rest
@@ -85,7 +85,7 @@ class WidgetView:
         return t
 
 
-def resolve(ws: Workspace, survey_key: str, *, lang: str | None = None, customer: str | None = None,
+def resolve(ws: Context, survey_key: str, *, lang: str | None = None, customer: str | None = None,
             token: str | None = None, touchpoint: str | None = None, question: str | None = None,
             sid: str | None = None, accept_language: str | None = None,
             now: dt.datetime | None = None) -> WidgetView:
@@ -119,7 +119,7 @@ def resolve(ws: Workspace, survey_key: str, *, lang: str | None = None, customer
     return view
 
 
-def hidden_reason(ws: Workspace, view: WidgetView, cookies: dict[str, str],
+def hidden_reason(ws: Context, view: WidgetView, cookies: dict[str, str],
                   now: dt.datetime | None = None) -> str | None:
     """Why the widget shows nothing to this visitor (None: show it)."""
     if cookies.get(cookie_name(view.info.key)):
@@ -139,7 +139,7 @@ def parse_score(view: WidgetView, value: Any) -> int | None:
     return score if score in view.scale else None
 
 
-def _ensure_comment_question(ws: Workspace) -> None:
+def _ensure_comment_question(ws: Context) -> None:
     """The survey's own answer keys (its question, `survey`, `survey_version`) exist since it was applied;
     `comment` is created as free text the first time a widget needs it."""
     with ws.session() as s:
@@ -152,7 +152,7 @@ def _ensure_comment_question(ws: Workspace) -> None:
         pass
 
 
-def write_response(ws: Workspace, view: WidgetView, score: int, comment: str | None, now: dt.datetime) -> bool:
+def write_response(ws: Context, view: WidgetView, score: int, comment: str | None, now: dt.datetime) -> bool:
     """Write the answer as a normal response, as the survey pages do (sessions.write_response). Its external id
     comes from the form's session id, so a double submit or a reloaded POST is recognised as the same
     response. True if written, False if it was already there."""
@@ -170,7 +170,7 @@ def write_response(ws: Workspace, view: WidgetView, score: int, comment: str | N
                                   view.touchpoint, "web", view.lang, False, values, now)
 
 
-def record_contact(ws: Workspace, view: WidgetView, now: dt.datetime) -> None:
+def record_contact(ws: Context, view: WidgetView, now: dt.datetime) -> None:
     """After an answer: consume a single-use link, and count the answer as a contact of a known customer."""
     if view.claims is not None:
         links.consume(ws, view.claims, now)

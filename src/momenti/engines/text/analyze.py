@@ -15,7 +15,7 @@ from momenti.engines.text.aspects import aspects_of_doc
 from momenti.engines.text.keywords import keywords_of_docs
 from momenti.engines.text.language import detect
 from momenti.engines.text.pii import mask_many
-from momenti.engines.text.sentiment import TieredSentiment
+from momenti.engines.text.tiers import TieredSentiment
 from momenti.engines.text.tokens import doc
 from momenti.engines.text.topics import Taxonomy
 

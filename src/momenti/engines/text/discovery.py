@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from momenti.core.errors import InputError
-from momenti.engines.text.keywords import _content, stopwords
+from momenti.engines.text.keywords import content_lemmas, stopwords
 from momenti.engines.text.pii import PLACEHOLDER
-from momenti.engines.text.sentiment import _langs
+from momenti.engines.text.sentiment import fill_langs
 from momenti.engines.text.tokens import doc
 
 _TOP_TERMS = 8
@@ -45,9 +45,9 @@ def discover(texts: Sequence[str], langs: Sequence[str | None] | None = None, n_
     texts = ["" if t is None else str(t) for t in texts]
     if n_topics < 1:
         raise InputError("n_topics must be at least 1")
-    langs = _langs(texts, langs)
+    langs = fill_langs(texts, langs)
     stop = stopwords()
-    docs = [_terms(_content(doc(t, lg), stop)) for t, lg in zip(texts, langs, strict=True)]
+    docs = [_terms(content_lemmas(doc(t, lg), stop)) for t, lg in zip(texts, langs, strict=True)]
     usable = sum(1 for d in docs if d)
     if usable < max(10, 2 * n_topics):
         raise InputError(f"topic discovery needs at least {max(10, 2 * n_topics)} texts with content words; "

@@ -27,7 +27,7 @@ def stopwords() -> frozenset[str]:
     return frozenset(out)
 
 
-def _content(d: Doc, stop: frozenset[str]) -> list[str]:
+def content_lemmas(d: Doc, stop: frozenset[str]) -> list[str]:
     return [lm for c in d.clauses for lm in c.lemmas
             if len(lm) > 2 and lm not in stop and lm.isalpha() and lm != "<num>"]
 
@@ -35,7 +35,7 @@ def _content(d: Doc, stop: frozenset[str]) -> list[str]:
 def keywords_of_docs(docs: Sequence[Doc], k: int = 3, weights: Sequence[int] | None = None) -> list[list[str]]:
     """Top ``k`` keywords per doc; ``weights`` = how many texts each doc stands for (deduplicated batches)."""
     stop = stopwords()
-    contents = [_content(d, stop) for d in docs]
+    contents = [content_lemmas(d, stop) for d in docs]
     df: Counter[str] = Counter()
     if weights is None:
         for c in contents:

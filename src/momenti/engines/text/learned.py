@@ -25,7 +25,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from momenti.core.errors import InputError
-from momenti.engines.text.sentiment import Sentiment, _langs, clause_scores, combine
+from momenti.engines.text.sentiment import Sentiment, clause_scores, combine, fill_langs
 from momenti.engines.text.tokens import Doc, doc
 
 FORMAT_VERSION = 1
@@ -111,7 +111,7 @@ class LearnedSentiment:
         if counts.min() < max(self.cv_folds, 3):
             raise InputError(f"every label needs at least {max(self.cv_folds, 3)} examples; got "
                              + ", ".join(f"{c}={n}" for c, n in zip(classes, counts, strict=True)))
-        x = self._marked(texts, _langs(texts, langs))
+        x = self._marked(texts, fill_langs(texts, langs))
         if cv:
             pred = np.empty(len(y), dtype=object)
             folds = StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.seed)
@@ -134,7 +134,7 @@ class LearnedSentiment:
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.classes_)))
-        x = self._marked(texts, _langs(texts, langs))
+        x = self._marked(texts, fill_langs(texts, langs))
         if lexicon_rows is None:
             return self.pipeline_.predict_proba(x)
         union = self.pipeline_.named_steps["features"]

@@ -175,9 +175,9 @@ class Taxonomy:
 
     def match(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[list[str]]:
         """Topic keys per text (multi-label, in taxonomy order)."""
-        from momenti.engines.text.sentiment import _langs
+        from momenti.engines.text.sentiment import fill_langs
 
-        langs = _langs(texts, langs)
+        langs = fill_langs(texts, langs)
         return self.match_docs([doc(t or "", lg) for t, lg in zip(texts, langs, strict=True)])
 
     # -- editing -------------------------------------------------------------------------------------------------

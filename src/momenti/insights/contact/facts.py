@@ -21,6 +21,8 @@ import ibis
 
 from momenti.warehouse import meta
 from momenti.warehouse.connection import WarehouseConnection
+from momenti.warehouse.feeds import Feed, register
+from momenti.warehouse.lock import WAREHOUSE_LOCK
 from momenti.warehouse.schema import TABLES
 
 TABLE = "contact_facts"
@@ -30,7 +32,7 @@ SCHEMA = TABLES[TABLE]
 
 def build(wh: WarehouseConnection, events: ibis.Table | None = None) -> ibis.Table:
     """The facts of the contacts in `events` (default: the whole log), in SCHEMA's column order."""
-    from momenti.insights.contact.kpis import contact_cases
+    from momenti.insights.contact.cases import contact_cases
 
     c = contact_cases(wh, ("channel", "touchpoint", "agent"), handling=True, events=events)
     w = ibis.window(group_by=[c.customer_id, c.reason], order_by=[c.ts, c.first_id])
@@ -52,8 +54,6 @@ def fresh(wh: WarehouseConnection) -> bool:
 
 def refresh(wh: WarehouseConnection) -> bool:
     """Bring the facts up to date with the warehouse's events; False when they already were."""
-    from momenti.warehouse.sync import WAREHOUSE_LOCK  # syncs and refreshes in one process take turns
-
     with WAREHOUSE_LOCK:
         top, upto = _marks(wh)
         if upto is not None and top <= upto:
@@ -80,3 +80,7 @@ def table(wh: WarehouseConnection) -> ibis.Table:
     if not fresh(wh):
         refresh(wh)
     return wh.table(TABLE)
+
+
+# Kept up to date by every warehouse sync.
+register(Feed('contact_facts', lambda c: refresh(c.wh), order=20))

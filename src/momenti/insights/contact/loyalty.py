@@ -21,7 +21,7 @@ import pandas as pd
 
 from momenti.core.errors import InputError
 from momenti.insights.contact import facts as contact_facts
-from momenti.insights.contact.kpis import contact_cases
+from momenti.insights.contact.cases import contact_cases
 from momenti.insights.scores.scores import METRICS, score_groups
 from momenti.warehouse.connection import WarehouseConnection
 

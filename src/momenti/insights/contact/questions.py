@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from momenti.core.args import as_date, parse_filters
+from momenti.insights.base import WorkspaceQuestions
 from momenti.insights.contact import channels as _channels
 from momenti.insights.contact import kpis as _contact
 
@@ -29,7 +30,7 @@ Filters = Mapping[str, Sequence[str] | str] | None
 DateLike = dt.date | str | None
 
 
-class ContactQuestions:
+class ContactQuestions(WorkspaceQuestions):
     """Mixed into momenti.Workspace (self is a Workspace: self.warehouse(), self.settings)."""
 
     settings: Settings
@@ -100,7 +101,7 @@ class ContactQuestions:
     def channel_switching(self, from_channel: str | None = None, to_channel: str | None = None, days: int = 7,
                           by: By = None, period: str | None = None, unit: str = "customers",
                           same_reason: bool = False, start: DateLike = None, end: DateLike = None,
-                          filters: Filters = None, **more: Sequence[str] | str) -> pd.DataFrame:
+                          filters: Filters = None, matrix: bool = False, **more: Sequence[str] | str) -> pd.DataFrame:
         """Share of customers (or of interactions, `unit="contacts"`) who start an interaction in
         `from_channel` and start another one in `to_channel` within `days` days. Without a from/to channel:
         every pair (the from x to matrix as a long table; `momenti.insights.contact.channels.switching_matrix`
@@ -108,11 +109,12 @@ class ContactQuestions:
         later one about the same reason.
 
         Columns: the keys, `from_channel`, `to_channel`, `n`, `switched`, `switch_rate` (%), `ci_low`,
-        `ci_high` (Wilson), `censored`, `small_sample`."""
+        `ci_high` (Wilson), `censored`, `small_sample`. `matrix`: the from x to table of switch rates instead
+        (rows: from, columns: to; no `by`/`period`)."""
         q = self._contact_query(_contact.CONTACT_DIMENSIONS, by, period, start, end, filters, more, days)
         with self.warehouse() as wh:
-            return _channels.channel_switching(wh, q, from_channel, to_channel, unit, same_reason,
-                                               **self._stats())
+            df = _channels.channel_switching(wh, q, from_channel, to_channel, unit, same_reason, **self._stats())
+        return _channels.switching_matrix(df) if matrix else df
 
     def contact_loyalty(self, by: str = "repeats", question: str = "nps", touchpoint: str | None = None,
                         days: int = 7, window: object = "365d", start: DateLike = None,

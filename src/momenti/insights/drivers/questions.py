@@ -8,13 +8,14 @@ from collections.abc import Sequence
 import pandas as pd
 
 from momenti.core.args import as_date, as_list, parse_filters
+from momenti.insights.base import WorkspaceQuestions
 from momenti.insights.drivers import data as mm
 
 Drivers = Sequence[str] | str | None
 Dims = Sequence[str] | str | None
 
 
-class DriverQuestions:
+class DriverQuestions(WorkspaceQuestions):
     """Mixed into momenti.Workspace (self is a Workspace: self.warehouse(), self.settings).
 
     ``drivers``: question keys or touchpoint keys (meaning their ``rating_<touchpoint>`` question), or
@@ -37,10 +38,10 @@ class DriverQuestions:
         from momenti.insights.drivers import mot  # SciPy: loaded on first use
 
         scope = self._scope(by, period, start, end, filters)
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
             spec = mm.resolve(wh, outcome, drivers)
-            return mot.drivers(wh, spec, scope, method, missing, bootstrap, seed, self.settings.confidence,  # type: ignore[attr-defined]
-                               self.settings.min_n)  # type: ignore[attr-defined]
+            return mot.drivers(wh, spec, scope, method, missing, bootstrap, seed, self.settings.confidence,
+                               self.settings.min_n)
 
     def penalty_reward(self, outcome: str = "nps", drivers: Drivers = None, low: float | None = None,
                        high: float | None = None, by: Dims = None, period: str | None = None,
@@ -52,10 +53,10 @@ class DriverQuestions:
         from momenti.insights.drivers import mot  # SciPy: loaded on first use
 
         scope = self._scope(by, period, start, end, filters)
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
             spec = mm.resolve(wh, outcome, drivers)
-            return mot.penalty_reward(wh, spec, scope, low, high, missing, self.settings.confidence,  # type: ignore[attr-defined]
-                                      self.settings.min_n)  # type: ignore[attr-defined]
+            return mot.penalty_reward(wh, spec, scope, low, high, missing, self.settings.confidence,
+                                      self.settings.min_n)
 
     def quadrant(self, outcome: str = "nps", drivers: Drivers = None, method: str = "relative_weights",
                  performance: str = "rating", start: dt.date | str | None = None, end: dt.date | str | None = None,
@@ -69,15 +70,15 @@ class DriverQuestions:
         from momenti.insights.drivers import mot  # SciPy: loaded on first use
 
         scope = self._scope(None, None, start, end, filters)
-        conf, min_n = self.settings.confidence, self.settings.min_n  # type: ignore[attr-defined]
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
+        conf, min_n = self.settings.confidence, self.settings.min_n
+        with self.warehouse() as wh:
             spec = mm.resolve(wh, outcome, drivers)
             imp = mot.drivers(wh, spec, scope, method, missing, bootstrap, seed, conf, min_n)
             if performance == "rating":
                 perf = mot.performance_from_ratings(wh, spec, scope, conf)
             elif performance in ("nps", "csat", "ces"):
                 tp_filters = {k: v for k, v in scope.filters.items() if k != "touchpoint"}
-                scores = self.run(self.query(performance, by="touchpoint", start=start, end=end,  # type: ignore[attr-defined]
+                scores = self.run(self.query(performance, by="touchpoint", start=start, end=end,
                                              filters=tp_filters))
                 by_tp = scores.set_index("touchpoint")
                 labels = dict(zip(spec.labels, spec.touchpoints, strict=True))
@@ -103,9 +104,9 @@ class DriverQuestions:
         from momenti.insights.drivers import dissonance as dis  # SciPy: loaded on first use
 
         scope = self._scope(None, None, start, end, filters)
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
             spec = mm.resolve(wh, outcome, drivers)
-            return dis.dissonance(wh, spec, scope, negative, self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
+            return dis.dissonance(wh, spec, scope, negative, self.settings.confidence, self.settings.min_n)
 
     def weakest_link(self, outcome: str = "nps", drivers: Drivers = None, start: dt.date | str | None = None,
                      end: dt.date | str | None = None, filters: dict[str, list[str]] | None = None) -> pd.DataFrame:
@@ -114,6 +115,6 @@ class DriverQuestions:
         from momenti.insights.drivers import dissonance as dis  # SciPy: loaded on first use
 
         scope = self._scope(None, None, start, end, filters)
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
             spec = mm.resolve(wh, outcome, drivers)
-            return dis.weakest_link(wh, spec, scope, self.settings.confidence)  # type: ignore[attr-defined]
+            return dis.weakest_link(wh, spec, scope, self.settings.confidence)

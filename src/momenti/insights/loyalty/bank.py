@@ -117,7 +117,7 @@ def loyalty_bank(wh: WarehouseConnection, q: LoyaltyBankQuery, confidence: float
 def trend(t: ibis.Table, confidence: float = 0.95) -> dict[str, float]:
     """Least-squares slope of the loyalty score on the count of positive moments, from sums (no rows
     leave the warehouse): slope per extra positive moment, its interval, p-value, r, n."""
-    from momenti.engines.stats import _scipy_stats
+    from momenti.engines.stats import scipy_stats
 
     s = t.aggregate(n=t.n.sum(), sx=t.x.sum(), sy=t.score.sum(), sxx=(t.x * t.x).sum(),
                     syy=(t.score * t.score).sum(), sxy=(t.x * t.score).sum()).to_pandas().iloc[0]
@@ -133,7 +133,7 @@ def trend(t: ibis.Table, confidence: float = 0.95) -> dict[str, float]:
     r = cxy / np.sqrt(vx * vy)
     resid = max(vy - slope * cxy, 0.0)
     se = np.sqrt(resid / (n - 2) / vx)
-    st = _scipy_stats()
+    st = scipy_stats()
     tcrit = st.t.ppf(0.5 + confidence / 2, n - 2)
     p = float(2 * st.t.sf(abs(slope / se), n - 2)) if se > 0 else 0.0
     return {"n": n, "slope": slope, "ci_low": slope - tcrit * se, "ci_high": slope + tcrit * se, "p_value": p,

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import pandas as pd
 
 from momenti.core.args import as_date
+from momenti.insights.base import WorkspaceQuestions
 
 
-class LifecycleQuestions:
+class LifecycleQuestions(WorkspaceQuestions):
     """Mixed into momenti.Workspace (self is a Workspace). First-time vs repeat customers are a segment,
     `segment:lifecycle`, usable in every metric (see momenti.insights.scores.segments)."""
 
@@ -23,5 +24,5 @@ class LifecycleQuestions:
 
         q = LoyaltyBankQuery(outcome, outcome_touchpoint, buckets if isinstance(buckets, str) else tuple(buckets),
                              as_date(start), as_date(end))  # type: ignore[arg-type]
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
-            return loyalty_bank(wh, q, self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
+            return loyalty_bank(wh, q, self.settings.confidence, self.settings.min_n)

@@ -214,7 +214,7 @@ def responses(wh: WarehouseConnection, battery: Battery, scope: Scope) -> ibis.T
 # --- finishing aggregated counts ----------------------------------------------------------------------
 
 
-def _clean(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def clean_groups(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     df = df.copy()
     for c in df.columns:
         if c not in keys and c not in ("item", "level"):
@@ -224,7 +224,7 @@ def _clean(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return df
 
 
-def _sort(df: pd.DataFrame, cols: list[str], order: dict[str, dict] | None = None) -> pd.DataFrame:
+def sort_groups(df: pd.DataFrame, cols: list[str], order: dict[str, dict] | None = None) -> pd.DataFrame:
     # Derived segments (lifecycle, tenure) in their natural order, not alphabetically.
     order = {**{f"segment_{k}": {v: i for i, v in enumerate(vals)} for k, vals in DERIVED_ORDER.items()},
              LOYALTY_SEGMENT: {v: i for i, v in enumerate(SEGMENTS)}, **(order or {})}
@@ -242,9 +242,9 @@ def battery_counts(wh: WarehouseConnection, battery: Battery, scope: Scope) -> p
     groups = {"item": a.question, **group_columns(a, scope)}
     expr = a.group_by(**groups).aggregate(n=a.count(), agree=(a.value_num >= battery.agree_min).ifelse(1, 0).sum(),
                                           total=a.value_num.sum())
-    df = _clean(expr.to_pandas(), scope.keys)
+    df = clean_groups(expr.to_pandas(), scope.keys)
     order = {"item": {k: i for i, k in enumerate(battery.items)}}
-    return _sort(df, ["item", *scope.keys], order)
+    return sort_groups(df, ["item", *scope.keys], order)
 
 
 def battery(wh: WarehouseConnection, spec: Battery, scope: Scope, confidence: float = 0.95,
@@ -310,7 +310,7 @@ def loyalty_index(wh: WarehouseConnection, spec: Battery, scope: Scope, confiden
             "truly_loyal": (seg == "truly_loyal").ifelse(1, 0).sum(),
             "price_driven": (seg == "price_driven").ifelse(1, 0).sum()}
     expr = r.group_by(**groups).aggregate(**aggs) if groups else r.aggregate(**aggs)
-    df = _sort(_clean(expr.to_pandas(), scope.keys), scope.keys)
+    df = sort_groups(clean_groups(expr.to_pandas(), scope.keys), scope.keys)
     df = df[df["n"].fillna(0) > 0].reset_index(drop=True)
     cols = [*scope.keys, "n", "loyalty_index", "ci_low", "ci_high", "sd", "truly_loyal", "truly_loyal_pct",
             "truly_loyal_ci_low", "truly_loyal_ci_high", "price_driven", "price_driven_pct", "price_driven_ci_low",

@@ -31,12 +31,12 @@ from momenti.insights.loyalty.battery import (
     LOYALTY_SEGMENT,
     Battery,
     Scope,
-    _clean,
-    _sort,
     add_dimensions,
     answers,
+    clean_groups,
     group_columns,
     responses,
+    sort_groups,
 )
 from momenti.warehouse.connection import WarehouseConnection
 
@@ -103,14 +103,14 @@ def level_counts(wh: WarehouseConnection, spec: PriceGap, scope: Scope, battery:
         a = a.filter(a.loyalty_segment.isin(scope.filters[LOYALTY_SEGMENT]))
     groups = {**group_columns(a, scope), "level": a.level}
     df = a.group_by(**groups).aggregate(count=a.count()).to_pandas()
-    return _clean(df, [*scope.keys, "level"])
+    return clean_groups(df, [*scope.keys, "level"])
 
 
 def _frames(spec: PriceGap, scope: Scope, counts: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Group keys, a (groups x levels) count matrix, and the unmatched answers per group (aggregates only)."""
     keys = scope.keys
     if keys:
-        counts = _sort(counts, keys)
+        counts = sort_groups(counts, keys)
         groups = counts[keys].drop_duplicates().reset_index(drop=True)
         gid = counts.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
     else:

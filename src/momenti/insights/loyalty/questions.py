@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from momenti.core.args import as_date, as_list, parse_filters
+from momenti.insights.base import WorkspaceQuestions
 from momenti.insights.loyalty import battery as loy
 from momenti.insights.loyalty import price as lp
 
@@ -16,7 +17,7 @@ DateLike = dt.date | str | None
 Rule = str | dict[str, str] | None
 
 
-class LoyaltyQuestions:
+class LoyaltyQuestions(WorkspaceQuestions):
     """Mixed into momenti.Workspace (self is a Workspace: self.warehouse(), self.settings).
 
     The battery is named by its question keys (`items`, default the demo's loy_preferred_brand,
@@ -45,9 +46,9 @@ class LoyaltyQuestions:
         """Share agreeing per item, group and period: item, reverse, keys..., n, agree, agree_pct, ci_low, ci_high
         (Wilson), mean_score, small_sample (n < settings.min_n)."""
         spec = self._loyalty_spec(items, reverse, agree_min=agree_min)
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
             return loy.battery(wh, spec, self._loyalty_scope(by, period, start, end, filters),
-                               self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
+                               self.settings.confidence, self.settings.min_n)
 
     def net_shift(self, items: Names = None, periods: tuple[str, str] | Sequence[str] | None = None,
                   period: str | None = None, by: Names = None, filters: dict[str, list[str]] | None = None,
@@ -66,9 +67,9 @@ class LoyaltyQuestions:
                 raise InputError(f"periods: give exactly two (got {len(periods)}), e.g. 2026-Q1 2026-Q2")
             pair = (str(periods[0]), str(periods[1]))
         scope = self._loyalty_scope(by, None if pair else period, None, None, filters)
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
-            return loy.net_shift(wh, spec, scope, pair, self.settings.confidence,  # type: ignore[attr-defined]
-                                 self.settings.min_n)  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
+            return loy.net_shift(wh, spec, scope, pair, self.settings.confidence,
+                                 self.settings.min_n)
 
     def loyalty_index(self, items: Names = None, reverse: Names = None, by: Names = None, period: str | None = None,
                       start: DateLike = None, end: DateLike = None, filters: dict[str, list[str]] | None = None,
@@ -78,9 +79,9 @@ class LoyaltyQuestions:
         ci_high, sd, truly_loyal, truly_loyal_pct (+ Wilson ci), price_driven, price_driven_pct (+ ci),
         small_sample. `loyal`: the truly-loyal rule, e.g. "loy_preferred_brand>=4,loy_buy_on_offer<=2"."""
         spec = self._loyalty_spec(items, reverse, scale, agree_min, loyal)
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
             return loy.loyalty_index(wh, spec, self._loyalty_scope(by, period, start, end, filters),
-                                     self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
+                                     self.settings.confidence, self.settings.min_n)
 
     def loyalty_segments(self, items: Names = None, reverse: Names = None, start: DateLike = None,
                          end: DateLike = None, filters: dict[str, list[str]] | None = None,
@@ -88,7 +89,7 @@ class LoyaltyQuestions:
         """Per customer, from their most recent complete battery: customer_id, response_id, submitted_at, the
         item scores, loyalty_index, loyalty_segment (truly_loyal / price_driven / other)."""
         spec = self._loyalty_spec(items, reverse, scale, agree_min, loyal)
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
             return loy.customer_segments(wh, spec, self._loyalty_scope(None, None, start, end, filters))
 
     def price_gap(self, question: str = "price_switch", by: Names = None, period: str | None = None,
@@ -103,7 +104,7 @@ class LoyaltyQuestions:
         `by=["loyalty_segment"]` uses the battery (items/reverse/loyal) of the same response."""
         spec = lp.PriceGap.make(question, as_list(levels) or None, never, within, loyal_above)
         battery = self._loyalty_spec(items, reverse, scale, agree_min, loyal)
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
             return lp.price_gap(wh, spec, self._loyalty_scope(by, period, start, end, filters), battery, view,
-                                self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
+                                self.settings.confidence, self.settings.min_n)
 

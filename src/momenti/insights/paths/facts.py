@@ -27,6 +27,8 @@ import ibis
 
 from momenti.warehouse import meta
 from momenti.warehouse.connection import WarehouseConnection
+from momenti.warehouse.feeds import Feed, register
+from momenti.warehouse.lock import WAREHOUSE_LOCK
 
 WATERMARK_KEY = "journey_facts_upto"  # in _meta: the largest events.id already materialised
 # In _meta: the watermark the whole-log rollups were built at. The key names the rollups' layout: a warehouse
@@ -144,8 +146,6 @@ def refresh(wh: WarehouseConnection) -> None:
 def ensure_rollups(wh: WarehouseConnection) -> bool:
     """Make the whole-log rollups current (rebuilt from the facts if a sync added events since); False when the
     facts themselves are behind (then nothing can be rolled up: readers compute from raw events)."""
-    from momenti.warehouse.sync import WAREHOUSE_LOCK  # syncs and pushes in this process take turns with it
-
     with WAREHOUSE_LOCK:
         top, upto, rollups = _marks(wh)
         if upto is None or int(upto) < top:
@@ -185,3 +185,7 @@ def rebuild_rollups(wh: WarehouseConnection) -> None:
     # Ranked once here (most frequent first, ties by name), so reading them in order needs no string sort.
     v = v.mutate(rank=ibis.row_number().over(order_by=[ibis.desc(v["count"]), v.variant]).cast("int64"))
     _insert(wh, "journey_variants", v.order_by("rank"))  # rank order: DuckDB reads it back so, unsorted
+
+
+# Kept up to date by every warehouse sync.
+register(Feed('journey_facts', lambda c: refresh(c.wh), order=10))

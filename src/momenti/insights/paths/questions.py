@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from momenti.insights.base import WorkspaceQuestions
+
 if TYPE_CHECKING:
     from momenti.insights.paths.mining import JourneyQuery, Journeys
 
 
-class ProcessQuestions:
+class ProcessQuestions(WorkspaceQuestions):
     """Mixed into momenti.Workspace (self is a Workspace: self.warehouse(), self.settings)."""
 
     def journey_query(self, case: str = "case_id", gap: Any = None, **selection: Any) -> JourneyQuery:
@@ -31,7 +33,7 @@ class ProcessQuestions:
         from momenti.insights.paths.mining import journeys
 
         q = self.journey_query(case, gap, **selection)
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
             return fn(journeys(wh, q), *args, **kwargs)
 
     def dfg(self, case: str = "case_id", gap: Any = None, performance: bool = True,
@@ -90,12 +92,14 @@ class ProcessQuestions:
         return self._journeys_run(run, case, gap, selection)
 
     def journey_graph(self, fmt: str = "dot", metric: str = "count", case: str = "case_id", gap: Any = None,
-                      min_count: int = 1, **selection: Any) -> str | bytes:
+                      min_count: int = 1, parts: dict[str, Any] | None = None, **selection: Any) -> str | bytes:
         """The directly-follows graph as Graphviz DOT text (fmt="dot") or rendered SVG bytes (fmt="svg").
-        `metric`: edge labels, "count" or "mean"/"median"/"p90" (time between the activities)."""
+        `metric`: edge labels, "count" or "mean"/"median"/"p90" (time between the activities). `parts`: a
+        `journey_map(..., variants=False)` already computed, drawn instead of computing it again."""
         from momenti.insights.paths import graph
 
-        parts = self.journey_map(case, gap, variants=False, **selection)
+        if parts is None:
+            parts = self.journey_map(case, gap, variants=False, **selection)
         dot = graph.dfg_dot(parts["dfg"], parts["activities"], parts["start"], parts["end"], metric=metric,
                             min_count=min_count)
         return graph.render_svg(dot) if fmt == "svg" else dot
@@ -114,8 +118,8 @@ class ProcessQuestions:
         from momenti.insights.paths import funnel as process_funnel
 
         return self._journeys_run(process_funnel.funnel, case, gap, selection, steps=steps, mode=mode, by=by,
-                                  period=period, confidence=self.settings.confidence,  # type: ignore[attr-defined]
-                                  min_n=self.settings.min_n)  # type: ignore[attr-defined]
+                                  period=period, confidence=self.settings.confidence,
+                                  min_n=self.settings.min_n)
 
     def journey_loyalty(self, by: str = "variant", question: str = "nps", within: Any = "30d",
                         top: int | None = 20, case: str = "case_id", gap: Any = None,
@@ -130,10 +134,10 @@ class ProcessQuestions:
         from momenti.insights.paths import loyalty as process_loyalty
 
         if by in ("repeats", "switches"):  # loyalty by contact experience (contact centre, not paths)
-            return self.contact_loyalty(by=by, question=question, window=within,  # type: ignore[attr-defined]
+            return self.contact_loyalty(by=by, question=question, window=within,
                                         start=selection.get("start"), end=selection.get("end"),
                                         touchpoint=selection.get("touchpoint"))
         return self._journeys_run(process_loyalty.journey_loyalty, case, gap, selection, by=by, question=question,
                                   within=within, top=top,
-                                  confidence=self.settings.confidence,  # type: ignore[attr-defined]
-                                  min_n=self.settings.min_n)  # type: ignore[attr-defined]
+                                  confidence=self.settings.confidence,
+                                  min_n=self.settings.min_n)

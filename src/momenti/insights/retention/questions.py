@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from momenti.core.errors import InputError
+from momenti.insights.base import WorkspaceQuestions
 from momenti.insights.retention import data as rd
 
 
@@ -21,7 +22,7 @@ def _rt():  # noqa: ANN202 - momenti.insights.retention.survival, imported on fi
 DateLike = dt.date | dt.datetime | str | None
 
 
-class RetentionQuestions:
+class RetentionQuestions(WorkspaceQuestions):
     """Mixed into momenti.Workspace (self is a Workspace: self.warehouse(), self.settings).
 
     Common options: ``as_of`` (end of observation; default the latest time in the data), ``observed_from``
@@ -37,7 +38,7 @@ class RetentionQuestions:
         covs = rd.parse_covariates(covariates) if covariates is not None else None
         end = rd._as_datetime(as_of) if as_of is not None else None
         begin = observed_from if observed_from in (None, "auto", "none") else rd._as_datetime(observed_from)
-        with self.warehouse() as wh:  # type: ignore[attr-defined]
+        with self.warehouse() as wh:
             return rd.customer_frame(wh, by=by, covariates=covs, as_of=end, observed_from=begin,
                                      nps_touchpoint=nps_touchpoint, clock=clock)
 
@@ -52,13 +53,13 @@ class RetentionQuestions:
         all customers): group, time (days), survival, ci_low, ci_high (exponential Greenwood, settings'
         confidence), at_risk, events, censored."""
         frame = self._retention_frame(by, **options)  # type: ignore[arg-type]
-        return _rt().km_curves(frame, self.settings.confidence)  # type: ignore[attr-defined]
+        return _rt().km_curves(frame, self.settings.confidence)
 
     def logrank(self, by: str = "nps_category", **options: object) -> pd.DataFrame:
         """Per group: n, events, censored, median_days (with interval; NaN while above 50 %), survival_1y,
         and the multivariate log-rank test across the groups (chi2, df, p_value), small_sample."""
         frame = self._retention_frame(by, **options)  # type: ignore[arg-type]
-        return _rt().summary(frame, self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
+        return _rt().summary(frame, self.settings.confidence, self.settings.min_n)
 
     def cox(self, covariates: Sequence[str] | str, **options: object) -> pd.DataFrame:
         """Cox model of churn: per covariate (``bad:<touchpoint>``, time-varying from the first bad experience;
@@ -66,7 +67,7 @@ class RetentionQuestions:
         ci_high, p_value, coef, se; n, events, concordance of the model."""
         covs = rd.parse_covariates(covariates)
         frame = self._retention_frame(None, covariates, **options)  # type: ignore[arg-type]
-        return _rt().cox(frame, covs, self.settings.confidence)  # type: ignore[attr-defined]
+        return _rt().cox(frame, covs, self.settings.confidence)
 
     def survival_plot(self, path: str | Path | None = None, by: str | None = "nps_category", fmt: str | None = None,
                       **options: object) -> bytes:
@@ -78,8 +79,8 @@ class RetentionQuestions:
         if fmt not in FORMATS:
             raise InputError(f"plot format {fmt!r}: write a .png or .svg file")
         frame = self._retention_frame(by, **options)  # type: ignore[arg-type]
-        curves = _rt().km_curves(frame, self.settings.confidence)  # type: ignore[attr-defined]
-        summary = _rt().summary(frame, self.settings.confidence, self.settings.min_n)  # type: ignore[attr-defined]
+        curves = _rt().km_curves(frame, self.settings.confidence)
+        summary = _rt().summary(frame, self.settings.confidence, self.settings.min_n)
         data = km_figure(curves, summary, fmt, title=f"Retention by {by}" if by else "Retention", frame=frame)
         if path is not None:
             Path(path).write_bytes(data)

@@ -20,6 +20,9 @@ import pyarrow as pa
 from momenti.core.scratch import scratch
 from momenti.store.raw import RawConnection
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse, sql_literal
+from momenti.warehouse.feeds import Feed, register
+from momenti.warehouse.lock import WAREHOUSE_LOCK
+from momenti.warehouse.sync import Dimensions, ensure_schema
 
 BATCH_SEQ = 200_000  # results per read: bounds memory on a full rebuild
 
@@ -188,9 +191,11 @@ def sync(connect: Callable[[], RawConnection], warehouse_url: str) -> tuple[int,
     """Only the text step of a warehouse sync (after `text_analyze`, the rest is already up to date): much
     cheaper than a full sync. Returns (items written, whether the warehouse schema had to be rebuilt: then the
     caller runs a full sync)."""
-    from momenti.warehouse.sync import WAREHOUSE_LOCK, Dimensions, ensure_schema
-
     with WAREHOUSE_LOCK, connect() as store, open_warehouse(warehouse_url) as wh:
         if ensure_schema(wh):
             return 0, True
         return sync_text(wh, store, Dimensions.read(store).touchpoints), False
+
+
+# Kept up to date by every warehouse sync.
+register(Feed('text', lambda c: sync_text(c.wh, c.store, c.touchpoints), order=30, counts=True))

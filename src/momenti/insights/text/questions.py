@@ -1,5 +1,5 @@
-"""Text analytics: analyse comments and feedback incrementally, train the company's own sentiment model, and ask
-topic questions (volume, share and sentiment by touchpoint and period, the comments behind them, emerging
+"""Text questions on what the text pipeline (momenti.pipelines.text) has analysed: topic questions (volume,
+share and sentiment by touchpoint and period, the comments behind them, emerging
 issues, new topics to promote). Definitions: `momenti.insights.text.topics` and docs/text-pipeline.md.
 
 Group/filter arguments shared by `topics`, `comments` and `text_trends`:
@@ -13,97 +13,26 @@ Only masked text is ever returned, unless MOMENTI_TEXT_KEEP_ORIGINAL allows `ori
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from momenti.core.args import as_date, as_list, parse_filters
 from momenti.core.errors import InputError
-from momenti.insights.text import facts as text_facts
+from momenti.insights.base import WorkspaceQuestions
+from momenti.insights.text import kept
 from momenti.insights.text import topics as _topics
-from momenti.pipelines.text import analysis as text_store
-from momenti.pipelines.text import models as text_models
-
-if TYPE_CHECKING:
-    from momenti.core.config import Settings
-    from momenti.store.raw import RawConnection
-    from momenti.warehouse.sync import SyncReport
 
 By = Sequence[str] | str | None
 Filters = Mapping[str, Sequence[str] | str] | None
 DateLike = dt.date | str | None
 
-log = logging.getLogger("momenti.engines.text")
 
 
-class TextQuestions:
+class TextQuestions(WorkspaceQuestions):
     """Mixed into momenti.Workspace (self is a Workspace: self.warehouse(), self.raw, self.sync, self.settings)."""
 
-    settings: Settings
-
-    if TYPE_CHECKING:
-        def warehouse(self):  # noqa: ANN201 - provided by Workspace (a context manager)
-            ...
-
-        def raw(self) -> RawConnection: ...
-
-        def sync(self, rebuild: bool = False, progress: object = None, compact: bool = False) -> SyncReport: ...
-
-    # -- analysis -----------------------------------------------------------------------------------------
-
-    def text_analyze(self, limit: int | None = None, rebuild: bool = False, sync: bool = True,
-                     progress: text_store.Progress | None = None) -> dict:
-        """Analyse every free-text answer (questions of kind "text") and feedback item not analysed yet, or
-        analysed by another analyzer version (another model or taxonomy); `rebuild`: all of them again;
-        `limit`: at most this many items. Results go to the store, then (`sync`) to the warehouse's text tables.
-        Returns {analysed: {answer, feedback}, total, replaced, version, seconds}."""
-        analyzer = text_store.build_analyzer(self.settings)
-        with self.warehouse() as wh:  # the warehouse tells free text from categorical text columns, fast
-            questions = text_store.free_text_questions(wh)
-        report = text_store.analyze_pending(self.raw, analyzer, questions, limit=limit, force=rebuild,
-                                            progress=progress)
-        if sync and report.total:
-            _, rebuilt = text_facts.sync(self.raw, self.settings.warehouse)  # only the text tables move
-            if rebuilt:
-                self.sync(progress=progress)
-        return report.as_dict()
-
-    def _auto_text_analyze(self) -> dict | None:
-        """After an import (MOMENTI_TEXT_AUTO): analyse what it added; a failure here never fails the import.
-        The analysis report, or None when off or failed."""
-        if not self.settings.text_auto:
-            return None
-        try:
-            return self.text_analyze()
-        except Exception:  # noqa: BLE001 - the import is done and committed; say what went wrong and go on
-            log.exception("text analysis after import failed; run `momenti text analyze` to retry")
-            return None
-
-    def text_train(self, labels: str | Path | None = None, from_scores: bool = True,
-                   thresholds: text_models.Thresholds | None = None, analyze: bool = False) -> dict:
-        """Train the sentiment model on a labelled file (`labels`: CSV with text,label) or on the company's
-        own comments labelled by their scores (NPS 0-6 / 9-10, CSAT 1-2 / 4-5, review rating 1-2 / 4-5 by
-        default). Saves `models/sentiment-<n>.joblib` under the data directory (used from then on) and returns
-        its metadata: model, path, n, classes, cv_macro_f1 (5-fold), created_at, labels_from.
-        `analyze`: then re-analyse every item with the new model."""
-        if labels is not None:
-            labelled = text_models.labels_from_file(Path(labels))
-        elif from_scores:
-            with self.warehouse() as wh:
-                labelled = text_models.labels_from_scores(wh, thresholds or text_models.Thresholds())
-        else:
-            raise InputError("nothing to train on: give a labels file (text,label) or use the scores")
-        meta = text_models.train(self.settings, labelled)
-        if analyze:
-            meta["analysis"] = self.text_analyze()
-        return meta
-
-    def text_models(self) -> pd.DataFrame:
-        """The trained sentiment models: model, created_at, n, cv_macro_f1, labels_from, path (newest last)."""
-        return text_models.list_models(self.settings)
 
     # -- questions ----------------------------------------------------------------------------------------
 
@@ -133,7 +62,7 @@ class TextQuestions:
         """The taxonomy in use (the workspace's file, else the sector's): where topic labels come from."""
         from momenti.engines.text.topics import Taxonomy
 
-        return Taxonomy.load(text_store.taxonomy_source(self.settings))
+        return Taxonomy.load(kept.taxonomy_source(self.settings))
 
     def _with_topic_labels(self, df: pd.DataFrame) -> pd.DataFrame:
         """A `topic_labels` column after `topics`: each comment's topics named in its own language (English for
@@ -172,9 +101,9 @@ class TextQuestions:
 
     def _originals(self, item_keys: list[str]) -> list[str | None]:
         """The kept originals of these items (warehouse item keys), decrypted from the store."""
-        cipher = text_store.original_cipher(self.settings)
+        cipher = kept.original_cipher(self.settings)
         with self.raw() as store:
-            return text_store.read_originals(store, cipher, item_keys)
+            return kept.read_originals(store, cipher, item_keys)
 
     def text_trends(self, period: str | None = "month", by: By = None, start: DateLike = None, end: DateLike = None,
                     filters: Filters = None, emerging_only: bool = False, periods: tuple[str, str] | None = None,
@@ -227,7 +156,7 @@ class TextQuestions:
         words = as_list(lemmas)
         if not key.strip() or not words:
             raise InputError("a topic needs a key and at least one lemma")
-        path = text_store.user_taxonomy_path(self.settings)
-        taxonomy = Taxonomy.load(text_store.taxonomy_source(self.settings))
+        path = kept.user_taxonomy_path(self.settings)
+        taxonomy = Taxonomy.load(kept.taxonomy_source(self.settings))
         taxonomy.promote(key.strip(), label_it, label_en, words, path)
         return path

@@ -20,7 +20,6 @@ are masked at the next text sync (analysis/text_facts.py).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
@@ -34,22 +33,20 @@ import pandas as pd
 import pyarrow as pa
 
 from momenti.core.errors import InputError
+from momenti.insights.text.kept import decrypt_original, original_cipher, taxonomy_source
 from momenti.store.raw import RawConnection
-from momenti.warehouse.connection import WarehouseConnection, sql_literal
+from momenti.warehouse.connection import sql_literal
 
 if TYPE_CHECKING:
     from momenti.core.config import Settings
 
 Progress = Callable[[str, int, int], None]
 BATCH = 5_000
-CATEGORICAL_MIN_N = 30
-CATEGORICAL_MAX_DISTINCT = 50
 # Raise when the pipeline's own handling of results changes. 2: the original-text policy (items analysed by 1
 # still have their original in the plain columns; re-analysing them applies the policy).
 ENGINE_VERSION = "2"
 # HKDF "info" of the key that encrypts kept originals: a key of its own, derived from MOMENTI_SECRET_KEY (which
 # also signs survey links), so neither use can stand in for the other.
-ORIGINAL_KEY_INFO = b"momenti text original v1"
 
 PENDING_ANSWERS = """
 SELECT a.response_id AS item_id, a.question_id, a.value_text AS text, coalesce(r.language, '') AS declared,
@@ -114,17 +111,6 @@ def warm_up(analyzer: Analyzer) -> None:
     analyzer.analyze(list(WARM_TEXTS), [None] * len(WARM_TEXTS))
 
 
-def user_taxonomy_path(settings: Settings) -> Path:
-    """Where `momenti text promote` writes topics; when it exists it is the taxonomy in use."""
-    return Path(settings.data_dir) / "text" / "taxonomy.yaml"
-
-
-def taxonomy_source(settings: Settings) -> str:
-    """The sector name or file the taxonomy is loaded from: the user's file first, then MOMENTI_TEXT_SECTOR."""
-    user = user_taxonomy_path(settings)
-    return str(user) if user.exists() else settings.text_sector
-
-
 def _taxonomy_fingerprint(source: str) -> str:
     """A hash of the taxonomy file in use (shipped with momenti, or the user's)."""
     from importlib import resources
@@ -139,7 +125,7 @@ def _taxonomy_fingerprint(source: str) -> str:
 
 
 def build_analyzer(settings: Settings) -> Analyzer:
-    from momenti.engines.text.sentiment import TieredSentiment
+    from momenti.engines.text.tiers import TieredSentiment
     from momenti.engines.text.topics import SECTORS, Taxonomy
     from momenti.pipelines.text.models import load_newest
 
@@ -166,82 +152,12 @@ def build_analyzer(settings: Settings) -> Analyzer:
 # -- the original text ---------------------------------------------------------------------------------------
 
 
-def original_cipher(settings: Settings):  # noqa: ANN201 - cryptography.fernet.Fernet
-    """The Fernet cipher of kept originals: its key is HKDF-SHA256(MOMENTI_SECRET_KEY, salt none,
-    info ORIGINAL_KEY_INFO), 32 bytes. Without MOMENTI_SECRET_KEY, the random key kept in the data directory
-    (`momenti.domains.surveys.links.secret_key`) is used."""
-    from cryptography.fernet import Fernet
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    from momenti.domains.surveys.links import secret_key
-
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=ORIGINAL_KEY_INFO).derive(secret_key(settings))
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-def decrypt_original(cipher, token: str) -> str:  # noqa: ANN001 - a Fernet
-    from cryptography.fernet import InvalidToken
-
-    try:
-        return cipher.decrypt(token.encode("ascii")).decode("utf-8")
-    except InvalidToken as exc:
-        raise InputError("a kept original text cannot be decrypted with the current key (MOMENTI_SECRET_KEY, or "
-                         "secret.key in the data directory, changed since it was encrypted): restore that key, or "
-                         "set MOMENTI_TEXT_KEEP_ORIGINAL=false to drop the kept originals") from exc
-
-
 def drop_kept_originals(store: RawConnection) -> None:
     """Originals are not kept (any more): erase the encrypted ones left from when they were."""
     if not store.scalar("SELECT 1 FROM text_results WHERE original_enc IS NOT NULL LIMIT 1"):
         return  # the usual case: read without taking the write lock
     with store.transaction():
         store.execute("UPDATE text_results SET original_enc = NULL WHERE original_enc IS NOT NULL")
-
-
-def parse_item_key(key: str) -> tuple[str, int, int]:
-    """A warehouse item_key ("answer:<response id>:<question id>" or "feedback:<id>") -> (kind, item_id,
-    question_id) of the store's text_results."""
-    parts = key.split(":")
-    if parts[0] == "answer" and len(parts) == 3:
-        return "answer", int(parts[1]), int(parts[2])
-    if parts[0] == "feedback" and len(parts) == 2:
-        return "feedback", int(parts[1]), 0
-    raise ValueError(f"not an item key: {key!r}")
-
-
-def read_originals(store: RawConnection, cipher, item_keys: list[str]) -> list[str | None]:  # noqa: ANN001
-    """The original text of each item (warehouse item_key), decrypted; where none was kept (the original had
-    nothing to mask, or had been dropped before MOMENTI_TEXT_KEEP_ORIGINAL was turned on) the store's text,
-    which is then the masked text; None for an item without a result."""
-    wanted = [parse_item_key(k) for k in item_keys]
-    found: dict[tuple[str, int, int], str] = {}
-    ids = sorted({i for _, i, _ in wanted})
-    for n in range(0, len(ids), 1000):
-        rows = store.fetch_arrow(
-            "SELECT kind, item_id, question_id, original_enc, masked_text FROM text_results WHERE item_id IN ("
-            + ", ".join(str(i) for i in ids[n:n + 1000]) + ")").to_pylist()
-        for r in rows:
-            key = (str(r["kind"]), int(r["item_id"]), int(r["question_id"]))
-            found[key] = decrypt_original(cipher, r["original_enc"]) if r["original_enc"] else r["masked_text"]
-    return [found.get(k) for k in wanted]
-
-
-def free_text_questions(wh: WarehouseConnection) -> list[str]:
-    """The text questions whose answers are free text. The importer gives kind "text" to every non-numeric
-    column, so a categorical one ("5", "10", "never") is text too; analysing it would fill the topic
-    denominators with non-comments. A question is categorical when it has at least CATEGORICAL_MIN_N answers
-    and few distinct values (at most CATEGORICAL_MAX_DISTINCT, and under 5 % of its answers)."""
-    q = wh.table("questions")
-    keys = q.filter(q.kind == "text").question.to_pyarrow().to_pylist()
-    if not keys:
-        return []
-    a = wh.table("answers")
-    a = a.filter(a.question.isin(keys) & a.value_text.notnull())
-    stats = a.group_by("question").aggregate(n=a.count(), distinct=a.value_text.nunique()).to_pandas()
-    categorical = stats[(stats["n"] >= CATEGORICAL_MIN_N) & (stats["distinct"] <= CATEGORICAL_MAX_DISTINCT)
-                        & (stats["distinct"] < 0.05 * stats["n"])]["question"]
-    return [k for k in keys if k not in set(categorical)]
 
 
 @dataclass

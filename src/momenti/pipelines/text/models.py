@@ -99,7 +99,7 @@ def load_tiers(settings: Settings) -> tuple[list[object], str | None]:
         ids.append(f"tf-{transformer.fingerprint}")
     found = newest(settings)
     if found is not None:
-        from momenti.engines.text.sentiment import LearnedSentiment
+        from momenti.engines.text.learned import LearnedSentiment
 
         tiers.append(LearnedSentiment.load(found[1]))
         ids.append(f"sentiment-{found[0]}")
@@ -136,7 +136,7 @@ def labels_from_scores(wh: WarehouseConnection, th: Thresholds = Thresholds()) -
     """(text, label, language, labels_from) of every comment whose own score labels it. Comments are the
     answers to free-text questions labelled by the NPS or CSAT answer of the same response (NPS first);
     feedback by its rating."""
-    from momenti.pipelines.text.analysis import free_text_questions
+    from momenti.pipelines.text.sources import free_text_questions
 
     a = wh.table("answers")
     comments = a.filter(a.value_text.notnull() & (a.value_text != "") & a.question.isin(
@@ -197,8 +197,8 @@ def train(settings: Settings, labelled: pd.DataFrame, max_n: int = MAX_TRAIN, se
     if len(counts) < 2 or counts.min() < MIN_PER_CLASS:
         raise InputError(f"not enough labelled comments to train: {counts.to_dict()} (need at least "
                          f"{MIN_PER_CLASS} of each of two classes or more)")
+    from momenti.engines.text.learned import LearnedSentiment
     from momenti.engines.text.pii import mask_many
-    from momenti.engines.text.sentiment import LearnedSentiment
 
     texts = [m.text for m in mask_many(labelled["text"].tolist())]
     langs = [v if isinstance(v, str) and v else None for v in labelled["language"].tolist()]

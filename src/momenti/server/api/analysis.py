@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 
 from momenti.core.args import parse_filters
 from momenti.core.frames import records
 from momenti.server.api.metrics import By, Filters, From, Period, To
 from momenti.server.deps import WorkspaceDep
+from momenti.server.schemas import DissonancePublic, DriversPublic, PenaltyRewardPublic, QuadrantPublic
 
 router = APIRouter(prefix="/api/v1/analysis", tags=["analysis"])
 
@@ -22,52 +21,52 @@ Missing = Literal["listwise", "pairwise"]
 Boot = Annotated[int, Query(ge=0, le=10_000, description="Bootstrap resamples (0: no intervals)")]
 
 
-def _json(body: dict) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(body))
-
-
-@router.get("/drivers", summary="Key drivers with bootstrap intervals")
+@router.get("/drivers", response_model=DriversPublic, response_model_exclude_unset=True,
+            summary="Key drivers with bootstrap intervals")
 def drivers(ws: WorkspaceDep, outcome: Outcome = "nps", drivers: Drivers = "touchpoint-ratings",
             method: Method = "relative_weights", by: By = "", period: Period | None = None, start: From = None,
             end: To = None, filters: Filters = [], missing: Missing = "pairwise",  # noqa: B006
-            bootstrap: Boot = 1000, seed: int = 0) -> JSONResponse:
+            bootstrap: Boot = 1000, seed: int = 0) -> dict:
     """Per driver: `weight` (sums to `r2`), `rescaled_pct`, `ci_low`/`ci_high`, `rank`, `rank_stability`, `n`;
     `missing` states the missing-data policy, `shrinkage` the pairwise repair (0 = none)."""
     df = ws.drivers(outcome=outcome, drivers=drivers, method=method, by=by, period=period, start=start, end=end,
                     filters=parse_filters(filters), missing=missing, bootstrap=bootstrap, seed=seed)
-    return _json({"analysis": "drivers", "outcome": outcome, "method": method, "missing": missing,
-                  "bootstrap": bootstrap, "seed": seed, "rows": records(df)})
+    return {"analysis": "drivers", "outcome": outcome, "method": method, "missing": missing,
+            "bootstrap": bootstrap, "seed": seed, "rows": records(df)}
 
 
-@router.get("/quadrant", summary="Moments-of-truth map: importance vs performance")
+@router.get("/quadrant", response_model=QuadrantPublic, response_model_exclude_unset=True,
+            summary="Moments-of-truth map: importance vs performance")
 def quadrant(ws: WorkspaceDep, outcome: Outcome = "nps", drivers: Drivers = "touchpoint-ratings",
              method: Method = "relative_weights",
              performance: Literal["rating", "nps", "csat", "ces"] = "rating", start: From = None, end: To = None,
              filters: Filters = [], missing: Missing = "pairwise", bootstrap: Boot = 200,  # noqa: B006
-             seed: int = 0) -> JSONResponse:
+             seed: int = 0) -> dict:
     df = ws.quadrant(outcome=outcome, drivers=drivers, method=method, performance=performance, start=start,
                      end=end, filters=parse_filters(filters), missing=missing, bootstrap=bootstrap, seed=seed)
-    return _json({"analysis": "quadrant", "outcome": outcome, "rows": records(df)})
+    return {"analysis": "quadrant", "outcome": outcome, "rows": records(df)}
 
 
-@router.get("/penalty-reward", summary="Penalty, reward, impact asymmetry and class per driver")
+@router.get("/penalty-reward", response_model=PenaltyRewardPublic, response_model_exclude_unset=True,
+            summary="Penalty, reward, impact asymmetry and class per driver")
 def penalty_reward(ws: WorkspaceDep, outcome: Outcome = "nps", drivers: Drivers = "touchpoint-ratings",
                    low: float | None = None, high: float | None = None, by: By = "", period: Period | None = None,
                    start: From = None, end: To = None, filters: Filters = [],  # noqa: B006
-                   missing: Literal["indicator", "listwise"] = "indicator") -> JSONResponse:
+                   missing: Literal["indicator", "listwise"] = "indicator") -> dict:
     df = ws.penalty_reward(outcome=outcome, drivers=drivers, low=low, high=high, by=by, period=period, start=start,
                            end=end, filters=parse_filters(filters), missing=missing)
-    return _json({"analysis": "penalty-reward", "outcome": outcome, "missing": missing, "rows": records(df)})
+    return {"analysis": "penalty-reward", "outcome": outcome, "missing": missing, "rows": records(df)}
 
 
-@router.get("/dissonance", summary="One bad moment vs all positive; weakest link vs average")
+@router.get("/dissonance", response_model=DissonancePublic, response_model_exclude_unset=True,
+            summary="One bad moment vs all positive; weakest link vs average")
 def dissonance(ws: WorkspaceDep, outcome: Outcome = "nps", drivers: Drivers = "touchpoint-ratings",
                negative: float | None = None, start: From = None, end: To = None,
-               filters: Filters = []) -> JSONResponse:  # noqa: B006
+               filters: Filters = []) -> dict:  # noqa: B006
     f = parse_filters(filters)
     tps = ws.dissonance(outcome=outcome, drivers=drivers, negative=negative, start=start, end=end, filters=f)
     models = ws.weakest_link(outcome=outcome, drivers=drivers, start=start, end=end, filters=f)
-    return _json({"analysis": "dissonance", "outcome": outcome, "touchpoints": records(tps),
-                  "models": records(models)})
+    return {"analysis": "dissonance", "outcome": outcome, "touchpoints": records(tps),
+            "models": records(models)}
 
 

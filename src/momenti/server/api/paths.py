@@ -1,6 +1,8 @@
-"""Journey analytics from the interaction log (process mining): GET /api/v1/journeys/dfg, /dfg.svg,
-/activities, /variants, /funnel, /instances, /loyalty. (GET /api/v1/journeys itself is the journey map
-document, in meta.py.)"""
+"""Paths through the interaction log (process mining): GET /api/v1/paths/dfg, /dfg.svg, /activities, /variants,
+/funnel, /instances, /loyalty, the same questions as `momenti paths ...`.
+
+The same routes answer under /api/v1/journeys/..., where they were first served, for existing clients (not in
+/docs): that prefix names the journey *map* (GET /api/v1/journeys, meta.py), a different thing."""
 
 from __future__ import annotations
 
@@ -8,14 +10,22 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
 
 from momenti.core.args import Day, parse_filters
 from momenti.core.frames import records
 from momenti.server.deps import WorkspaceDep
+from momenti.server.schemas import (
+    ActivitiesPublic,
+    DfgPublic,
+    FunnelPublic,
+    InstancesPublic,
+    PathLoyaltyPublic,
+    VariantsPublic,
+)
 
-router = APIRouter(prefix="/api/v1/journeys", tags=["journeys"])
+_routes = APIRouter(tags=["paths"])
 
 Case = Annotated[Literal["case_id", "customer"], Query(description="A journey is the log's case_id or the "
                                                                   "customer's events")]
@@ -41,9 +51,9 @@ def _selection(case: str, gap: str | None, start_activity: str | None, end_activ
             "start": start, "end": end, "filters": parse_filters(filters), "coverage": coverage}
 
 
-def _json(sel: dict[str, Any], rows: list[dict], **extra: Any) -> JSONResponse:
+def _json(sel: dict[str, Any], rows: list[dict], **extra: Any) -> dict[str, Any]:
     query = {("from" if k == "start" else "to" if k == "end" else k): v for k, v in sel.items()}
-    return JSONResponse(jsonable_encoder({"query": {**query, **extra}, "rows": rows}))
+    return {"query": {**query, **extra}, "rows": rows}
 
 
 def _graph(ws: WorkspaceDep, sel: dict[str, Any], fmt: str, metric: str, min_count: int) -> Response:
@@ -51,12 +61,14 @@ def _graph(ws: WorkspaceDep, sel: dict[str, Any], fmt: str, metric: str, min_cou
     return Response(ws.journey_graph(fmt, metric=metric, min_count=min_count, **sel), media_type=media)
 
 
-@router.get("/dfg", summary="Directly-follows graph: pair counts and times (JSON, DOT or SVG)")
+@_routes.get("/dfg", response_model=DfgPublic, response_model_exclude_unset=True,
+             summary="Directly-follows graph: pair counts and times (JSON, DOT or SVG)",
+             responses={200: {"content": {"text/vnd.graphviz": {}, "image/svg+xml": {}}}})
 def dfg(ws: WorkspaceDep, case: Case = "case_id", gap: Gap = None, start_activity: StartAct = None,
         end_activity: EndAct = None, start: From = None, end: To = None,
         filters: Filters = [], coverage: Coverage = None,  # noqa: B006
         format: GraphFormat = "json", metric: GraphMetric = "count",  # noqa: A002
-        min_count: Annotated[int, Query(ge=1, description="Graph: leave out rarer pairs")] = 1) -> Response:
+        min_count: Annotated[int, Query(ge=1, description="Graph: leave out rarer pairs")] = 1) -> Any:
     """Rows: source, target, count, mean_s, median_s, p90_s (seconds between the two activities). With
     format=dot or format=svg: the graph itself (edges labelled by `metric`), SVG rendered by Graphviz."""
     sel = _selection(case, gap, start_activity, end_activity, start, end, filters, coverage)
@@ -65,7 +77,7 @@ def dfg(ws: WorkspaceDep, case: Case = "case_id", gap: Gap = None, start_activit
     return _json(sel, records(ws.dfg(**sel)))
 
 
-@router.get("/dfg.svg", summary="The directly-follows graph as SVG", response_class=Response,
+@_routes.get("/dfg.svg", summary="The directly-follows graph as SVG", response_class=Response,
             responses={200: {"content": {"image/svg+xml": {}}}})
 def dfg_svg(ws: WorkspaceDep, case: Case = "case_id", gap: Gap = None, start_activity: StartAct = None,
             end_activity: EndAct = None, start: From = None, end: To = None,
@@ -75,28 +87,31 @@ def dfg_svg(ws: WorkspaceDep, case: Case = "case_id", gap: Gap = None, start_act
     return _graph(ws, sel, "svg", metric, min_count)
 
 
-@router.get("/activities", summary="Activities with counts (all events, or journeys' start / end)")
+@_routes.get("/activities", response_model=ActivitiesPublic, response_model_exclude_unset=True,
+             summary="Activities with counts (all events, or journeys' start / end)")
 def activities(ws: WorkspaceDep, which: Literal["all", "start", "end"] = "all", case: Case = "case_id",
                gap: Gap = None, start_activity: StartAct = None, end_activity: EndAct = None,
                start: From = None, end: To = None, filters: Filters = [],  # noqa: B006
-               coverage: Coverage = None) -> JSONResponse:
+               coverage: Coverage = None) -> dict:
     sel = _selection(case, gap, start_activity, end_activity, start, end, filters, coverage)
     method = {"all": ws.activities, "start": ws.start_activities, "end": ws.end_activities}[which]
     return _json(sel, records(method(**sel)), which=which)
 
 
-@router.get("/variants", summary="Variants: count, share, cumulative share, median duration")
+@_routes.get("/variants", response_model=VariantsPublic, response_model_exclude_unset=True,
+             summary="Variants: count, share, cumulative share, median duration")
 def variants(ws: WorkspaceDep, top: Annotated[int | None, Query(ge=1)] = None, case: Case = "case_id",
              gap: Gap = None, start_activity: StartAct = None, end_activity: EndAct = None,
              start: From = None, end: To = None, filters: Filters = [],  # noqa: B006
-             coverage: Coverage = None) -> JSONResponse:
+             coverage: Coverage = None) -> dict:
     """Rows: rank, variant (list of activities), length, count, share and cum_share (%), median_duration_s,
     happy_path (rank 1)."""
     sel = _selection(case, gap, start_activity, end_activity, start, end, filters, coverage)
     return _json(sel, records(ws.variants(top=top, **sel)))
 
 
-@router.get("/funnel", summary="Conversion and drop-off through ordered steps, with intervals")
+@_routes.get("/funnel", response_model=FunnelPublic, response_model_exclude_unset=True,
+             summary="Conversion and drop-off through ordered steps, with intervals")
 def funnel(ws: WorkspaceDep,
            steps: Annotated[str, Query(description="Comma list of activities or touchpoint keys, in order",
                                        examples=["login app,bonifico,logout"])],
@@ -105,7 +120,7 @@ def funnel(ws: WorkspaceDep,
            period: Literal["day", "week", "month", "quarter", "year"] | None = None,
            case: Case = "case_id", gap: Gap = None, start_activity: StartAct = None, end_activity: EndAct = None,
            start: From = None, end: To = None, filters: Filters = [],  # noqa: B006
-           coverage: Coverage = None) -> JSONResponse:
+           coverage: Coverage = None) -> dict:
     """Per step: n, conversion_pct from the previous step and overall_pct from step 1 (Wilson intervals),
     dropoff, median_s from the previous step, small_sample. mode=eventually: later in the journey;
     mode=directly: the very next event."""
@@ -114,23 +129,42 @@ def funnel(ws: WorkspaceDep,
     return _json(sel, records(df), steps=[s.strip() for s in steps.split(",") if s.strip()], mode=mode)
 
 
-@router.get("/instances", summary="Journey instances: one row per journey")
+@_routes.get("/instances", response_model=InstancesPublic, response_model_exclude_unset=True,
+             summary="Journey instances: one row per journey")
 def instances(ws: WorkspaceDep, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000, case: Case = "case_id",
               gap: Gap = None, start_activity: StartAct = None, end_activity: EndAct = None,
               start: From = None, end: To = None, filters: Filters = [],  # noqa: B006
-              coverage: Coverage = None) -> JSONResponse:
+              coverage: Coverage = None) -> dict:
     sel = _selection(case, gap, start_activity, end_activity, start, end, filters, coverage)
     return _json(sel, records(ws.journey_instances(limit=limit, **sel)))
 
 
-@router.get("/loyalty", summary="Journey x loyalty: NPS by variant, or steps that precede detractors")
+@_routes.get("/loyalty", response_model=PathLoyaltyPublic, response_model_exclude_unset=True,
+             summary="Journey x loyalty: NPS by variant, or steps that precede detractors")
 def loyalty(ws: WorkspaceDep, by: Literal["variant", "activity", "repeats", "switches"] = "variant",
             question: str = "nps",
             within: str = "30d", top: Annotated[int | None, Query(ge=1)] = 20, case: Case = "case_id",
             gap: Gap = None, start_activity: StartAct = None, end_activity: EndAct = None,
             start: From = None, end: To = None, filters: Filters = [],  # noqa: B006
-            coverage: Coverage = None) -> JSONResponse:
+            coverage: Coverage = None) -> dict:
     """Each answer joined to the journey its customer lived last, ended at most `within` before it."""
     sel = _selection(case, gap, start_activity, end_activity, start, end, filters, coverage)
     df = ws.journey_loyalty(by=by, question=question, within=within, top=top, **sel)
     return _json(sel, records(df), by=by, question=question, within=within)
+
+
+def _under(prefix: str, shown: bool) -> None:
+    # Each route added with its full path (not a nested include), so the app lists them like any other.
+    for r in _routes.routes:
+        assert isinstance(r, APIRoute)
+        router.add_api_route(f"{prefix}{r.path}", r.endpoint, methods=list(r.methods), summary=r.summary,
+                             description=r.description, response_model=r.response_model,
+                             response_model_exclude_unset=r.response_model_exclude_unset,
+                             response_class=r.response_class, responses=r.responses, tags=r.tags,
+                             name=r.name, include_in_schema=shown and r.include_in_schema)
+
+
+router = APIRouter()
+_under("/api/v1/paths", shown=True)
+# The first home of these routes, kept so that existing clients keep working; /docs shows only the new names.
+_under("/api/v1/journeys", shown=False)

@@ -6,12 +6,12 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from momenti.core.args import Day
 from momenti.core.frames import records
 from momenti.server.deps import WorkspaceDep
+from momenti.server.schemas import CoxPublic, KmPublic, LogrankPublic
 
 router = APIRouter(prefix="/api/v1/analysis/retention", tags=["retention"])
 
@@ -30,37 +30,37 @@ def _opts(as_of: dt.date | None, observed_from: str, clock: str, nps_touchpoint:
     return out
 
 
-def _json(body: dict) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(body))
-
-
-@router.get("/km", summary="Kaplan-Meier curves per group, with 95 % band and number at risk")
+@router.get("/km", response_model=KmPublic, response_model_exclude_unset=True,
+            summary="Kaplan-Meier curves per group, with 95 % band and number at risk")
 def km(ws: WorkspaceDep, by: By = "nps_category", as_of: AsOf = None, observed_from: ObservedFrom = "auto",
-       clock: Clock = "observation", nps_touchpoint: NpsTouchpoint = "relationship-survey") -> JSONResponse:
+       clock: Clock = "observation", nps_touchpoint: NpsTouchpoint = "relationship-survey") -> dict:
     """Rows: group, time (days), survival, ci_low, ci_high, at_risk, events, censored."""
     opts = _opts(as_of, observed_from, clock, nps_touchpoint)
-    return _json({"by": by, **opts, "unit": "days", "rows": records(ws.survival(by=by, **opts))})
+    return {"by": by, **opts, "unit": "days", "rows": records(ws.survival(by=by, **opts))}
 
 
-@router.get("/logrank", summary="Per group n, churned, median survival; log-rank test across groups")
+@router.get("/logrank", response_model=LogrankPublic, response_model_exclude_unset=True,
+            summary="Per group n, churned, median survival; log-rank test across groups")
 def logrank(ws: WorkspaceDep, by: By = "nps_category", as_of: AsOf = None, observed_from: ObservedFrom = "auto",
-            clock: Clock = "observation", nps_touchpoint: NpsTouchpoint = "relationship-survey") -> JSONResponse:
+            clock: Clock = "observation", nps_touchpoint: NpsTouchpoint = "relationship-survey") -> dict:
     """Rows: group, n, events, censored, median_days, median_ci_low, median_ci_high, survival_1y, chi2, df,
     p_value, small_sample."""
     opts = _opts(as_of, observed_from, clock, nps_touchpoint)
-    return _json({"by": by, **opts, "rows": records(ws.logrank(by=by, **opts))})
+    return {"by": by, **opts, "rows": records(ws.logrank(by=by, **opts))}
 
 
-@router.get("/cox", summary="Cox model of churn: hazard ratios with 95 % intervals")
+@router.get("/cox", response_model=CoxPublic, response_model_exclude_unset=True,
+            summary="Cox model of churn: hazard ratios with 95 % intervals")
 def cox(ws: WorkspaceDep, covariates: Annotated[str, Query(description="Comma list: bad:<touchpoint>, "
                                                            "score:<touchpoint> or a numeric question key")],
-        as_of: AsOf = None, observed_from: ObservedFrom = "auto", clock: Clock = "observation") -> JSONResponse:
+        as_of: AsOf = None, observed_from: ObservedFrom = "auto", clock: Clock = "observation") -> dict:
     """Rows: covariate, hazard_ratio, ci_low, ci_high, p_value, coef, se, n, events, concordance."""
     opts = _opts(as_of, observed_from, clock)
-    return _json({"covariates": covariates, **opts, "rows": records(ws.cox(covariates, **opts))})
+    return {"covariates": covariates, **opts, "rows": records(ws.cox(covariates, **opts))}
 
 
-@router.get("/km.svg", summary="Kaplan-Meier curves as an SVG picture", response_class=Response)
+@router.get("/km.svg", summary="Kaplan-Meier curves as an SVG picture", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}}})
 def km_svg(ws: WorkspaceDep, by: By = "nps_category", as_of: AsOf = None, observed_from: ObservedFrom = "auto",
            clock: Clock = "observation", nps_touchpoint: NpsTouchpoint = "relationship-survey") -> Response:
     data = ws.survival_plot(by=by, fmt="svg", **_opts(as_of, observed_from, clock, nps_touchpoint))

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,9 +34,6 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                       "img-src 'self'; base-uri 'none'; frame-ancestors 'self'"}
 _SID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-SWEEP_EVERY_S = 60.0
-_sweep_lock = threading.Lock()
-_next_sweep: dict[str, float] = {}
 
 
 class PageError(Exception):
@@ -58,26 +53,6 @@ def _ws(request: Request) -> Workspace:
 
 def _touch_sync(request: Request) -> None:
     request.app.state.syncer.touch()
-
-
-def maybe_sweep(request: Request) -> None:
-    """End idle sessions (partial responses) at most once a minute per process, in a background thread."""
-    ws = _ws(request)
-    now = time.monotonic()
-    with _sweep_lock:
-        if _next_sweep.get(ws.store_url, 0.0) > now:
-            return
-        _next_sweep[ws.store_url] = now + SWEEP_EVERY_S
-
-    def run() -> None:
-        try:
-            counts = ss.sweep(ws)
-            if counts["partial"]:
-                _touch_sync(request)
-        except Exception:  # the next sweep retries; answers stay in their sessions
-            log.exception("survey session sweep failed")
-
-    threading.Thread(target=run, name="momenti-survey-sweep", daemon=True).start()
 
 
 def verify_link(ws: Workspace, token: str, now: Any = None) -> Any:
@@ -214,6 +189,9 @@ def _done(request: Request, ws: Workspace, state: ss.SessionState, lang: str) ->
     return render_message(request, "thanks" if state.status == "complete" else "recorded", lang, d=d)
 
 
+# Idle sessions are ended (partial responses) by the `survey_sweep` job every minute (pipelines/jobs.py).
+
+
 # -- GET ------------------------------------------------------------------------------------------------
 
 
@@ -222,7 +200,6 @@ def _get(request: Request, key: str) -> Response:
     q = request.query_params
     lang_q = q.get("lang")
     try:
-        maybe_sweep(request)
         sid = q.get("sid")
         if sid:
             state = ss.load_session(ws, sid)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from momenti.core.clock import utcnow
 from momenti.core.errors import InputError, MomentiError
@@ -22,6 +22,7 @@ from momenti.domains.surveys.invite import status as invitation_status
 from momenti.domains.surveys.invite_trigger import record_bounces
 from momenti.domains.surveys.texts import pick_language
 from momenti.server.deps import JsonBody, TokenDep, WorkspaceDep
+from momenti.server.schemas import BounceRow, InvitationRow
 from momenti.server.web.routes import templates
 
 router = APIRouter(tags=["survey reach"])
@@ -199,17 +200,18 @@ async def unsubscribe_confirm(request: Request, token: str, lang: str | None = N
 # -- API ---------------------------------------------------------------------------------------------------
 
 
-@router.get("/api/v1/invitations", summary="Invitations per survey and status, and skips per reason")
-def invitations(ws: WorkspaceDep, survey: str | None = None) -> JSONResponse:
+@router.get("/api/v1/invitations", response_model=list[InvitationRow],
+            summary="Invitations per survey and status, and skips per reason")
+def invitations(ws: WorkspaceDep, survey: str | None = None) -> list[dict[str, Any]]:
     """Rows: survey, what (`email sent`, `email failed`, `email bounced`, `email deferred`, `widget answered`,
     `skipped: <reason>`), n, answered (their link was used), reminded."""
-    return JSONResponse(records(invitation_status(ws, survey)))
+    return records(invitation_status(ws, survey))
 
 
-@router.post("/api/v1/invitations/bounces", summary="Report bounced invitation e-mails")
-def bounces(ws: WorkspaceDep, _token: TokenDep, body: JsonBody) -> JSONResponse:
+@router.post("/api/v1/invitations/bounces", response_model=list[BounceRow], summary="Report bounced invitation e-mails")
+def bounces(ws: WorkspaceDep, _token: TokenDep, body: JsonBody) -> list[dict[str, Any]]:
     """Body: a list of `{"message_id": ..., "email": ..., "reason": ...}` (message_id or email). Each matching
     invitation is marked bounced; the answer lists each item's result (`bounced` or `unknown`)."""
     if not isinstance(body, list) or not all(isinstance(b, dict) for b in body):
         raise InputError("body: a JSON list of objects with message_id and/or email, and reason")
-    return JSONResponse(records(record_bounces(ws, body)))
+    return records(record_bounces(ws, body))

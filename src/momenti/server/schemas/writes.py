@@ -1,4 +1,4 @@
-"""Request and response bodies of the REST API.
+"""Bodies of the write routes (POST /api/v1/responses, /events, /feedback) and their answer.
 
 The `XCreate` models carry the same fields as the import formats (`ingest/specs.py`): they check shape and
 JSON types only. Value rules (known touchpoint, score in range, ...) are checked by the import validator,
@@ -129,70 +129,3 @@ class WriteResult(BaseModel):
     added: int = Field(..., description="Records written now")
     duplicates: int = Field(..., description="Records already known (same id), or repeated in the batch")
     ids: list[str] = Field(..., description="The id of each submitted record, in order")
-
-
-class MetricRow(BaseModel):
-    """One group: its keys (touchpoint, period, ...), then n, counts, the score and its interval."""
-
-    model_config = ConfigDict(extra="allow")
-    n: int
-    ci_low: float | None = None
-    ci_high: float | None = None
-    small_sample: bool
-    nps: float | None = None
-    promoters: int | None = None
-    passives: int | None = None
-    detractors: int | None = None
-    csat: float | None = None
-    ces: float | None = None
-
-
-class MetricQueryPublic(BaseModel):
-    by: list[str]
-    period: str | None
-    from_: dt.date | None = Field(None, alias="from")
-    to: dt.date | None
-    filters: dict[str, list[str]]
-    question: str
-
-    model_config = ConfigDict(populate_by_name=True)
-
-
-class MetricPublic(BaseModel):
-    metric: str
-    query: MetricQueryPublic
-    rows: list[MetricRow]
-
-
-class CompareRow(BaseModel):
-    """One group's change from period_a to period_b: delta with its interval, p_value, significant."""
-
-    model_config = ConfigDict(extra="allow")
-    period_a: str
-    period_b: str
-    n_a: int
-    n_b: int
-    delta: float | None
-    ci_low: float | None
-    ci_high: float | None
-    p_value: float | None
-    significant: bool
-    small_sample: bool
-
-
-class ComparePublic(BaseModel):
-    metric: str
-    rows: list[CompareRow]
-
-
-class HealthPublic(BaseModel):
-    status: str
-    version: str
-    store: str
-    sync_pending: bool
-    last_sync_error: str | None = None
-
-
-class JourneysPublic(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    journeys: list[dict[str, Any]]

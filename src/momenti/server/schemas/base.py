@@ -1,0 +1,43 @@
+"""What every answer model of the REST API shares: row models of analysis tables and the common types.
+
+A route returns a plain dict and FastAPI validates it against the route's `response_model` (the routes set
+`response_model_exclude_unset=True`, so a column a table does not have is left out rather than sent as null).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+# NaN is sent as null: every measure may be missing (no answers in a group, a failed fit, ...).
+Num = float | None
+Count = int | None
+# Timestamps are sent as the tables hold them (ISO 8601 text); parsing them again would only reformat them.
+Stamp = str | None
+
+
+class Row(BaseModel):
+    """A table row whose columns are all known: an unknown one is an error (a test then says to document it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OpenRow(BaseModel):
+    """A row of a table grouped by the caller's `by` (touchpoint, period, segment:<attribute>, ...): the group
+    columns depend on the request, so columns beyond the declared ones are allowed, and sent first (they are
+    the group's keys, as in the table)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"description": "Group columns first (one per "
+                                                                "`by` dimension and `period`), then these."})
+
+    @model_serializer(mode="wrap")
+    # No return annotation: pydantic would take it as the serialized schema and /docs would lose the fields.
+    def _group_columns_first(self, handler: SerializerFunctionWrapHandler):  # noqa: ANN202
+        data = handler(self)
+        extra = self.__pydantic_extra__
+        if not extra or not isinstance(data, dict):
+            return data
+        return {**{k: data[k] for k in extra if k in data}, **data}
+
+
+Filters = dict[str, list[str]]
+FiltersField = Field(default_factory=dict, description="The filters applied, per dimension")

@@ -1,0 +1,47 @@
+"""Answers of GET /api/v1/health and /api/v1/journeys (the journey map document)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Texts = dict[str, str | None]
+
+
+class HealthPublic(BaseModel):
+    status: str = Field(..., description="ok, or unavailable (HTTP 503) when the store does not answer")
+    version: str
+    store: str = Field(..., description="The store's SQL dialect: sqlite or postgresql")
+    sync_pending: bool = Field(..., description="Writes not yet carried to the warehouse")
+    last_sync_error: str | None = None
+
+
+class TouchpointPublic(BaseModel):
+    # Further touchpoint attributes of the journey definition (docs/journey-map.md) pass through as given.
+    model_config = ConfigDict(extra="allow")
+    key: str
+    name: Texts
+    channel: str | None = None
+    owner_team: str | None = None
+    moment_of_truth: bool | None = None
+    target_metric: str | None = None
+    target_score: float | None = None
+
+
+class StagePublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    key: str
+    name: Texts
+    touchpoints: list[TouchpointPublic]
+
+
+class JourneyPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    key: str
+    name: Texts
+    description: Texts | None = None
+    stages: list[StagePublic]
+
+
+class JourneysPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    journeys: list[JourneyPublic]
