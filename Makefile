@@ -63,5 +63,5 @@ architecture: install
 LOCALES := src/momenti/core/locales
 i18n:
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NP_:1c,2 --project=momenti --no-location --sort-output -o $(LOCALES)/momenti.pot src/momenti
-	$(BIN)/pybabel update -i $(LOCALES)/momenti.pot -d $(LOCALES) -D momenti --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(LOCALES)/momenti.pot -d $(LOCALES) -D momenti --no-fuzzy-matching --ignore-pot-creation-date
 	$(BIN)/pybabel compile -d $(LOCALES) -D momenti --statistics

@@ -107,3 +107,13 @@ def test_wheel_includes_the_catalogs() -> None:
     assert config["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["src/momenti"]
     assert LOCALES.is_relative_to(root / "src" / "momenti")
     assert all((LOCALES / lang / "LC_MESSAGES" / "momenti.mo").is_file() for lang in i18n.LANGUAGES)
+
+
+def test_templates_translate_into_the_page_language() -> None:
+    from momenti.server.web.routes import templates
+
+    page = templates.env.from_string('{{ _("Next") }} | {% trans %}Back{% endtrans %} | '
+                                     '{{ _("Page {i} of {n}").format(i=2, n=4) }} | '
+                                     '{{ pgettext("agree-7", "Disagree") }}')
+    assert page.render(lang="it") == "Avanti | Indietro | Pagina 2 di 4 | In disaccordo"
+    assert page.render(lang="en") == "Next | Back | Page 2 of 4 | Disagree"
