@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-peers install-models demo serve test lint bench clean-demo architecture
+.PHONY: install install-peers install-models demo serve test lint bench clean-demo architecture i18n
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -57,3 +57,11 @@ clean-demo:
 # Redraw the layer picture of docs/architecture.md from the code (needs Graphviz's dot).
 architecture: install
 	$(BIN)/python docs/draw_layers.py
+
+# The interface strings (docs/architecture-i18n.md): extract the msgids (N_, NP_ in Python, _ in templates), merge
+# them into the it/en catalogs, compile the .mo files (committed: installs need no build step).
+LOCALES := src/momenti/core/locales
+i18n:
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NP_:1c,2 --project=momenti --no-location --sort-output -o $(LOCALES)/momenti.pot src/momenti
+	$(BIN)/pybabel update -i $(LOCALES)/momenti.pot -d $(LOCALES) -D momenti --no-fuzzy-matching --ignore-pot-creation-date
+	$(BIN)/pybabel compile -d $(LOCALES) -D momenti --statistics

@@ -170,7 +170,7 @@ def test_errors_exit_2_with_a_message(env: Path, monkeypatch: pytest.MonkeyPatch
         (["import", "things", "x.csv"], "No such command 'things'"),
         (["metrics", "nps", "--by", "planet"], "unknown dimension 'planet'"),
         (["metrics", "nps", "--period", "fortnight"], "unknown period 'fortnight'"),
-        (["metrics", "nps", "--filter", "channel"], "--filter 'channel': write dimension=value"),
+        (["metrics", "nps", "--filter", "channel"], "filter 'channel': write dimension=value or dimension:value"),
         (["metrics", "compare", "nps", "--by", "touchpoint"], "compare needs"),
         (["metrics", "compare", "nps", "--periods", "2025-13", "2025-02"], "period '2025-13'"),
         (["metrics", "nps", "--from", "2025-02-01", "--to", "2025-01-01"], "is after"),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from momenti.core.args import as_date
+from momenti.core.args import FilterArg, as_date, parse_filters
 from momenti.core.config import Settings, get_settings
 from momenti.domains.journey_map.apply import (
     ApplySummary,
@@ -252,11 +252,11 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
     # -- questions ----------------------------------------------------------------------------
 
     def query(self, metric: str, by: Sequence[str] | str | None = None, period: str | None = None,
-              start: DateLike = None, end: DateLike = None, filters: dict[str, list[str]] | None = None,
+              start: DateLike = None, end: DateLike = None, filters: FilterArg = None,
               question: str | None = None) -> MetricQuery:
         if isinstance(by, str):
             by = [b.strip() for b in by.split(",") if b.strip()]
-        return MetricQuery(metric, list(by or []), period, as_date(start), as_date(end), dict(filters or {}),
+        return MetricQuery(metric, list(by or []), period, as_date(start), as_date(end), parse_filters(filters),
                            question)
 
     def run(self, q: MetricQuery | Query | dict) -> pd.DataFrame:

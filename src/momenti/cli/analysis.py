@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import typer
 
 import momenti
-from momenti.cli.metrics import BY, FILTER, FROM, PERIOD, TO, parse_filters
+from momenti.cli.metrics import BY, FILTER, FROM, PERIOD, TO
 from momenti.cli.output import FMT, Format, console, print_frame
+from momenti.core.args import parse_filters
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -9,8 +9,8 @@ from __future__ import annotations
 import typer
 
 import momenti
-from momenti.cli.metrics import parse_filters
 from momenti.cli.output import FMT, Format, print_frame
+from momenti.core.args import parse_filters
 
 app = typer.Typer(help="Contact-centre KPIs from the interaction log: FCR, repeat contacts, handling time, "
                        "complaint rate, channel switching.", no_args_is_help=True)

@@ -34,7 +34,7 @@ ARROW = " → "
 
 def _selection(case: str, gap: str | None, start_activity: str | None, end_activity: str | None,
                start: str | None, end: str | None, filters: list[str], coverage: float | None) -> dict[str, Any]:
-    from momenti.cli.metrics import parse_filters
+    from momenti.core.args import parse_filters
 
     return {"case": case, "gap": gap, "start_activity": start_activity, "end_activity": end_activity,
             "start": start, "end": end, "filters": parse_filters(filters), "coverage": coverage}

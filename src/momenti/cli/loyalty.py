@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 import momenti
-from momenti.cli.metrics import BY, FROM, PERIOD, TO, parse_filters
+from momenti.cli.metrics import BY, FROM, PERIOD, TO
 from momenti.cli.output import FMT, Format, print_frame
+from momenti.core.args import parse_filters
 
 app = typer.Typer(help="Loyalty battery, net shifts, loyalty index and price-switch thresholds.",
                   no_args_is_help=True)

@@ -6,6 +6,7 @@ import typer
 
 import momenti
 from momenti.cli.output import FMT, Format, console, print_frame
+from momenti.core.args import FILTER_HELP, parse_filters
 
 app = typer.Typer(help="Scores with n, 95 % intervals and small-sample flags.", no_args_is_help=True)
 
@@ -13,21 +14,8 @@ BY = typer.Option("", "--by", help="Comma list: touchpoint,stage,journey,channel
 PERIOD = typer.Option(None, "--period", help="day, week, month, quarter or year")
 FROM = typer.Option(None, "--from", help="First day (YYYY-MM-DD), inclusive")
 TO = typer.Option(None, "--to", help="Last day (YYYY-MM-DD), inclusive")
-FILTER = typer.Option([], "--filter", help="dimension=value[,value] (repeatable), e.g. channel=app")
+FILTER = typer.Option([], "--filter", help=FILTER_HELP)
 QUESTION = typer.Option(None, "--question", help="Answer key to score (default: the metric's own key)")
-
-
-def parse_filters(items: list[str]) -> dict[str, list[str]]:
-    from momenti.core.errors import InputError
-
-    out: dict[str, list[str]] = {}
-    for item in items:
-        sep = "=" if "=" in item else None
-        if sep is None:
-            raise InputError(f"--filter {item!r}: write dimension=value")
-        dim, values = item.split("=", 1)
-        out.setdefault(dim.strip(), []).extend(v.strip() for v in values.split(",") if v.strip())
-    return out
 
 
 def _score(metric: str):  # noqa: ANN202

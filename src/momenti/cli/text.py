@@ -9,8 +9,9 @@ from pathlib import Path
 import typer
 
 import momenti
-from momenti.cli.metrics import FROM, PERIOD, TO, parse_filters
+from momenti.cli.metrics import FROM, PERIOD, TO
 from momenti.cli.output import FMT, Format, console, err_console, print_frame
+from momenti.core.args import parse_filters
 
 app = typer.Typer(help="Text analytics in Italian and English, offline: sentiment, topics, emerging issues.",
                   no_args_is_help=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated
 
 from pydantic import BeforeValidator
@@ -54,3 +54,76 @@ def _day(value: object) -> object:
 
 # A date parameter of the REST API (and of any pydantic model): the same rule as `as_date`, a 422 naming it.
 Day = Annotated[dt.date, BeforeValidator(_day)]
+
+
+# -- filters: one grammar for the CLI (--filter), the REST API (?filter=) and Python (filters=) --------------
+
+Filters = dict[str, list[str]]
+# What a Python caller may pass as `filters=`: a dict, or the strings the CLI and the REST API take.
+FilterArg = Mapping[str, Sequence[str] | str] | Sequence[str] | str | None
+FILTER_HELP = ("dimension=value[,value] or dimension:value[,value] (repeatable), e.g. touchpoint:app-login, "
+               "channel=app,web, segment:tier:gold or segment:tier=gold")
+
+
+def _one_filter(item: str) -> tuple[str, list[str]]:
+    # "=" wins when present, so a value may hold colons ("segment:tier=gold", "reason=a:b"); without it the
+    # first colon separates, except after "segment:" whose attribute is named after a second colon.
+    if "=" in item:
+        dim, _, values = item.partition("=")
+    elif item.startswith("segment:") and item.count(":") >= 2:
+        attr, _, values = item[len("segment:"):].partition(":")
+        dim = f"segment:{attr}"
+    else:
+        dim, _, values = item.partition(":")
+    vals = as_list(values)
+    if not dim.strip() or not vals:
+        raise InputError(f"filter {item!r}: write dimension=value or dimension:value, e.g. touchpoint:app-login")
+    return dim.strip(), vals
+
+
+def parse_filters(value: FilterArg) -> Filters:
+    """'touchpoint:a,b', 'channel=app', a list of those, or a dict {dim: values} -> {dim: [values]}."""
+    out: Filters = {}
+    if value is None:
+        return out
+    if isinstance(value, Mapping):
+        for dim, vals in value.items():
+            out.setdefault(str(dim).strip(), []).extend(as_list(vals))
+        return out
+    for item in [value] if isinstance(value, str) else value:
+        dim, vals = _one_filter(str(item))
+        out.setdefault(dim, []).extend(vals)
+    return out
+
+
+# -- durations ---------------------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration_seconds(value: str | float | dt.timedelta | None, what: str = "duration") -> float | None:
+    """'30d', '12h', '90m', '45s', '2w' (a bare number is seconds, or a timedelta) -> seconds; None or '' ->
+    None. Zero or less is refused: every duration here is a window or a gap."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = _DURATION.fullmatch(str(value).lower())
+        if not m:
+            raise InputError(f"{what} {value!r}: write a number and a unit, e.g. 30d, 12h, 90m, 45s or 2w")
+        seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
+    if seconds <= 0:
+        raise InputError(f"{what} must be positive (got {value!r})")
+    return seconds
+
+
+def parse_duration(value: str | float | dt.timedelta, what: str = "duration") -> dt.timedelta:
+    """'30d', '24h', '90m', '2w', '45s' -> timedelta."""
+    seconds = duration_seconds(value, what)
+    if seconds is None:
+        raise InputError(f"{what}: write a number and a unit, e.g. 30d, 12h, 90m, 45s or 2w")
+    return dt.timedelta(seconds=seconds)

@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import re
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from momenti.core.args import parse_duration  # noqa: F401 - where callers have imported it
 from momenti.core.clock import naive_utc, utcnow
 from momenti.core.errors import InputError
 from momenti.core.secrets import secret_key  # noqa: F401 - re-exported: links are signed with it
@@ -147,18 +147,6 @@ def is_consumed(ws: Context, claims: LinkClaims) -> bool:
 
 
 # -- helpers for the CLI and invitations -------------------------------------------------------------------
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(text: str) -> dt.timedelta:
-    """'30d', '24h', '90m', '2w', '45s' -> timedelta."""
-    m = _DURATION.match(str(text).lower())
-    if not m:
-        raise InputError(f"not a duration: {text!r} (write e.g. 30d, 24h, 90m, 2w)")
-    return dt.timedelta(**{_UNITS[m[2]]: float(m[1])})
-
 
 def survey_url(base_url: str, survey: str, token: str) -> str:
     """The public page a link opens (the survey pages read `?t=`)."""

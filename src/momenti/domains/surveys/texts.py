@@ -1,81 +1,70 @@
-"""The words of the public survey pages in Italian and English (buttons, progress, errors, polite pages)."""
+"""The words of the public survey pages in Italian and English (buttons, progress, errors, polite pages), read from
+the gettext catalogs of momenti.core.i18n."""
 
 from __future__ import annotations
 
+from momenti.core.i18n import N_, NP_, gettext, pgettext
 from momenti.domains.surveys.definition import LANGS, Question
 
-UI: dict[str, dict[str, str]] = {
-    "it": {
-        "next": "Avanti", "submit": "Invia", "back": "Indietro", "required": "obbligatoria",
-        "progress": "Pagina {i} di {n}", "switch": "English", "error_title": "Da completare",
-        "summary": "Manca qualche risposta: la completi per proseguire.",
-        "error_required": "Risponda a questa domanda per proseguire.",
-        "error_invalid": "Scelga una delle risposte proposte.",
-        "thanks_title": "Grazie", "thanks_text": "Le sue risposte sono state registrate.",
-        "recorded_title": "Risposte già registrate",
-        "recorded_text": "Questo questionario è stato chiuso per inattività; le risposte date sono state registrate. "
-                         "Grazie!",
-        "closed_title": "Questionario chiuso",
-        "closed_text": "Questo questionario non raccoglie più risposte. Grazie comunque per il suo interesse.",
-        "not_found_title": "Questionario non trovato",
-        "not_found_text": "Non troviamo questo questionario. Controlli l'indirizzo ricevuto.",
-        "link_invalid_title": "Link non valido",
-        "link_invalid_text": "Il link usato non è valido. Usi il link ricevuto, senza modificarlo.",
-        "link_expired_title": "Link scaduto",
-        "link_expired_text": "Il link usato è scaduto. Ci scusiamo: non è più possibile rispondere con questo link.",
-        "link_required_title": "Serve un link personale",
-        "link_required_text": "Questo questionario si compila dal link personale ricevuto via e-mail o SMS.",
-        "already_title": "Già compilato",
-        "already_text": "Con questo link il questionario è già stato compilato. Grazie!",
-        "busy_title": "Troppi invii", "busy_text": "Abbiamo ricevuto troppi invii in poco tempo: riprovi tra poco.",
-    },
-    "en": {
-        "next": "Next", "submit": "Submit", "back": "Back", "required": "required",
-        "progress": "Page {i} of {n}", "switch": "Italiano", "error_title": "To complete",
-        "summary": "Some answers are missing: please complete them to go on.",
-        "error_required": "Please answer this question to go on.",
-        "error_invalid": "Please choose one of the answers offered.",
-        "thanks_title": "Thank you", "thanks_text": "Your answers have been recorded.",
-        "recorded_title": "Answers already recorded",
-        "recorded_text": "This survey was closed after a period of inactivity; the answers you gave have been "
-                         "recorded. Thank you!",
-        "closed_title": "Survey closed",
-        "closed_text": "This survey no longer takes answers. Thank you for your interest all the same.",
-        "not_found_title": "Survey not found",
-        "not_found_text": "We cannot find this survey. Please check the address you received.",
-        "link_invalid_title": "Invalid link",
-        "link_invalid_text": "The link you used is not valid. Please use the link you received, unchanged.",
-        "link_expired_title": "Link expired",
-        "link_expired_text": "The link you used has expired. We are sorry: it can no longer be used to answer.",
-        "link_required_title": "A personal link is needed",
-        "link_required_text": "This survey is answered from the personal link you received by e-mail or text.",
-        "already_title": "Already answered",
-        "already_text": "This survey has already been answered with this link. Thank you!",
-        "busy_title": "Too many submissions", "busy_text": "We received too many submissions at once: please try "
-                                                          "again in a moment.",
-    },
+# The words of the survey pages by key; the msgids (English) are translated by the catalogs of core/locales.
+MESSAGES: dict[str, str] = {
+    "next": N_("Next"), "submit": N_("Submit"), "back": N_("Back"), "required": N_("required"),
+    "progress": N_("Page {i} of {n}"), "switch": N_("Switch to the other language"),
+    "error_title": N_("To complete"),
+    "summary": N_("Some answers are missing: please complete them to go on."),
+    "error_required": N_("Please answer this question to go on."),
+    "error_invalid": N_("Please choose one of the answers offered."),
+    "thanks_title": N_("Thank you"), "thanks_text": N_("Your answers have been recorded."),
+    "recorded_title": N_("Answers already recorded"),
+    "recorded_text": N_("This survey was closed after a period of inactivity; the answers you gave have been "
+                        "recorded. Thank you!"),
+    "closed_title": N_("Survey closed"),
+    "closed_text": N_("This survey no longer takes answers. Thank you for your interest all the same."),
+    "not_found_title": N_("Survey not found"),
+    "not_found_text": N_("We cannot find this survey. Please check the address you received."),
+    "link_invalid_title": N_("Invalid link"),
+    "link_invalid_text": N_("The link you used is not valid. Please use the link you received, unchanged."),
+    "link_expired_title": N_("Link expired"),
+    "link_expired_text": N_("The link you used has expired. We are sorry: it can no longer be used to answer."),
+    "link_required_title": N_("A personal link is needed"),
+    "link_required_text": N_("This survey is answered from the personal link you received by e-mail or text."),
+    "already_title": N_("Already answered"),
+    "already_text": N_("This survey has already been answered with this link. Thank you!"),
+    "busy_title": N_("Too many submissions"),
+    "busy_text": N_("We received too many submissions at once: please try again in a moment."),
 }
 
-AGREE: dict[str, dict[int, list[str]]] = {
-    "it": {
-        5: ["Per niente d'accordo", "Poco d'accordo", "Né d'accordo né in disaccordo", "Abbastanza d'accordo",
-            "Del tutto d'accordo"],
-        7: ["Per niente d'accordo", "In disaccordo", "Un po' in disaccordo", "Né d'accordo né in disaccordo",
-            "Un po' d'accordo", "D'accordo", "Del tutto d'accordo"],
-    },
-    "en": {
-        5: ["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"],
-        7: ["Strongly disagree", "Disagree", "Somewhat disagree", "Neither agree nor disagree", "Somewhat agree",
-            "Agree", "Strongly agree"],
-    },
+# The points of agreement scales: the same English words name different Italian points on 5 and 7 points,
+# hence a context per scale length.
+AGREE_POINTS: dict[int, list[tuple[str, str]]] = {
+    5: [NP_("agree-5", "Strongly disagree"), NP_("agree-5", "Disagree"),
+        NP_("agree-5", "Neither agree nor disagree"), NP_("agree-5", "Agree"), NP_("agree-5", "Strongly agree")],
+    7: [NP_("agree-7", "Strongly disagree"), NP_("agree-7", "Disagree"), NP_("agree-7", "Somewhat disagree"),
+        NP_("agree-7", "Neither agree nor disagree"), NP_("agree-7", "Somewhat agree"), NP_("agree-7", "Agree"),
+        NP_("agree-7", "Strongly agree")],
 }
 
 # The meaning of the ends of the standard scales when the definition does not say.
-SCALE_ENDS: dict[str, dict[str, tuple[str, str]]] = {
-    "nps": {"it": ("Per nulla probabile", "Estremamente probabile"), "en": ("Not at all likely", "Extremely likely")},
-    "csat": {"it": ("Per nulla soddisfatto", "Molto soddisfatto"), "en": ("Very dissatisfied", "Very satisfied")},
-    "ces": {"it": ("Molto difficile", "Molto facile"), "en": ("Very difficult", "Very easy")},
+SCALE_END_MSGIDS: dict[str, tuple[str, str]] = {
+    "nps": (N_("Not at all likely"), N_("Extremely likely")),
+    "csat": (N_("Very dissatisfied"), N_("Very satisfied")),
+    "ces": (N_("Very difficult"), N_("Very easy")),
 }
+
+
+def ui(lang: str) -> dict[str, str]:
+    """The words of the survey pages in `lang`, by key."""
+    return {key: gettext(lang, msgid) for key, msgid in MESSAGES.items()}
+
+
+# Read once from the catalogs: the pages index these by language and key.
+UI: dict[str, dict[str, str]] = {lang: ui(lang) for lang in LANGS}
+AGREE: dict[str, dict[int, list[str]]] = {
+    lang: {n: [pgettext(lang, ctx, msgid) for ctx, msgid in points] for n, points in AGREE_POINTS.items()}
+    for lang in LANGS}
+SCALE_ENDS: dict[str, dict[str, tuple[str, str]]] = {
+    kind: {lang: (gettext(lang, low), gettext(lang, high)) for lang in LANGS}
+    for kind, (low, high) in SCALE_END_MSGIDS.items()}
 
 
 def pick_language(*candidates: str | None, accept_language: str | None = None) -> str:

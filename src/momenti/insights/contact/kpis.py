@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import ibis
 import pandas as pd
 
-from momenti.core.args import as_date, as_list
+from momenti.core.args import as_date, as_list, parse_filters
 from momenti.core.errors import InputError
 from momenti.engines import stats
 from momenti.insights.contact import facts as contact_facts
@@ -64,7 +64,7 @@ class ContactQuery:
             by_list.remove("period")
             period = period or "month"
         q = cls(by_list, period, as_date(start), as_date(end),
-                {k: as_list(v) for k, v in (filters or {}).items()}, int(days))
+                parse_filters(filters), int(days))
         q.validate(allowed)
         return q
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from momenti.core.args import as_date
+from momenti.core.args import as_date, parse_filters
 from momenti.insights.base import WorkspaceQuestions
 from momenti.insights.contact import channels as _channels
 from momenti.insights.contact import kpis as _contact
@@ -42,7 +42,7 @@ class ContactQuestions(WorkspaceQuestions):
     def _contact_query(self, allowed: Sequence[str], by: By, period: str | None, start: DateLike, end: DateLike,
                        filters: Filters, more: Mapping[str, Sequence[str] | str], days: int = 7,
                        ) -> _contact.ContactQuery:
-        merged = {**(filters or {}), **more}
+        merged = {**parse_filters(filters), **more}
         return _contact.ContactQuery.build(allowed, by, period, start, end, merged, days)
 
     def _stats(self) -> dict[str, float]:

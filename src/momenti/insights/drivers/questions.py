@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from momenti.core.args import as_date, as_list
+from momenti.core.args import as_date, as_list, parse_filters
 from momenti.insights.base import WorkspaceQuestions
 from momenti.insights.drivers import data as mm
 
@@ -26,7 +26,7 @@ class DriverQuestions(WorkspaceQuestions):
 
     def _scope(self, by: Dims = None, period: str | None = None, start: dt.date | str | None = None,
                end: dt.date | str | None = None, filters: dict[str, list[str]] | None = None) -> mm.Scope:
-        return mm.Scope(as_list(by), period, as_date(start), as_date(end), dict(filters or {}))
+        return mm.Scope(as_list(by), period, as_date(start), as_date(end), parse_filters(filters))
 
     def drivers(self, outcome: str = "nps", drivers: Drivers = None, method: str = "relative_weights",
                 by: Dims = None, period: str | None = None, start: dt.date | str | None = None,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from momenti.core.args import as_date, as_list
+from momenti.core.args import as_date, as_list, parse_filters
 from momenti.insights.base import WorkspaceQuestions
 from momenti.insights.loyalty import battery as loy
 from momenti.insights.loyalty import price as lp
@@ -38,7 +38,7 @@ class LoyaltyQuestions(WorkspaceQuestions):
     @staticmethod
     def _loyalty_scope(by: Names, period: str | None, start: DateLike, end: DateLike,
                        filters: dict[str, list[str]] | None) -> loy.Scope:
-        return loy.Scope(as_list(by), period, as_date(start), as_date(end), dict(filters or {}))
+        return loy.Scope(as_list(by), period, as_date(start), as_date(end), parse_filters(filters))
 
     def loyalty_battery(self, items: Names = None, by: Names = None, period: str | None = None,
                         start: DateLike = None, end: DateLike = None, filters: dict[str, list[str]] | None = None,

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import re
 from dataclasses import dataclass, field
 
 import ibis
@@ -35,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from momenti.core.args import duration_seconds, parse_day, parse_filters
 from momenti.core.errors import InputError
 from momenti.insights.paths import facts as jf
 from momenti.warehouse.connection import WarehouseConnection
@@ -42,7 +42,6 @@ from momenti.warehouse.schema import TABLES
 
 CASE_NOTIONS = ("case_id", "customer")
 STEP_DIMENSIONS = ("channel", "touchpoint", "activity")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def table(name: str) -> ibis.Table:
@@ -84,30 +83,17 @@ def _arrow(wh: WarehouseConnection, expr: ibis.Expr) -> pa.Table:
 
 
 def parse_duration(value: str | float | int | dt.timedelta | None, what: str = "gap") -> float | None:
-    """'30d', '12h', '90m', '45s', '2w' (or seconds, or a timedelta) -> seconds."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(value).lower())
-        if not m:
-            raise InputError(f"{what} {value!r}: write a number and a unit, e.g. 30d, 12h, 90m, 45s or 2w")
-        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
-    if seconds <= 0:
-        raise InputError(f"{what} must be positive (got {value!r})")
-    return seconds
+    """'30d', '12h', '90m', '45s', '2w' (or seconds, or a timedelta) -> seconds (the grammar of core.args)."""
+    return duration_seconds(value, what)
 
 
 def _date(value: dt.date | str | None, what: str) -> dt.date | None:
     if value is None or value == "" or isinstance(value, dt.date):
         return value or None
     try:
-        return dt.date.fromisoformat(str(value))
+        return parse_day(str(value))
     except ValueError as exc:
-        raise InputError(f"{what}: not a date: {value!r} (use YYYY-MM-DD)") from exc
+        raise InputError(f"{what}: {exc}") from None
 
 
 def _values(v: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -144,7 +130,7 @@ class JourneyQuery:
             raise InputError("a bounded journey needs both start_activity and end_activity")
         if start_activity and start_activity == end_activity:
             raise InputError("start_activity and end_activity must differ")
-        merged: dict[str, list[str]] = {k: _values(v) for k, v in (filters or {}).items()}
+        merged: dict[str, list[str]] = parse_filters(filters)
         for dim, v in (("channel", channel), ("touchpoint", touchpoint), ("activity", activity)):
             if v:
                 merged.setdefault(dim, []).extend(_values(v))

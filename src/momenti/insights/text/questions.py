@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from momenti.core.args import as_date, as_list
+from momenti.core.args import as_date, as_list, parse_filters
 from momenti.core.errors import InputError
 from momenti.insights.base import WorkspaceQuestions
 from momenti.insights.text import kept
@@ -39,7 +39,7 @@ class TextQuestions(WorkspaceQuestions):
     def _text_query(self, by: By, period: str | None, start: DateLike, end: DateLike, filters: Filters,
                     more: Mapping[str, Sequence[str] | str | None]) -> _topics.TextQuery:
         merged: dict[str, list[str]] = {}
-        for dim, values in {**(filters or {}), **{k: v for k, v in more.items() if v is not None}}.items():
+        for dim, values in {**parse_filters(filters), **{k: v for k, v in more.items() if v is not None}}.items():
             merged.setdefault(dim, []).extend([values] if isinstance(values, str) else list(values))
         return _topics.TextQuery(as_list(by), period, as_date(start), as_date(end), merged)
 

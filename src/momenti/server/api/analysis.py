@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from momenti.core.args import parse_filters
 from momenti.core.frames import records
-from momenti.server.api.metrics import By, Filters, From, Period, To, parse_filters
+from momenti.server.api.metrics import By, Filters, From, Period, To
 from momenti.server.deps import WorkspaceDep
 from momenti.server.schemas import DissonancePublic, DriversPublic, PenaltyRewardPublic, QuadrantPublic
 

@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.routing import APIRoute
 
-from momenti.core.args import Day
+from momenti.core.args import Day, parse_filters
 from momenti.core.frames import records
-from momenti.server.api.metrics import Period, parse_filters
+from momenti.server.api.metrics import Period
 from momenti.server.deps import WorkspaceDep
 from momenti.server.schemas import AhtPublic, ComplaintsPublic, FcrPublic, RepeatsPublic, SwitchingPublic
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from momenti.core.args import Day
+from momenti.core.args import FILTER_HELP, Day, parse_filters
 from momenti.core.errors import InputError
 from momenti.core.frames import records
 from momenti.server.deps import WorkspaceDep
@@ -18,29 +18,10 @@ Metric = Literal["nps", "csat", "ces"]
 Period = Literal["day", "week", "month", "quarter", "year"]
 By = Annotated[str, Query(description="Comma list of touchpoint, stage, journey, channel, language, "
                                       "segment:<attribute>", examples=["touchpoint"])]
-Filters = Annotated[list[str], Query(alias="filter", description="dimension:value[,value] (repeatable), e.g. "
-                                     "touchpoint:app-login or segment:tier:gold")]
+Filters = Annotated[list[str], Query(alias="filter", description=FILTER_HELP)]
 Question = Annotated[str | None, Query(description="Answer key to score (default: the metric's own key)")]
 From = Annotated[Day | None, Query(alias="from", description="First day, inclusive")]
 To = Annotated[Day | None, Query(alias="to", description="Last day, inclusive")]
-
-
-def parse_filters(items: list[str]) -> dict[str, list[str]]:
-    """'touchpoint:a,b', 'segment:tier:gold' (segment names its attribute after a colon) or 'channel=app'."""
-    out: dict[str, list[str]] = {}
-    for item in items:
-        if "=" in item:
-            dim, _, values = item.partition("=")
-        elif item.startswith("segment:") and item.count(":") >= 2:
-            attr, _, values = item[len("segment:"):].partition(":")
-            dim = f"segment:{attr}"
-        else:
-            dim, _, values = item.partition(":")
-        vals = [v.strip() for v in values.split(",") if v.strip()]
-        if not dim.strip() or not vals:
-            raise InputError(f"filter {item!r}: write dimension:value, e.g. touchpoint:app-login")
-        out.setdefault(dim.strip(), []).extend(vals)
-    return out
 
 
 # exclude_unset: a row carries only its metric's columns, not the empty ones of the other metrics.

@@ -13,9 +13,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from momenti.core.args import Day
+from momenti.core.args import Day, parse_filters
 from momenti.core.frames import records
-from momenti.server.api.metrics import parse_filters
 from momenti.server.deps import WorkspaceDep
 from momenti.server.schemas import (
     ActivitiesPublic,

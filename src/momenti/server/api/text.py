@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from momenti.core.args import parse_filters
 from momenti.core.errors import InputError
 from momenti.core.frames import records
-from momenti.server.api.metrics import From, Period, To, parse_filters
+from momenti.server.api.metrics import From, Period, To
 from momenti.server.deps import TokenDep, WorkspaceDep
 from momenti.server.schemas import CommentsPublic, TextAnalyzePublic, TopicsPublic, TrendsPublic
 

@@ -8,8 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
+from momenti.core import i18n
 from momenti.core.args import Day
 from momenti.domains.surveys.texts import pick_language
 from momenti.server.deps import WorkspaceDep
@@ -31,6 +34,28 @@ def _number(value: float | None, lang: str, decimals: int = 0, signed: bool = Fa
 
 
 templates.env.filters["num"] = _number
+
+
+# {{ _("...") }} and {% trans %} in templates translate into the page's `lang` (the catalogs of core/i18n). The
+# callables read the language from the render context, so concurrent requests in two languages never mix (a
+# per-request install_gettext_translations would swap one environment shared by all requests).
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return i18n.gettext(str(context.get("lang") or "it"), message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return i18n.translations(str(context.get("lang") or "it")).ngettext(singular, plural, n)
+
+
+@pass_context
+def _pgettext(context: Context, ctx: str, message: str) -> str:
+    return i18n.pgettext(str(context.get("lang") or "it"), ctx, message)
+
+
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)  # type: ignore[attr-defined]
 
 
 @router.get("/", response_class=HTMLResponse, summary="Journey overview (HTML, or JSON with ?format=json)")

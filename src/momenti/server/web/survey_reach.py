@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from momenti.core.clock import utcnow
 from momenti.core.errors import InputError, MomentiError
 from momenti.core.frames import records
+from momenti.core.i18n import LANGUAGES, N_, gettext
 from momenti.domains.surveys import abuse, fatigue, links, widget
 from momenti.domains.surveys.invite import status as invitation_status
 from momenti.domains.surveys.invite_trigger import record_bounces
@@ -28,19 +29,15 @@ from momenti.server.web.routes import templates
 router = APIRouter(tags=["survey reach"])
 log = logging.getLogger("momenti.server.web.survey_reach")
 
-UNSUB_TEXTS = {
-    "it": {"title": "Annulla l'iscrizione ai questionari", "button": "Sì, non inviatemi più questionari",
-           "confirm": "Vuole smettere di ricevere i nostri questionari? Non la contatteremo più per nessun "
-                      "questionario.",
-           "done": "Fatto: non riceverà più i nostri questionari. Grazie per il tempo che ci ha dedicato.",
-           "invalid": "Questo link non è valido. Se ha copiato l'indirizzo dall'e-mail, controlli che sia completo.",
-           "other": "English"},
-    "en": {"title": "Unsubscribe from surveys", "button": "Yes, send me no more surveys",
-           "confirm": "Do you want to stop receiving our surveys? We will not contact you again for any survey.",
-           "done": "Done: you will receive no more surveys from us. Thank you for your time.",
-           "invalid": "This link is not valid. If you copied the address from the e-mail, check that it is complete.",
-           "other": "Italiano"},
+# The words of the unsubscribe page by key (msgids in English, translated by the catalogs of core/locales).
+UNSUB_MESSAGES = {
+    "title": N_("Unsubscribe from surveys"), "button": N_("Yes, send me no more surveys"),
+    "confirm": N_("Do you want to stop receiving our surveys? We will not contact you again for any survey."),
+    "done": N_("Done: you will receive no more surveys from us. Thank you for your time."),
+    "invalid": N_("This link is not valid. If you copied the address from the e-mail, check that it is complete."),
+    "other": N_("Switch to the other language"),
 }
+UNSUB_TEXTS = {lang: {key: gettext(lang, msgid) for key, msgid in UNSUB_MESSAGES.items()} for lang in LANGUAGES}
 
 
 def install(app: FastAPI) -> None:
