@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
@@ -41,6 +41,7 @@ def split_dims(value: object) -> object:
 Dims = Annotated[list[str] | None, BeforeValidator(split_dims)]
 Filters = dict[str, list[str]] | None
 Day = dt.date | None
+Period = Literal["day", "week", "month", "quarter", "year"] | None
 
 
 class Answers(Protocol):
@@ -124,6 +125,16 @@ class Query(BaseModel):
     def cache_key(self) -> str:
         doc = json.dumps({"kind": self.kind, **self.parameters()}, sort_keys=True, default=str)
         return hashlib.sha256(doc.encode()).hexdigest()
+
+
+class ScopedQuery(Query):
+    """The scope most questions share: groups (`by`), a period, a date window (inclusive) and filters."""
+
+    by: Dims = None
+    period: Period = None
+    start: Day = None
+    end: Day = None
+    filters: Filters = None
 
 
 REGISTRY: dict[str, type[Query]] = {}

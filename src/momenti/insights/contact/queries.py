@@ -5,21 +5,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from momenti.insights.query import Day, Dims, Filters, Query, register
-
-Period = Literal["day", "week", "month", "quarter", "year"] | None
-
-
-class _Contacts(Query):
-    by: Dims = None
-    period: Period = None
-    start: Day = None
-    end: Day = None
-    filters: Filters = None
+from momenti.insights.query import Day, Dims, Query, ScopedQuery, register
 
 
 @register
-class RepeatContactsQuery(_Contacts):
+class RepeatContactsQuery(ScopedQuery):
     """Repeat contacts within `days` days, with a Wilson interval."""
 
     kind: Literal["repeat_contacts"] = "repeat_contacts"
@@ -28,7 +18,7 @@ class RepeatContactsQuery(_Contacts):
 
 
 @register
-class FcrQuery(_Contacts):
+class FcrQuery(ScopedQuery):
     """First-contact resolution (100 - repeat rate)."""
 
     kind: Literal["fcr"] = "fcr"
@@ -37,7 +27,7 @@ class FcrQuery(_Contacts):
 
 
 @register
-class HandlingTimeQuery(_Contacts):
+class HandlingTimeQuery(ScopedQuery):
     """Handling time per event or per contact, with a t-interval of the mean."""
 
     kind: Literal["handling_time"] = "handling_time"
@@ -46,7 +36,7 @@ class HandlingTimeQuery(_Contacts):
 
 
 @register
-class ComplaintRateQuery(_Contacts):
+class ComplaintRateQuery(ScopedQuery):
     """Complaint rate of contacts or customers."""
 
     kind: Literal["complaint_rate"] = "complaint_rate"
@@ -57,7 +47,7 @@ class ComplaintRateQuery(_Contacts):
 
 
 @register
-class ChannelSwitchingQuery(_Contacts):
+class ChannelSwitchingQuery(ScopedQuery):
     """Share switching from one channel to another within `days` days."""
 
     kind: Literal["channel_switching"] = "channel_switching"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from momenti.insights.query import Day, Dims, Filters, Query, register
+from momenti.insights.query import Day, Dims, Filters, Period, Query, register
 
 
 class _Driven(Query):
@@ -23,7 +23,7 @@ class DriversQuery(_Driven):
     shortcut = "drivers"
     method: Literal["relative_weights", "shapley"] = "relative_weights"
     by: Dims = None
-    period: Literal["day", "week", "month", "quarter", "year"] | None = None
+    period: Period = None
     missing: Literal["listwise", "pairwise"] = "pairwise"
     bootstrap: int = 1000
     seed: int = 0
@@ -38,7 +38,7 @@ class PenaltyRewardQuery(_Driven):
     low: float | None = None
     high: float | None = None
     by: Dims = None
-    period: Literal["day", "week", "month", "quarter", "year"] | None = None
+    period: Period = None
     missing: Literal["indicator", "listwise"] = "indicator"
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from momenti.insights.query import Day, Dims, Filters, Query, register
-
-Period = Literal["day", "week", "month", "quarter", "year"] | None
+from momenti.insights.query import Day, Dims, Filters, Period, Query, register
 
 
 class _Battery(Query):

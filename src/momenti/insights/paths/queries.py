@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator
 
-from momenti.insights.query import Day, Dims, Filters, Query, register, split_dims
+from momenti.insights.query import Day, Dims, Filters, Period, Query, register, split_dims
 
 
 class _Journeys(Query):
@@ -63,7 +63,7 @@ class FunnelQuery(_Journeys):
     steps: Annotated[list[str], BeforeValidator(split_dims)]
     mode: Literal["eventually", "directly"] = "eventually"
     by: Dims = None
-    period: Literal["day", "week", "month", "quarter", "year"] | None = None
+    period: Period = None
 
 
 @register

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from momenti.insights.query import Context, Day, Dims, Filters, Query, register
+from momenti.insights.query import Context, Dims, Filters, Period, Query, ScopedQuery, register
 from momenti.warehouse.connection import WarehouseConnection
 
 
-class _Scored(Query):
-    by: Dims = None
-    period: Literal["day", "week", "month", "quarter", "year"] | None = None
-    start: Day = None
-    end: Day = None
-    filters: Filters = None
+class _Scored(ScopedQuery):
     question: str | None = None
 
     def metric_name(self) -> str:
@@ -83,7 +78,7 @@ class CompareQuery(Query):
     shortcut = "compare"
     metric: Literal["nps", "csat", "ces"] = "nps"
     by: Dims = None
-    period: Literal["day", "week", "month", "quarter", "year"] | None = None
+    period: Period = None
     periods: tuple[str, str] | None = None
     filters: Filters = None
     question: str | None = None

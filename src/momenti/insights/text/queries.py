@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from momenti.insights.query import Day, Dims, Filters, Query, register
-
-Period = Literal["day", "week", "month", "quarter", "year"] | None
+from momenti.insights.query import Day, Dims, Filters, Period, Query, ScopedQuery, register
 
 
 @register
-class TopicsQuery(Query):
+class TopicsQuery(ScopedQuery):
     """Topic volume, share and sentiment per group."""
 
     kind: Literal["topics"] = "topics"
     shortcut = "topics"
-    by: Dims = None
-    period: Period = None
-    start: Day = None
-    end: Day = None
-    filters: Filters = None
 
 
 @register

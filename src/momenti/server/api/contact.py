@@ -11,10 +11,10 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.routing import APIRoute
 
 from momenti.core.args import Day, parse_filters
 from momenti.core.frames import records
+from momenti.server.api.aliases import served_under
 from momenti.server.api.metrics import Period
 from momenti.server.deps import WorkspaceDep
 from momenti.server.schemas import AhtPublic, ComplaintsPublic, FcrPublic, RepeatsPublic, SwitchingPublic
@@ -104,18 +104,5 @@ def switching(ws: WorkspaceDep, from_channel: str | None = None,
                   from_channel=from_channel, to_channel=to_channel, same_reason=same_reason)
 
 
-def _under(prefix: str, shown: bool) -> None:
-    # Each route added with its full path (not a nested include), so the app lists them like any other.
-    for r in _routes.routes:
-        assert isinstance(r, APIRoute)
-        router.add_api_route(f"{prefix}{r.path}", r.endpoint, methods=list(r.methods), summary=r.summary,
-                             description=r.description, response_model=r.response_model,
-                             response_model_exclude_unset=r.response_model_exclude_unset,
-                             response_class=r.response_class, responses=r.responses, tags=r.tags,
-                             name=r.name, include_in_schema=shown and r.include_in_schema)
-
-
-router = APIRouter()
-_under("/api/v1/contact", shown=True)
-# The first home of these routes, kept so that existing clients keep working; /docs shows only the new names.
-_under("/api/v1/journeys", shown=False)
+# The first home of these routes is kept so that existing clients keep working; /docs shows only the new names.
+router = served_under(_routes, "/api/v1/contact", alias="/api/v1/journeys")

@@ -11,10 +11,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 
 from momenti.core.args import Day, parse_filters
 from momenti.core.frames import records
+from momenti.server.api.aliases import served_under
+from momenti.server.api.metrics import Period
 from momenti.server.deps import WorkspaceDep
 from momenti.server.schemas import (
     ActivitiesPublic,
@@ -117,7 +118,7 @@ def funnel(ws: WorkspaceDep,
                                        examples=["login app,bonifico,logout"])],
            mode: Literal["eventually", "directly"] = "eventually",
            by: Annotated[str, Query(description="Comma list of segment:<attr>")] = "",
-           period: Literal["day", "week", "month", "quarter", "year"] | None = None,
+           period: Period | None = None,
            case: Case = "case_id", gap: Gap = None, start_activity: StartAct = None, end_activity: EndAct = None,
            start: From = None, end: To = None, filters: Filters = [],  # noqa: B006
            coverage: Coverage = None) -> dict:
@@ -153,18 +154,5 @@ def loyalty(ws: WorkspaceDep, by: Literal["variant", "activity", "repeats", "swi
     return _json(sel, records(df), by=by, question=question, within=within)
 
 
-def _under(prefix: str, shown: bool) -> None:
-    # Each route added with its full path (not a nested include), so the app lists them like any other.
-    for r in _routes.routes:
-        assert isinstance(r, APIRoute)
-        router.add_api_route(f"{prefix}{r.path}", r.endpoint, methods=list(r.methods), summary=r.summary,
-                             description=r.description, response_model=r.response_model,
-                             response_model_exclude_unset=r.response_model_exclude_unset,
-                             response_class=r.response_class, responses=r.responses, tags=r.tags,
-                             name=r.name, include_in_schema=shown and r.include_in_schema)
-
-
-router = APIRouter()
-_under("/api/v1/paths", shown=True)
-# The first home of these routes, kept so that existing clients keep working; /docs shows only the new names.
-_under("/api/v1/journeys", shown=False)
+# The first home of these routes is kept so that existing clients keep working; /docs shows only the new names.
+router = served_under(_routes, "/api/v1/paths", alias="/api/v1/journeys")
