@@ -50,6 +50,7 @@ bench: install-peers
 	$(BIN)/python bench/survey_pages.py
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/query_cache.py
+	$(BIN)/python bench/pages.py
 
 clean-demo:
 	rm -rf momenti-data

@@ -71,3 +71,13 @@ def keep_offline(page: Any, base: str, blocked: list[str]) -> Any:
 
     page.route("**/*", guard)
     return page
+
+
+def browser_sign_in(page: Any, base: str, email: str, password: str) -> None:
+    """Sign in through the /login form as a person would."""
+    page.goto(base + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("form.signin button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, f"sign-in failed: {page.url}"

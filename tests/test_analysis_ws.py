@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from conftest import demo_workspace
 from momenti.engines import PenaltyReward, RelativeWeights
 
@@ -213,7 +213,7 @@ def test_rest_routes(demo_ws: momenti.Workspace) -> None:
     from momenti.server.app import create_app
 
     app = create_app(get_settings(data_dir=demo_ws.settings.data_dir))
-    with TestClient(app) as client:
+    with AuthedClient(app) as client:
         r = client.get("/api/v1/analysis/drivers",
                        params={"bootstrap": 50, "seed": 2, "drivers": "app-login,branch-visit"})
         assert r.status_code == 200, r.text

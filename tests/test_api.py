@@ -19,13 +19,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.core.config import get_settings
 from momenti.core.errors import ConflictError, NotFoundError
 from momenti.core.frames import records
 from momenti.domains.tokens import LAST_USED_RESOLUTION, create_token, list_tokens, revoke_token, verify_token
 from momenti.server.app import create_app
 from momenti.server.syncer import DebouncedSync
-from momenti.store.models import ApiToken, Event, Feedback, IdempotencyKey, Response
+from momenti.store.access import ApiToken, IdempotencyKey
+from momenti.store.models import Event, Feedback, Response
 
 # --- fixtures ------------------------------------------------------------------------------------
 
@@ -71,8 +73,9 @@ def _settings(ws: momenti.Workspace, **over: object):  # noqa: ANN202
 def make_api(ws: momenti.Workspace, **over: object) -> Iterator[Api]:
     app = create_app(_settings(ws, **over))
     with app.state.workspace.session() as s, s.begin():
-        _, secret = create_token(s, "tests")
+        _, secret = create_token(s, "tests", "admin")  # admin: the write endpoints, reads and survey editing
     with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {secret}"  # reads need a token too (server/auth.py)
         yield Api(client, app, secret)
 
 
@@ -138,7 +141,7 @@ def test_tokens_create_list_verify_revoke(workspace: momenti.Workspace) -> None:
 
 
 def test_write_needs_a_valid_token(api: Api) -> None:
-    no_header = api.client.post("/api/v1/responses", json=response())
+    no_header = api.client.post("/api/v1/responses", json=response(), headers={"Authorization": ""})
     assert no_header.status_code == 401 and no_header.headers["www-authenticate"] == "Bearer"
     assert "bearer" in no_header.json()["detail"].lower()
     unknown = api.client.post("/api/v1/responses", json=response(), headers={"Authorization": "Bearer mom_nope"})
@@ -556,7 +559,7 @@ def test_write_timestamps_keep_their_zone(api_sqlite: Api) -> None:
 
 def test_fresh_workspace_answers_empty_metrics(tmp_path: Any) -> None:
     app = create_app(get_settings(data_dir=tmp_path / "fresh"))  # never synced, no journey
-    with TestClient(app) as client:
+    with AuthedClient(app) as client:
         r = client.get("/api/v1/metrics/nps", params={"by": "touchpoint", "period": "month"})
         assert r.status_code == 200 and r.json()["rows"] == []
         assert client.get("/api/v1/metrics/nps/compare", params={"period": "month"}).json()["rows"] == []

@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import make_token
 from momenti.cli.main import app as cli_app
 from momenti.core.args import as_date
 from momenti.core.config import get_settings
@@ -177,11 +178,12 @@ def test_a_500_keeps_the_keep_alive_connection(workspace: momenti.Workspace, mon
 
     monkeypatch.setattr(views, "overview", broken)
     app = create_app(get_settings(data_dir=workspace.settings.data_dir))
+    token = make_token(app.state.workspace)
     with serving(app) as base, caplog.at_level(logging.ERROR, logger="momenti.server"):
         url = urlparse(base)
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
         for _ in range(2):  # twice: the second 500 also arrives on the same connection
-            conn.request("GET", "/")
+            conn.request("GET", "/", headers={"Authorization": f"Bearer {token}"})
             r = conn.getresponse()
             body = r.read()
             assert r.status == 500 and json.loads(body) == INTERNAL

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.cli import main as cli_main
 from momenti.core.config import get_settings
 from momenti.server.app import create_app
@@ -35,7 +36,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(data_dir: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(get_settings(data_dir=data_dir))) as c:
+    with AuthedClient(create_app(get_settings(data_dir=data_dir))) as c:
         yield c
 
 
@@ -90,9 +91,10 @@ def test_old_names_are_not_in_the_docs_and_errors_stay_the_same(client: TestClie
     for prefix in ("/api/v1/contact", "/api/v1/journeys"):
         assert client.get(f"{prefix}/fcr", params={"by": "colour"}).status_code == 400
         assert client.get(f"{prefix}/fcr", params={"days": 0}).status_code == 422
-    # The new names are reads like the old ones: open to whoever reaches the API; a write still needs a token.
-    assert client.get("/api/v1/paths/dfg.svg").status_code in (200, 501)
-    assert client.post("/api/v1/text/analyze").status_code == 401
+    # The new names are reads like the old ones (a read token or a session); a write needs an ingest token.
+    assert client.get("/api/v1/paths/dfg.svg").status_code in (200, 503)  # 503: no Graphviz on this machine
+    assert client.get("/api/v1/paths/dfg.svg", headers={"Authorization": ""}).status_code == 401
+    assert client.post("/api/v1/text/analyze", headers={"Authorization": ""}).status_code == 401
 
 
 @pytest.mark.parametrize(("new", "old"), [

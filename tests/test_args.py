@@ -96,8 +96,7 @@ def test_filter_spellings_in_the_cli(workspace: momenti.Workspace, monkeypatch: 
 
 @pytest.mark.parametrize("spelling", ["touchpoint:app-login", "touchpoint=app-login"])
 def test_filter_spellings_over_http(workspace: momenti.Workspace, spelling: str) -> None:
-    from fastapi.testclient import TestClient
-
+    from auth_helpers import AuthedClient
     from momenti.core.config import get_settings
     from momenti.domains.tokens import create_token
     from momenti.server.app import create_app
@@ -106,7 +105,7 @@ def test_filter_spellings_over_http(workspace: momenti.Workspace, spelling: str)
     app = create_app(get_settings(data_dir=workspace.settings.data_dir))
     with app.state.workspace.session() as s, s.begin():
         _, secret = create_token(s, "tests")
-    with TestClient(app) as client:
+    with AuthedClient(app) as client:
         r = client.get("/api/v1/metrics/nps", params={"filter": spelling},
                        headers={"Authorization": f"Bearer {secret}"})
         assert r.status_code == 200, r.text

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.cli import main as cli_main
 from momenti.core.config import get_settings
 from momenti.core.errors import InputError
@@ -329,7 +329,7 @@ def test_cli_commands(example_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys
 
 
 def test_rest_routes(example_dir: Path) -> None:
-    with TestClient(create_app(get_settings(data_dir=example_dir))) as client:
+    with AuthedClient(create_app(get_settings(data_dir=example_dir))) as client:
         r = client.get("/api/v1/journeys/fcr", params={"by": "reason", "days": 7})
         assert r.status_code == 200, r.text
         body = r.json()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.cli.main import app as cli
 from momenti.core.errors import InputError
 from momenti.server.app import create_app
@@ -66,7 +66,7 @@ def test_cli_and_rest(workspace: momenti.Workspace, monkeypatch: pytest.MonkeyPa
                                    "json"])
     assert out.exit_code == 0, out.output
     assert [r["n"] for r in json.loads(out.stdout)["rows"]] == [3, 1]
-    with TestClient(create_app(workspace.settings)) as client:
+    with AuthedClient(create_app(workspace.settings)) as client:
         got = client.get("/api/v1/journeys/loyalty", params={"by": "repeats", "within": "365d"})
         assert got.status_code == 200, got.text
         assert [r["repeats"] for r in got.json()["rows"]] == ["0", "1"]

@@ -10,10 +10,10 @@ import re
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from browser_helpers import free_port
 from momenti.cli.main import app as cli_app
 from momenti.core.clock import utcnow
@@ -213,8 +213,9 @@ def test_bounces_from_file_and_api(ws: momenti.Workspace, smtp: tuple[Inbox, int
     assert {i.customer_key: i.status for i in rows(ws, Invitation)} == {"b1": "bounced", "b2": "sent"}
     with ws.session() as s, s.begin():
         _, secret = create_token(s, "mailer")
-    with TestClient(create_app(ws.settings)) as client:
-        r = client.post("/api/v1/invitations/bounces", json=[{"email": "B2@example.com", "reason": "mailbox full"}])
+    with AuthedClient(create_app(ws.settings)) as client:
+        r = client.post("/api/v1/invitations/bounces", json=[{"email": "B2@example.com", "reason": "mailbox full"}],
+                        headers={"Authorization": ""})
         assert r.status_code == 401
         r = client.post("/api/v1/invitations/bounces", json=[{"email": "B2@example.com", "reason": "mailbox full"}],
                         headers={"Authorization": f"Bearer {secret}"})
@@ -225,7 +226,8 @@ def test_bounces_from_file_and_api(ws: momenti.Workspace, smtp: tuple[Inbox, int
 
 
 def test_trigger_after_activity_is_idempotent(ws: momenti.Workspace, smtp: tuple[Inbox, int]) -> None:
-    now = utcnow()
+    # Yesterday at 09:00 UTC: outside the quiet hours (21-8 in Rome) whatever the hour the test runs at.
+    now = utcnow().replace(hour=9, minute=0, second=0, microsecond=0) - dt.timedelta(days=1)
     ws.import_records("customers", [{"customer_id": "t1", "email": "t1@example.com", "language": "en", "name": "Tina"},
                                     {"customer_id": "t2", "email": "t2@example.com", "language": "it"},
                                     {"customer_id": "t3"}], strict=True)
@@ -261,12 +263,12 @@ def test_trigger_after_activity_is_idempotent(ws: momenti.Workspace, smtp: tuple
 def test_invited_customer_answers_on_the_survey_pages(ws: momenti.Workspace, smtp: tuple[Inbox, int]) -> None:
     """The whole loop: e-mail -> personal link -> survey pages (the core engineer's /s/) -> link consumed ->
     counted as answered, so no reminder; the answer is in the metrics with the link's customer."""
-    sent_at = utcnow() - dt.timedelta(days=4)
+    sent_at = utcnow().replace(hour=9, minute=0) - dt.timedelta(days=4)  # outside the quiet hours
     invite(ws, SURVEY, [Contact("p1", "p1@example.com", "en", hidden={"branch": "MI01"}),
                         Contact("p2", "p2@example.com", "it")], now=sent_at)
     mail = next(m for m in smtp[0].messages if m["To"].addresses[0].addr_spec == "p1@example.com")
     token = token_of(parts(mail)[0])
-    with TestClient(create_app(ws.settings)) as client:
+    with AuthedClient(create_app(ws.settings)) as client:
         page = client.get(f"/s/{SURVEY}", params={"t": token})
         assert page.status_code == 200 and '<html lang="en">' in page.text
         answers = {"nps": "9"}
@@ -279,7 +281,7 @@ def test_invited_customer_answers_on_the_survey_pages(ws: momenti.Workspace, smt
             answers = {}
         assert "Thank you" in page.text
     assert links.is_consumed(ws, links.verify(token, links.secret_key(ws.settings)))
-    frame = remind(ws, dt.timedelta(days=3))
+    frame = remind(ws, dt.timedelta(days=3), now=sent_at + dt.timedelta(days=4))  # 09:00 UTC: not quiet hours
     assert frame[["customer_id", "result"]].values.tolist() == [["p2", "reminded"]]
     assert {r["what"]: r["answered"] for r in status(ws).to_dict("records")} == {"email sent": 1}
     ws.sync()

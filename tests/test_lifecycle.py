@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from scipy import stats
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.cli.main import app as cli
 from momenti.core.errors import InputError
 from momenti.server.app import create_app
@@ -75,7 +75,7 @@ def test_cli_and_rest(workspace: momenti.Workspace, monkeypatch: pytest.MonkeyPa
     assert [r["n"] for r in doc["rows"]] == [2, 1, 1] and doc["trend"]["n"] == 4
     table = CliRunner().invoke(cli, ["loyalty-bank"])
     assert "per extra positive moment" in table.stdout
-    with TestClient(create_app(workspace.settings)) as client:
+    with AuthedClient(create_app(workspace.settings)) as client:
         got = client.get("/api/v1/analysis/loyalty-bank", params={"buckets": "0,2"})
         assert got.status_code == 200
         assert [r["positive_moments"] for r in got.json()["rows"]] == ["0-1", "2+"]

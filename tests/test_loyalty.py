@@ -14,11 +14,11 @@ from statistics import NormalDist
 
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from scipy import stats as sps
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.cli.main import app as cli_app
 from momenti.cli.main import main as cli_main
 from momenti.core.config import get_settings
@@ -404,7 +404,7 @@ def test_rest_loyalty_routes(tmp_path: Path, bank_journey: Path) -> None:
         ws.apply_journey(bank_journey)
         _load(ws)
         expected = ws.price_gap(by="segment:segment")
-    with TestClient(create_app(get_settings(data_dir=tmp_path / "data"))) as client:
+    with AuthedClient(create_app(get_settings(data_dir=tmp_path / "data"))) as client:
         base = "/api/v1/analysis/loyalty"
         r = client.get(f"{base}/price-gap", params={"by": "segment:segment"})
         assert r.status_code == 200

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.cli.main import app as cli
 from momenti.core.config import get_settings
 from momenti.server.app import create_app
@@ -71,7 +72,7 @@ def test_cli_errors_are_messages(ws: momenti.Workspace) -> None:
 @pytest.fixture
 def client(ws: momenti.Workspace) -> Iterator[TestClient]:
     app = create_app(get_settings(data_dir=ws.settings.data_dir, sync_debounce_s=0.05))
-    with TestClient(app) as c:
+    with AuthedClient(app) as c:
         yield c
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.core.config import get_settings
 from momenti.insights.query import QueryError, kinds_schema, parse, registry
 
@@ -143,7 +143,7 @@ def test_rest_query_equals_get_routes(demo_ws: momenti.Workspace) -> None:
 
     app = create_app(get_settings(data_dir=demo_ws.settings.data_dir))
     assert "/api/v1/query" in app.openapi()["paths"]
-    with TestClient(app) as client:
+    with AuthedClient(app) as client:
         get = client.get("/api/v1/metrics/nps", params={"by": "touchpoint", "period": "month"}).json()
         post = client.post("/api/v1/query", json={"kind": "nps", "by": "touchpoint", "period": "month"})
         assert post.status_code == 200, post.text
@@ -165,7 +165,7 @@ def test_rest_query_refuses_invalid_input(demo_ws: momenti.Workspace) -> None:
     from momenti.server.app import create_app
 
     app = create_app(get_settings(data_dir=demo_ws.settings.data_dir, api_max_body_bytes=1000))
-    with TestClient(app) as client:
+    with AuthedClient(app) as client:
         r = client.post("/api/v1/query", json={"kind": "npz"})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "kind"]
         r = client.post("/api/v1/query", json={"kind": "nps", "colour": "red"})

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from lifelines import CoxPHFitter
 from lifelines.statistics import multivariate_logrank_test
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.core.errors import InputError
 from momenti.demo import generate
 from momenti.insights.retention import survival as rt
@@ -226,7 +226,7 @@ def test_rest(demo_ws: momenti.Workspace) -> None:
     from momenti.server.app import create_app
 
     app = create_app(get_settings(data_dir=demo_ws.settings.data_dir))
-    with TestClient(app) as client:
+    with AuthedClient(app) as client:
         r = client.get("/api/v1/analysis/retention/logrank", params={"by": "loyalty_segment"})
         assert r.status_code == 200, r.text
         assert [row["group"] for row in r.json()["rows"]] == ["truly_loyal", "price_driven", "other"]

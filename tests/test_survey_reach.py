@@ -15,12 +15,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from browser_helpers import served
 from momenti.cli.main import app as cli_app
 from momenti.core.clock import utcnow
@@ -134,7 +134,7 @@ def widget_form(html: str) -> dict[str, str]:
 def test_unsubscribe_page_is_honoured(ws: momenti.Workspace, smtp: tuple[Inbox, int]) -> None:
     invite(ws, SURVEY, [Contact("u1", "u1@example.com", "it")], now=T0)
     token = unsub_token(parts(smtp[0].messages[0])[0])
-    with TestClient(create_app(ws.settings)) as client:
+    with AuthedClient(create_app(ws.settings)) as client:
         page = client.get(f"/u/{token}")
         assert page.status_code == 200 and '<html lang="it">' in page.text
         assert "Annulla l'iscrizione" in html.unescape(page.text)
@@ -151,7 +151,7 @@ def test_unsubscribe_page_is_honoured(ws: momenti.Workspace, smtp: tuple[Inbox, 
 
 
 def test_widget_answers_land_in_metrics(ws: momenti.Workspace) -> None:
-    with TestClient(create_app(ws.settings)) as client:
+    with AuthedClient(create_app(ws.settings)) as client:
         js = client.get("/widget.js")
         assert js.status_code == 200 and len(js.content) < 5 * 1024
         assert "fetch(" not in js.text and "XMLHttpRequest" not in js.text
@@ -188,7 +188,7 @@ def test_widget_comment_is_masked_on_arrival(ws: momenti.Workspace) -> None:
     syncer thread does the work)."""
     tail = "Troppe commissioni sul conto, pessimo servizio."
     reader = momenti.open(ws.settings.data_dir, text_min_group=1)  # every comment shown, however few
-    with TestClient(create_app(ws.settings)) as client:
+    with AuthedClient(create_app(ws.settings)) as client:
         form = widget_form(client.get(f"/w/{SURVEY}?c=w1&lang=it").text)
         page = client.post(f"/w/{SURVEY}", data={**form, "score": "3", "comment": pii_comment(tail)})
         assert page.status_code == 200
@@ -201,7 +201,7 @@ def test_widget_comment_is_masked_on_arrival(ws: momenti.Workspace) -> None:
 def test_widget_with_signed_link_is_single_use(ws: momenti.Workspace) -> None:
     secret = links.secret_key(ws.settings)
     token = links.sign(links.LinkClaims(SURVEY, "L1", lang="en"), secret)
-    with TestClient(create_app(ws.settings)) as client:
+    with AuthedClient(create_app(ws.settings)) as client:
         form = widget_form(client.get(f"/w/{SURVEY}", params={"t": token}).text)
         assert form["t"] == token
         assert client.post(f"/w/{SURVEY}", data={**form, "score": "9"}).status_code == 200
@@ -215,7 +215,7 @@ def test_widget_with_signed_link_is_single_use(ws: momenti.Workspace) -> None:
 
 
 def test_honeypot_pretends_success_and_writes_nothing(ws: momenti.Workspace) -> None:
-    with TestClient(create_app(ws.settings)) as client:
+    with AuthedClient(create_app(ws.settings)) as client:
         form = widget_form(client.get(f"/w/{SURVEY}").text)
         r = client.post(f"/w/{SURVEY}", data={**form, "score": "0", abuse.HONEYPOT: "http://spam.example"})
         assert r.status_code == 200 and "Grazie" in r.text
@@ -225,7 +225,7 @@ def test_honeypot_pretends_success_and_writes_nothing(ws: momenti.Workspace) -> 
 
 def test_flood_gets_429_and_the_store_stays_consistent(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
     ws = open_ws(tmp_path, smtp[1], rate_ip_burst=8, rate_ip_per_minute=0.5)
-    with TestClient(create_app(ws.settings)) as client:
+    with AuthedClient(create_app(ws.settings)) as client:
         form = widget_form(client.get(f"/w/{SURVEY}").text)
 
         def post(i: int) -> int:
@@ -255,7 +255,7 @@ def test_token_bucket_refills() -> None:
 
 
 def test_public_post_size_limit(ws: momenti.Workspace) -> None:
-    with TestClient(create_app(ws.settings)) as client:
+    with AuthedClient(create_app(ws.settings)) as client:
         form = widget_form(client.get(f"/w/{SURVEY}").text)
         big = client.post(f"/w/{SURVEY}", data={**form, "score": "5", "comment": "x" * 100_000})
         assert big.status_code == 413
@@ -335,7 +335,7 @@ def test_a_nul_in_a_public_form_is_dropped_not_a_500(tmp_path: Path, smtp: tuple
     """PostgreSQL refuses NUL in text: a comment carrying one (a script, a fuzzer) answered 500. It is dropped."""
     w = open_ws(tmp_path, smtp[1], "postgres", request)
     try:
-        with TestClient(create_app(w.settings)) as client:
+        with AuthedClient(create_app(w.settings)) as client:
             form = widget_form(client.get(f"/w/{SURVEY}?c=n1&lang=it").text)
             page = client.post(f"/w/{SURVEY}", data={**form, "score": "4", "comment": "Pessimo\x00 servizio"})
             assert page.status_code == 200, page.text

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.core.config import get_settings
 from momenti.core.errors import InputError
 from momenti.domains.surveys import sessions as ss
@@ -151,7 +152,7 @@ def client(workspace: momenti.Workspace) -> Iterator[TestClient]:
     settings = get_settings(data_dir=workspace.settings.data_dir, rate_ip_burst=100_000,
                             rate_ip_per_minute=1e7, rate_link_burst=1000, sync_debounce_s=0.05)
     app = create_app(settings)
-    with TestClient(app) as c:
+    with AuthedClient(app) as c:
         yield c
 
 
@@ -375,10 +376,14 @@ def test_cli_apply_template_close(workspace: momenti.Workspace, tmp_path: Path,
 
 def test_rest(client: TestClient, workspace: momenti.Workspace) -> None:
     with workspace.session() as s, s.begin():
-        _, secret = create_token(s, "surveys")
+        _, secret = create_token(s, "surveys", "admin")
+        _, reader = create_token(s, "reader", "read")
     auth = {"Authorization": f"Bearer {secret}"}
     assert client.get("/api/v1/surveys").json()[0]["key"] == "branch-nps"
-    assert client.post("/api/v1/surveys", json=template("after-call").canonical()).status_code == 401
+    assert client.post("/api/v1/surveys", json=template("after-call").canonical(),
+                       headers={"Authorization": ""}).status_code == 401
+    assert client.post("/api/v1/surveys", json=template("after-call").canonical(),
+                       headers={"Authorization": f"Bearer {reader}"}).status_code == 403  # read scope: no editing
     r = client.post("/api/v1/surveys", json=template("after-call").canonical(), headers=auth)
     assert r.status_code == 201 and r.json()["version"] == 1
     r = client.post("/api/v1/surveys", json={"yaml": template_text("after-call")}, headers=auth)
@@ -394,25 +399,26 @@ def test_rest(client: TestClient, workspace: momenti.Workspace) -> None:
 
 def test_builder_pages(client: TestClient, workspace: momenti.Workspace) -> None:
     with workspace.session() as s, s.begin():
-        _, secret = create_token(s, "builder")
+        _, secret = create_token(s, "builder", "read")
     r = client.get("/surveys?lang=en")
     assert r.status_code == 200 and 'id="survey-branch-nps"' in r.text
     r = client.get("/surveys/new?template=complaint-recovery&lang=en")
     assert "key: complaint-recovery" in r.text
     text = template_text("complaint-recovery")
-    r = client.post("/surveys", data={"yaml": text, "token": "wrong", "lang": "en"})
-    assert r.status_code == 401
-    r = client.post("/surveys", data={"yaml": text.replace("en: \"Your complaint\"", "fr: \"x\""), "token": secret,
+    # editing needs survey.edit: a read token is refused, an admin one (the client's own) applies
+    r = client.post("/surveys", data={"yaml": text, "lang": "en"}, headers={"Authorization": f"Bearer {secret}"})
+    assert r.status_code == 403
+    r = client.post("/surveys", data={"yaml": text.replace("en: \"Your complaint\"", "fr: \"x\""),
                                       "lang": "en"})
     assert r.status_code == 400 and "missing English (en) translation" in r.text
-    r = client.post("/surveys", data={"yaml": text, "token": secret, "lang": "en"}, follow_redirects=True)
+    r = client.post("/surveys", data={"yaml": text, "lang": "en"}, follow_redirects=True)
     assert r.status_code == 200 and "Applied: complaint-recovery, version 1." in r.text
     r = client.get("/surveys/complaint-recovery/edit?lang=en")
     assert r.status_code == 200 and "complaint_resolved" in r.text
     edited = r.text.split('name="yaml"', 1)[1].split(">", 1)[1].split("</textarea>")[0]
     import html
 
-    r = client.post("/surveys", data={"yaml": html.unescape(edited), "token": secret, "lang": "en"},
+    r = client.post("/surveys", data={"yaml": html.unescape(edited), "lang": "en"},
                     follow_redirects=True)
     assert "Unchanged: complaint-recovery stays at version 1." in r.text  # the edit page round-trips
 

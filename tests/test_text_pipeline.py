@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.core.config import get_settings
 from momenti.core.errors import InputError
 from momenti.demo import generate
@@ -161,7 +161,7 @@ def test_rest_routes(demo_ws: momenti.Workspace) -> None:
     app = create_app(get_settings(data_dir=demo_ws.settings.data_dir))
     with app.state.workspace.session() as s, s.begin():
         _, secret = create_token(s, "tests")
-    with TestClient(app) as client:
+    with AuthedClient(app) as client:
         r = client.get("/api/v1/text/topics", params={"by": "touchpoint", "filter": "kind:answer"})
         assert r.status_code == 200, r.text
         rows = r.json()["rows"]
@@ -174,7 +174,7 @@ def test_rest_routes(demo_ws: momenti.Workspace) -> None:
                                                       "emerging": True})
         assert r.status_code == 200 and "app" in [row["topic"] for row in r.json()["rows"]]
         assert client.get("/api/v1/text/trends", params={"by": "nonsense"}).status_code == 400
-        assert client.post("/api/v1/text/analyze").status_code == 401
+        assert client.post("/api/v1/text/analyze", headers={"Authorization": ""}).status_code == 401
         r = client.post("/api/v1/text/analyze", headers={"Authorization": f"Bearer {secret}"})
         assert r.status_code == 200 and r.json()["total"] == 0
 
@@ -384,7 +384,7 @@ def test_rest_analyze_writes_through_the_server_connection(tmp_path: Path, bank_
     app = create_app(get_settings(data_dir=tmp_path / "data", sync_debounce_s=0.05, text_auto=False))
     with app.state.workspace.session() as s, s.begin():
         _, secret = create_token(s, "tests")
-    with TestClient(app) as client:
+    with AuthedClient(app) as client:
         r = client.post("/api/v1/text/analyze", headers={"Authorization": f"Bearer {secret}"})
         assert r.status_code == 200 and r.json()["analysed"] == {"answer": 0, "feedback": 6}
         assert app.state.syncer.flush()

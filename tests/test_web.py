@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 import momenti
+from auth_helpers import AuthedClient
 from momenti.core.config import get_settings
 from momenti.server.app import create_app
 from momenti.server.web import charts, views
@@ -35,7 +36,7 @@ def client(workspace: momenti.Workspace) -> Iterator[TestClient]:
                      "submitted_at": "2025-03-10T10:00:00", "nps": [3, 9, 10, 6, 8][i], "csat": 4})
     with app.state.syncer.lock:
         assert ws.import_records("responses", rows, source="test", strict=True).added == 45
-    with TestClient(app) as c:
+    with AuthedClient(app) as c:
         yield c
 
 
@@ -165,7 +166,7 @@ def test_date_window_and_bad_parameters(client: TestClient) -> None:
 
 def test_empty_workspace_page(tmp_path: Any) -> None:
     app = create_app(get_settings(data_dir=tmp_path / "empty"))
-    with TestClient(app) as c:
+    with AuthedClient(app) as c:
         r = c.get("/")
     assert r.status_code == 200 and "Nessun percorso definito" in r.text
 

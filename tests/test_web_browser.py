@@ -15,8 +15,11 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 import momenti
-from browser_helpers import keep_offline, served
+from auth_helpers import add_user
+from browser_helpers import browser_sign_in, keep_offline, served
 from momenti.domains.tokens import create_token
+
+PASSWORD = "Tramonto-Verde-Pino-2026"
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -33,6 +36,7 @@ def server(workspace: momenti.Workspace, tmp_path: Path) -> Iterator[tuple[str, 
     assert workspace.import_records("responses", rows, source="test", strict=True).added == 300
     with workspace.session() as s, s.begin():
         _, secret = create_token(s, "browser")
+    add_user(workspace, "browser@example.com", "cx_manager", PASSWORD)
     workspace.close()
     log = tmp_path / "serve.log"
     with served(workspace.settings.data_dir, log) as base:
@@ -42,7 +46,10 @@ def server(workspace: momenti.Workspace, tmp_path: Path) -> Iterator[tuple[str, 
 
 
 def _offline_page(browser: Browser, base: str, blocked: list[str], lang: str = "it-IT") -> Page:
-    return keep_offline(browser.new_page(viewport={"width": 1280, "height": 900}, locale=lang), base, blocked)
+    """A page kept offline and signed in (every page but the survey pages needs a sign-in)."""
+    page = keep_offline(browser.new_page(viewport={"width": 1280, "height": 900}, locale=lang), base, blocked)
+    browser_sign_in(page, base, "browser@example.com", PASSWORD)
+    return page
 
 
 def test_overview_in_a_real_browser(server: tuple[str, str], browser: Browser) -> None:
@@ -122,7 +129,7 @@ def test_the_guard_catches_external_requests(server: tuple[str, str], browser: B
     blocked: list[str] = []
     # bypass_csp: the page's own Content-Security-Policy would stop the fetch before the guard could see it.
     page = keep_offline(browser.new_page(bypass_csp=True), base, blocked)
-    page.goto(base + "/")
+    page.goto(base + "/login")
     page.evaluate("fetch('https://cdn.example.invalid/lib.js').catch(() => null)")
     page.wait_for_timeout(200)
     assert blocked == ["https://cdn.example.invalid/lib.js"]

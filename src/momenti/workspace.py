@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from momenti.core.args import FilterArg, as_date, parse_filters
 from momenti.core.config import Settings, get_settings
+from momenti.core.errors import MomentiError
 from momenti.domains.journey_map.apply import (
     ApplySummary,
     apply_document,
@@ -274,6 +275,22 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
             result = self.results.get_or_compute((query.cache_key(), marks),
                                                  lambda: query.calculate(Context(self)))
         return result.attach()
+
+    def run_many(self, docs: list[Query | dict]) -> list[pd.DataFrame | MomentiError]:
+        """Answer several queries on one warehouse connection and one read of the watermarks (a dashboard
+        page). A query the data cannot answer gives its error in its place instead of failing the others."""
+        out: list[pd.DataFrame | MomentiError] = []
+        with self.hold_warehouse(), self.warehouse() as wh:
+            marks = watermarks(wh)
+            for doc in docs:
+                try:
+                    query = parse(doc)
+                    result = self.results.get_or_compute((query.cache_key(), marks),
+                                                         lambda q=query: q.calculate(Context(self)))
+                    out.append(result.attach())
+                except MomentiError as exc:
+                    out.append(exc)
+        return out
 
     def metric(self, metric: str, **kwargs: object) -> pd.DataFrame:
         return self.run(self.query(metric, **kwargs))  # type: ignore[arg-type]

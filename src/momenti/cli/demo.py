@@ -32,6 +32,9 @@ def demo(
     with momenti.open() as ws:
         if _has_data(ws) and not force:
             console.print(f"demo data already in {ws.settings.data_dir}: reusing it (--force to add again)")
+            console.print(f"sign in at {ws.settings.public_url}/login as {DEMO_ADMIN} (the password was printed "
+                          f"when the demo was made; `momenti user reset-password {DEMO_ADMIN}` gives a new link)",
+                          highlight=False)
             return
         started = time.perf_counter()
         console.print(f"generating the demo ({size}, seed {seed}) ...")
@@ -59,4 +62,30 @@ def demo(
         for name in TEMPLATES:
             keys.append(apply_survey(ws, template(name), sync=False).key)
         console.print(f"  surveys    {', '.join(keys)} (pages at /s/<key>)")
+        email, password = _demo_admin(ws)
         console.print(f"demo ready in {time.perf_counter() - started:.0f}s: {ws.settings.data_dir}")
+        console.print(f"sign in at {ws.settings.public_url}/login as [bold]{email}[/bold] with the password "
+                      f"[bold]{password}[/bold] (shown only now; `momenti user reset-password {email}` makes a "
+                      "new link)", highlight=False)
+
+
+DEMO_ADMIN = "admin@momenti.example"
+
+
+def _demo_admin(ws: momenti.Workspace) -> tuple[str, str]:
+    """The demo's admin account, with a random password printed once (a fresh one if the account exists)."""
+    import secrets
+
+    from momenti.core.errors import NotFoundError
+    from momenti.domains.access import users
+    from momenti.domains.audit import cli_actor
+
+    # Four random words' worth of entropy in a form people can type: 20 url-safe characters.
+    password = secrets.token_urlsafe(15)
+    with ws.session() as s, s.begin():
+        try:
+            user = users.find_user(s, DEMO_ADMIN)
+            users.set_password(s, user, password, cli_actor())
+        except NotFoundError:
+            users.create_user(s, DEMO_ADMIN, "admin", cli_actor(), password=password)
+    return DEMO_ADMIN, password

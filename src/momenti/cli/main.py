@@ -50,13 +50,11 @@ app.command("demo")(demo.demo)
 app.add_typer(jobs_cli.app, name="jobs")
 app.command("worker")(jobs_cli.worker)
 
-try:  # the server and token commands live in their own modules
-    from momenti.cli import serve, tokens
+from momenti.cli import serve, tokens, users  # noqa: E402 - grouped with the server's commands
 
-    app.add_typer(tokens.app, name="token")
-    app.command("serve")(serve.serve)
-except ImportError:  # pragma: no cover - only while those modules are being written
-    pass
+app.add_typer(tokens.app, name="token")
+app.add_typer(users.app, name="user")
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

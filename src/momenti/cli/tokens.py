@@ -21,13 +21,21 @@ def _when(value: object) -> str:
 
 
 @app.command()
-def create(name: str = typer.Argument(..., help="A label for who uses it, e.g. crm-export")) -> None:
+def create(name: str = typer.Argument(..., help="A label for who uses it, e.g. crm-export"),
+           scope: list[str] = typer.Option(["ingest", "read"], "--scope", help="read, ingest or admin; repeat or "
+                                           "comma-separate for several (default: ingest and read)"),
+           owner: str | None = typer.Option(None, "--owner", help="E-mail of the user responsible for it")) -> None:
     """Create a token and print its secret. It is shown only now: store it in the client's secret store."""
+    from momenti.domains import audit
+    from momenti.domains.access.users import find_user
+
     with momenti.open() as ws, ws.session() as s, s.begin():
-        row, secret = _tokens().create_token(s, name)
+        owner_id = find_user(s, owner).id if owner else None
+        row, secret = _tokens().create_token(s, name, ",".join(scope), owner_id=owner_id)
+        audit.record(s, audit.cli_actor(), "token.create", row.name, {"scopes": row.scopes})
     # The secret alone on stdout (scripts can capture it); the explanation on stderr.
-    err_console.print(f"token [bold]{row.name}[/bold] (id {row.id}) created; copy the secret now, it is not "
-                      "shown again:", highlight=False)
+    err_console.print(f"token [bold]{row.name}[/bold] (id {row.id}, scopes {row.scopes}) created; copy the secret "
+                      "now, it is not shown again:", highlight=False)
     console.print(secret, highlight=False, markup=False, soft_wrap=True)
 
 
@@ -39,10 +47,10 @@ def list_(include_revoked: bool = typer.Option(True, "--all/--active", help="Sho
     from rich.table import Table
 
     table = Table(header_style="bold")
-    for col in ("id", "name", "prefix", "created", "last used", "revoked"):
+    for col in ("id", "name", "scopes", "prefix", "created", "last used", "revoked"):
         table.add_column(col, justify="right" if col == "id" else "left")
     for r in rows:
-        table.add_row(str(r.id), r.name, r.prefix + "…", _when(r.created_at), _when(r.last_used_at),
+        table.add_row(str(r.id), r.name, r.scopes, r.prefix + "…", _when(r.created_at), _when(r.last_used_at),
                       _when(r.revoked_at) if r.revoked_at else "")
     console.print(table)
 
@@ -50,6 +58,9 @@ def list_(include_revoked: bool = typer.Option(True, "--all/--active", help="Sho
 @app.command()
 def revoke(name_or_id: str = typer.Argument(..., help="The token's name or numeric id")) -> None:
     """Revoke a token: requests with it get 401 from now on."""
+    from momenti.domains import audit
+
     with momenti.open() as ws, ws.session() as s, s.begin():
         row = _tokens().revoke_token(s, name_or_id)
+        audit.record(s, audit.cli_actor(), "token.revoke", row.name)
     console.print(f"revoked token {row.name} (id {row.id}, {row.prefix}…)", highlight=False)

@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     jobs_remind_after: str | None = Field(
         default=None, description="Send invitation reminders hourly for invitations unanswered this long (3d); "
         "default: no automatic reminders")
+    # --- sign-in: sessions, lockout, single sign-on (domains/access, server/auth) ---
+    session_idle_minutes: int = Field(default=120, ge=1, description="A session unused this long ends")
+    session_max_hours: int = Field(default=12, ge=1, description="A session ends this long after sign-in, used or not")
+    login_max_failures: int = Field(default=5, ge=1, description="Wrong passwords in a row before an account locks")
+    login_lockout_minutes: int = Field(default=15, ge=1, description="How long a locked account stays locked")
+    login_rate_per_minute: int = Field(default=10, ge=1, description="Sign-in attempts per minute per IP address")
+    password_link_hours: int = Field(default=72, ge=1, description="Lifetime of a set-password link")
+    oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer URL (single sign-on); none: off")
+    oidc_client_id: str | None = Field(default=None, description="OpenID Connect client id")
+    oidc_client_secret: str | None = Field(default=None, description="OpenID Connect client secret")
+    oidc_role_claim: str = Field(default="momenti_role", description="ID-token claim that names the user's role")
+    oidc_default_role: str | None = Field(
+        default=None, description="Role of a single-sign-on user whose token names none; none: refused")
 
     @cached_property
     def store_url(self) -> str:

@@ -25,3 +25,13 @@ class AuthError(MomentiError):
 
 class ConflictError(MomentiError):
     status_code = 409
+
+
+class ForbiddenError(MomentiError):
+    """Signed in, but the role or the token's scopes do not allow this."""
+
+    status_code = 403
+
+
+class RateLimitError(MomentiError):
+    status_code = 429

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from momenti.core.clock import utcnow
 from momenti.core.errors import ConflictError, InputError, NotFoundError
-from momenti.store.models import ApiToken
+from momenti.domains.access.permissions import parse_scopes
+from momenti.store.access import ApiToken
 
 SECRET_PREFIX = "mom_"
 # 30 random bytes -> 40 url-safe characters: 240 bits, far beyond guessing.
@@ -31,8 +32,11 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, name: str) -> tuple[ApiToken, str]:
-    """A new token named `name`; returns the row and the secret (never stored, shown only now)."""
+def create_token(session: Session, name: str, scopes: str | tuple[str, ...] = ("ingest", "read"),
+                 owner_id: int | None = None) -> tuple[ApiToken, str]:
+    """A new token named `name` with `scopes` (read, ingest, admin); returns the row and the secret (never
+    stored, shown only now)."""
+    scopes = parse_scopes(scopes)
     name = name.strip()
     if not name or len(name) > 100:
         raise InputError("token name: give 1 to 100 characters")
@@ -42,7 +46,8 @@ def create_token(session: Session, name: str) -> tuple[ApiToken, str]:
     if active is not None:
         raise ConflictError(f"an active token named {name!r} exists; revoke it first or choose another name")
     secret = SECRET_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
-    row = ApiToken(name=name, prefix=secret[:PREFIX_LEN], token_hash=hash_secret(secret), created_at=utcnow())
+    row = ApiToken(name=name, prefix=secret[:PREFIX_LEN], token_hash=hash_secret(secret), created_at=utcnow(),
+                   scopes=",".join(scopes), owner_id=owner_id)
     session.add(row)
     session.flush()
     return row, secret
@@ -79,7 +84,7 @@ def verify_token(conn: Session | Connection, secret: str) -> ApiToken | None:
     if not secret or not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
         return None
     t = ApiToken.__table__
-    row = conn.execute(select(t.c.id, t.c.name, t.c.prefix, t.c.revoked_at, t.c.last_used_at)
+    row = conn.execute(select(t.c.id, t.c.name, t.c.prefix, t.c.revoked_at, t.c.last_used_at, t.c.scopes)
                        .where(t.c.token_hash == hash_secret(secret))).first()
     if row is None or row.revoked_at is not None:
         return None
@@ -87,4 +92,8 @@ def verify_token(conn: Session | Connection, secret: str) -> ApiToken | None:
     if used is None or now - used >= LAST_USED_RESOLUTION:
         conn.execute(update(t).where(t.c.id == row.id).values(last_used_at=now))
         used = now
-    return ApiToken(id=row.id, name=row.name, prefix=row.prefix, last_used_at=used)
+    return ApiToken(id=row.id, name=row.name, prefix=row.prefix, last_used_at=used, scopes=row.scopes)
+
+
+def token_scopes(token: ApiToken) -> tuple[str, ...]:
+    return tuple(s for s in (token.scopes or "").split(",") if s)

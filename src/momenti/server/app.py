@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 
@@ -27,11 +27,14 @@ from momenti.server.api import paths as journeys
 from momenti.server.api import query as query_router
 from momenti.server.api import surveys as surveys_router
 from momenti.server.api import text as text_router
+from momenti.server.auth import authorize
+from momenti.server.route_permissions import undeclared
 from momenti.server.schemas import CREATE_MODELS
 from momenti.server.syncer import DebouncedSync
+from momenti.server.web import admin_users, auth_pages, survey_builder, survey_pages
 from momenti.server.web import routes as web
-from momenti.server.web import survey_builder, survey_pages
 from momenti.server.web import survey_reach as reach_routes
+from momenti.server.web.dashboard import routes as dashboard
 from momenti.server.writer import GroupWriter
 from momenti.warehouse.connection import open_warehouse
 from momenti.warehouse.sync import ensure_schema
@@ -89,13 +92,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # docs_url/redoc_url off: FastAPI's defaults load Swagger UI and ReDoc from a CDN; /docs is served below
     # from vendored files so the app works offline.
+    # openapi_url None: FastAPI would serve the schema on a plain Starlette route, which skips the app's
+    # dependencies (sign-in); it is served below as an ordinary route instead.
     app = FastAPI(title="momenti", version=momenti.__version__, description=DESCRIPTION, docs_url=None,
-                  redoc_url=None, lifespan=lifespan)
+                  redoc_url=None, openapi_url=None, lifespan=lifespan,
+                  # Every route: who is calling and may they (server/auth.py, server/route_permissions.py).
+                  dependencies=[Depends(authorize)])
     app.state.workspace = ws
     app.state.syncer = syncer
     app.state.writer = writer
     app.state.jobs = jobs
-    app.state.token_cache = {}  # api/deps.py get_token
+    app.state.token_cache = {}  # server/auth.py
+    app.state.login_attempts = {}  # server/web/auth_pages.py: per-IP sign-in rate
     app.state.known_questions = set()  # api/routers/writes.py check_new_questions
     errors.install(app)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
@@ -105,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         root = request.scope.get("root_path", "")
         vendor = f"{root}/static/vendor/swagger-ui"
         page = get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}", title="momenti API",
+            openapi_url=f"{root}/openapi.json", title="momenti API",
             swagger_js_url=f"{vendor}/swagger-ui-bundle.js", swagger_css_url=f"{vendor}/swagger-ui.css",
             swagger_favicon_url=f"{vendor}/favicon-32x32.png",
             # validatorUrl None: otherwise Swagger UI asks validator.swagger.io about the schema.
@@ -116,6 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         csp = (f"default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
                "img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
         return HTMLResponse(html, headers={"Content-Security-Policy": csp})
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_schema() -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     app.include_router(meta.router)
     app.include_router(metrics.router)
@@ -133,6 +145,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(survey_builder.router)
     reach_routes.install(app)  # widget, unsubscribe, bounces; size limit of public POSTs
     app.include_router(web.router)
+    app.include_router(dashboard.router)
+    app.include_router(auth_pages.router)
+    app.include_router(admin_users.router)
     middleware.install(app)  # security headers, a 500 that keeps the connection, no NUL into SQL
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    missing = undeclared(app.routes)
+    if missing:  # a route nobody declared a permission for would be refused to all: say so at start instead
+        raise RuntimeError(f"routes missing from server/route_permissions.py: {', '.join(missing)}")
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -10,9 +9,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from momenti.core.config import Settings
 from momenti.core.errors import AuthError
-from momenti.domains.tokens import verify_token
+from momenti.server.auth import current_principal
 from momenti.server.records import BodyError, parse_json
-from momenti.store.models import ApiToken
+from momenti.store.access import ApiToken
 from momenti.workspace import Workspace
 
 
@@ -27,37 +26,20 @@ def get_settings(request: Request) -> Settings:
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
-# A valid token is trusted for this long without asking the store again: at a thousand requests a second
-# the check would otherwise be a store query per request. So a revoked token stops working within a second.
-TOKEN_CACHE_SECONDS = 1.0
-
-# auto_error=False: a missing header is answered by us (401 + WWW-Authenticate), not FastAPI's 403.
-_bearer = HTTPBearer(auto_error=False, description="An API token: `momenti token create NAME` prints one.")
+_bearer = HTTPBearer(auto_error=False, description="An API token: `momenti token create NAME --scope ...`.")
 
 
-def get_token(request: Request, ws: WorkspaceDep,
-              credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiToken:
-    if credentials is None or not credentials.credentials:
-        raise AuthError("missing bearer token: send 'Authorization: Bearer <token>'")
-    secret = credentials.credentials
-    cache: dict[str, tuple[float, ApiToken]] = request.app.state.token_cache
-    hit = cache.get(secret)
-    now = time.monotonic()
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    # A Core connection, not an ORM session: this runs on every API call not answered from the cache.
-    with ws.engine.connect() as conn:
-        token = verify_token(conn, secret)
-        conn.commit()
-    if token is None:
-        cache.pop(secret, None)
-        raise AuthError("invalid or revoked token")
-    if len(cache) > 10_000:  # many distinct tokens: start over rather than grow
-        cache.clear()
-    cache[secret] = (now + TOKEN_CACHE_SECONDS, token)
-    return token
+def get_token(request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                    Depends(_bearer)]) -> ApiToken:
+    """The API token of a write: server/auth.py has resolved and authorised it already (the route's
+    permission is a token-only one); `_credentials` only documents the bearer scheme in /docs."""
+    principal = current_principal(request)
+    if principal is None or principal.kind != "token":
+        raise AuthError("this endpoint takes an API token: send 'Authorization: Bearer <token>'")
+    return ApiToken(id=principal.id, name=principal.name, scopes=",".join(principal.scopes))
 
 
+# auto_error=False: a missing header is answered by server/auth.py (401 + WWW-Authenticate).
 TokenDep = Annotated[ApiToken, Depends(get_token)]
 
 

@@ -16,10 +16,18 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from markupsafe import escape
 
-from momenti.core.errors import AuthError, MomentiError
+from momenti.core.errors import AuthError, ForbiddenError, MomentiError
+from momenti.server.auth import SignInRequired, is_api, login_url
 from momenti.server.records import BodyError
+
+# A refused page is a page, not JSON; small and self-contained (no template: this module answers for them).
+_DENIED = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>momenti: not allowed</title>
+<link rel="stylesheet" href="/static/momenti.css"></head><body><main class="denied"><h1>403</h1>
+<p>{msg}</p><p lang="it">Il tuo ruolo non permette di aprire questa pagina.</p>
+<p><a href="/">momenti</a></p></main></body></html>"""
 
 
 def _plain_errors(errors: list[Any]) -> list[dict[str, Any]]:
@@ -28,8 +36,13 @@ def _plain_errors(errors: list[Any]) -> list[dict[str, Any]]:
              "type": str(e.get("type", ""))} for e in errors]
 
 
-async def _momenti_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _momenti_error(request: Request, exc: Exception) -> JSONResponse | HTMLResponse | RedirectResponse:
     assert isinstance(exc, MomentiError)
+    wants_page = not is_api(request) and request.query_params.get("format") not in ("json", "csv")
+    if isinstance(exc, SignInRequired) and not is_api(request):
+        return RedirectResponse(login_url(exc.next_url), status_code=303)
+    if isinstance(exc, ForbiddenError) and wants_page:
+        return HTMLResponse(_DENIED.format(msg=escape(str(exc))), status_code=403)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
     return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from momenti.core.errors import ConflictError, InputError
-from momenti.store.models import IdempotencyKey
+from momenti.store.access import IdempotencyKey
 
 MAX_KEY_LEN = 200
 

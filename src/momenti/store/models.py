@@ -217,30 +217,6 @@ class ImportRun(Base):
     rows_rejected: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class ApiToken(Base):
-    __tablename__ = "api_tokens"
-    id: Mapped[int] = _id()
-    name: Mapped[str] = mapped_column(String(100))
-    prefix: Mapped[str] = mapped_column(String(20))  # shown in listings, never the secret
-    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-
-
-class IdempotencyKey(Base):
-    """The stored answer to a write request, replayed when the same key arrives again."""
-
-    __tablename__ = "idempotency_keys"
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), primary_key=True)
-    endpoint: Mapped[str] = mapped_column(String(200))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-
-
 FACT_TABLES = ("responses", "events", "feedback")
 
 
@@ -434,3 +410,4 @@ class SurveySession(Base):
     response_external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+

@@ -15,6 +15,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from momenti.core.errors import InputError
+from momenti.domains.access.users import get_team
 from momenti.domains.journey_map.catalog import TEMPLATES, template_text  # noqa: F401 - where callers have imported them
 from momenti.domains.journey_map.schema import JourneyDocument
 from momenti.store.models import Event, Feedback, Journey, Response, Stage, Touchpoint
@@ -132,6 +133,8 @@ def apply_document(session: Session, doc: JourneyDocument) -> ApplySummary:
                     "target_score": tspec.target_score, "position": tpos, "archived": False,
                 })
                 record("touchpoint", tp, created, changed)
+                if tspec.owner_team:  # the owner is a real team: its leads and agents see its touchpoints
+                    get_team(session, tspec.owner_team)
     session.flush()
     for key, tp in touchpoints.items():
         if key in seen_tp or tp.archived:

@@ -85,6 +85,9 @@ def channel_switching(wh: WarehouseConnection, q: ContactQuery, from_channel: st
     c = c.mutate(**{k: c.eligible & v for k, v in flags.items()})
     if from_channel is not None:
         c = c.filter(c.channel == from_channel)
+    if "channel" in q.keys:  # the answer is per starting channel already (from_channel)
+        raise InputError("by channel: switching is already given per starting channel (from_channel); "
+                         "group by another dimension or leave `by` out")
     c = attach(wh, c, q)
     keys = [*q.keys, "channel"]
     one = ibis.literal(1)

@@ -1,4 +1,4 @@
-"""GET /api/v1/journeys and /api/v1/health."""
+"""GET /api/v1/journeys, /api/v1/health and /api/v1/me."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 import momenti
+from momenti.server.auth import PrincipalDep
 from momenti.server.deps import WorkspaceDep
 from momenti.server.schemas import HealthPublic, JourneysPublic
+from momenti.server.schemas.meta import MePublic
 
 router = APIRouter(prefix="/api/v1", tags=["meta"])
 log = logging.getLogger("momenti.server")
@@ -37,3 +39,9 @@ def health(ws: WorkspaceDep, request: Request) -> Any:
         log.warning("health: store unreachable: %s", exc)
         return JSONResponse({**body, "status": "unavailable"}, status_code=503)
     return body
+
+
+@router.get("/me", response_model=MePublic, summary="Who is calling: the user or token and its permissions")
+def me(principal: PrincipalDep) -> dict[str, Any]:
+    return {"kind": principal.kind, "name": principal.name, "role": principal.role, "team": principal.team,
+            "scopes": list(principal.scopes), "permissions": sorted(principal.permissions)}

@@ -10,7 +10,7 @@ from momenti.core.errors import InputError
 from momenti.core.frames import records
 from momenti.domains.surveys.definition import load_survey
 from momenti.domains.surveys.service import apply_survey, list_surveys, show_survey
-from momenti.server.deps import JsonBody, TokenDep, WorkspaceDep
+from momenti.server.deps import JsonBody, WorkspaceDep
 from momenti.server.schemas import SurveyApplyPublic, SurveyPublic, SurveySummaryPublic
 
 router = APIRouter(prefix="/api/v1/surveys", tags=["surveys"])
@@ -30,7 +30,7 @@ def surveys(ws: WorkspaceDep) -> list[dict[str, Any]]:
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                  "type": "object", "description": "A survey definition (the YAML format of docs/surveys.md, as "
                  "JSON), or {\"yaml\": \"...\"}"}}}}})
-def create_survey(request: Request, response: Response, ws: WorkspaceDep, token: TokenDep,
+def create_survey(request: Request, response: Response, ws: WorkspaceDep,
                   payload: JsonBody) -> dict[str, Any]:
     """Apply a definition: a new survey, or a new version when it differs from the current one (answers
     already given keep their version). 201 when something was created, 200 when the definition is unchanged."""

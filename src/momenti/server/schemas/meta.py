@@ -45,3 +45,12 @@ class JourneyPublic(BaseModel):
 class JourneysPublic(BaseModel):
     model_config = ConfigDict(extra="allow")
     journeys: list[JourneyPublic]
+
+
+class MePublic(BaseModel):
+    kind: str = Field(..., description="user (a signed-in session) or token")
+    name: str = Field(..., description="The user's e-mail or the token's name")
+    role: str | None = Field(None, description="The user's role (users only)")
+    team: str | None = None
+    scopes: list[str] = Field(default_factory=list, description="The token's scopes (tokens only)")
+    permissions: list[str] = Field(..., description="What the caller may do (domains/access/permissions.py)")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -17,6 +19,7 @@ from momenti.core.args import Day
 from momenti.domains.surveys.texts import pick_language
 from momenti.server.deps import WorkspaceDep
 from momenti.server.web import charts, views
+from momenti.server.web.chrome import chrome
 
 WEB = Path(__file__).parent
 STATIC = WEB / "static"
@@ -64,7 +67,7 @@ def overview(request: Request, ws: WorkspaceDep,
                                                                 "Accept-Language, else it")] = None,
              start: Annotated[Day | None, Query(alias="from")] = None,
              end: Annotated[Day | None, Query(alias="to")] = None,
-             format: Literal["html", "json"] = "html",  # noqa: A002 - the public parameter name
+             format: Literal["html", "json", "csv"] = "html",  # noqa: A002 - the public parameter name
              accept_language: Annotated[str | None, Header()] = None) -> Any:
     """The journey with its stages and touchpoints in order, NPS and CSAT per touchpoint with n and 95 %
     interval, small samples and moments of truth marked, and the monthly NPS trend of each journey."""
@@ -72,6 +75,8 @@ def overview(request: Request, ws: WorkspaceDep,
     data = views.overview(ws, language, start, end)
     if format == "json":
         return JSONResponse(data)
+    if format == "csv":
+        return _overview_csv(data)
     pct = f"{100 * data['confidence']:g}"
     labels = {k: v.format(min_n=data["min_n"], pct=pct) for k, v in views.LABELS[language].items()}
     svgs = {j["key"]: Markup(charts.trend_svg(j["trend"], f"{labels['trend']}: {j['name']}", labels))
@@ -79,5 +84,26 @@ def overview(request: Request, ws: WorkspaceDep,
     other = "en" if language == "it" else "it"
     return templates.TemplateResponse(request, "overview.html", {
         "data": data, "t": labels, "lang": language, "other_lang": other, "svgs": svgs,
-        "small_note": labels["small_note"],
+        "small_note": labels["small_note"], "chrome": chrome(request, language, "overview"),
     }, headers={"Content-Language": language})
+
+
+def _overview_csv(data: dict[str, Any]) -> Response:
+    """One row per touchpoint: its journey and stage, NPS and CSAT with interval and n, target status."""
+    cols = ["journey", "stage", "touchpoint", "channel", "moment_of_truth", "nps", "nps_ci_low", "nps_ci_high",
+            "nps_n", "csat", "csat_ci_low", "csat_ci_high", "csat_n", "target_metric", "target", "target_status"]
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(cols)
+    for j in data["journeys"]:
+        for st in j["stages"]:
+            for tp in st["touchpoints"]:
+                row = [j["key"], st["key"], tp["key"], tp["channel"], tp["moment_of_truth"]]
+                for m in ("nps", "csat"):
+                    sc = tp.get(m) or {}
+                    row += [sc.get("value"), sc.get("ci_low"), sc.get("ci_high"), sc.get("n")]
+                tg = tp.get("target") or {}
+                row += [tg.get("metric"), tg.get("score"), tg.get("status")]
+                out.writerow(row)
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="overview.csv"'})

@@ -17,7 +17,7 @@ from momenti.core.errors import MomentiError, NotFoundError
 from momenti.domains.surveys.definition import TEMPLATES, load_survey, template_text
 from momenti.domains.surveys.service import apply_survey, list_surveys, show_survey
 from momenti.domains.surveys.texts import pick_language
-from momenti.domains.tokens import verify_token
+from momenti.server.web.chrome import chrome
 from momenti.server.web.routes import templates  # one template environment (its filters) for every page
 from momenti.workspace import Workspace
 
@@ -48,7 +48,8 @@ def _lang(request: Request) -> str:
 
 def _render(request: Request, name: str, lang: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, f"survey/{name}", {"lang": lang, "other_lang": "en" if lang == "it"
-                                                                  else "it", "t": LABELS[lang], **ctx},
+                                                                  else "it", "t": LABELS[lang],
+                                                                  "chrome": chrome(request, lang, "surveys"), **ctx},
                                       status_code=status, headers={"Content-Language": lang})
 
 
@@ -99,13 +100,8 @@ async def builder_apply(request: Request) -> Response:
     form = await request.form()
     lang = pick_language(str(form.get("lang") or ""), accept_language=request.headers.get("accept-language"))
     text = str(form.get("yaml") or "")
-    secret = str(form.get("token") or "").strip()
-    with ws.engine.connect() as conn:
-        token = verify_token(conn, secret)
-        conn.commit()
-    if token is None:
-        return _render(request, "builder_edit.html", lang, 401, text=text, errors=[LABELS[lang]["bad_token"]],
-                       chosen=None, templates=TEMPLATES, key=None)
+    # Who may apply was settled before this ran: survey.edit (server/route_permissions.py), and for a
+    # session the form's CSRF token (server/auth.py).
     try:
         result = apply_survey(ws, load_survey(text, name="YAML"), sync=False)
     except MomentiError as exc:

@@ -1,0 +1,1 @@
+"""Who may do what: users, roles and teams, passwords, sign-in sessions, and the permission table."""

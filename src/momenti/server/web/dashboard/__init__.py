@@ -1,0 +1,1 @@
+"""The dashboard: one page per family of questions, each built only from the query protocol."""
