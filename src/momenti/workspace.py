@@ -270,11 +270,12 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
                 return run_metric(wh, q, self.settings.confidence, self.settings.min_n)
         query = parse(q)
         with self.hold_warehouse(), self.warehouse() as wh:  # held: the answer reuses the connection
-            marks = watermarks(wh)
-            # The settings that change an answer (confidence, min_n) are per workspace, so not in the key.
-            result = self.results.get_or_compute((query.cache_key(), marks),
-                                                 lambda: query.calculate(Context(self)))
-        return result.attach()
+            return self._answer(query, watermarks(wh))
+
+    def _answer(self, query: Query, marks: tuple[int, ...]) -> pd.DataFrame:
+        # The settings that change an answer (confidence, min_n) are per workspace, so not in the key.
+        return self.results.get_or_compute((query.cache_key(), marks),
+                                           lambda: query.calculate(Context(self))).attach()
 
     def run_many(self, docs: list[Query | dict]) -> list[pd.DataFrame | MomentiError]:
         """Answer several queries on one warehouse connection and one read of the watermarks (a dashboard
@@ -284,10 +285,7 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
             marks = watermarks(wh)
             for doc in docs:
                 try:
-                    query = parse(doc)
-                    result = self.results.get_or_compute((query.cache_key(), marks),
-                                                         lambda q=query: q.calculate(Context(self)))
-                    out.append(result.attach())
+                    out.append(self._answer(parse(doc), marks))
                 except MomentiError as exc:
                     out.append(exc)
         return out

@@ -31,10 +31,6 @@ def _read_password() -> str:
     return line.rstrip("\r\n")
 
 
-def _link(ws: momenti.Workspace, token: str) -> str:
-    return f"{ws.settings.public_url.rstrip('/')}/password?token={token}"
-
-
 @app.command()
 def create(email: str = typer.Argument(..., help="The user's e-mail (their sign-in name)"),
            role: str = typer.Option(..., "--role", help="admin, cx_manager, analyst, team_lead, agent or viewer"),
@@ -45,9 +41,7 @@ def create(email: str = typer.Argument(..., help="The user's e-mail (their sign-
     password = _read_password() if password_stdin else None
     with momenti.open() as ws, ws.session() as s, s.begin():
         user = _users().create_user(s, email, role, _actor(), team=team, password=password)
-        token = None if password is not None else _users().password_link(s, user.email,
-                                                                          ws.settings.password_link_hours, _actor())
-        link = _link(ws, token) if token else None
+        link = None if password is not None else _users().password_link(s, user.email, ws.settings, _actor())
     err_console.print(f"user {user.email} created (role {user.role}{', team ' + team if team else ''})",
                       highlight=False)
     if link:
@@ -107,7 +101,7 @@ def reset_password(email: str, password_stdin: bool = typer.Option(
             _users().set_password(s, user, _read_password(), _actor())
             link = None
         else:
-            link = _link(ws, _users().password_link(s, email, ws.settings.password_link_hours, _actor()))
+            link = _users().password_link(s, email, ws.settings, _actor())
     if link:
         err_console.print(f"one-time link for {email} (valid {ws.settings.password_link_hours} h):")
         console.print(link, highlight=False, markup=False, soft_wrap=True)

@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 
 import momenti
 from momenti.core.config import Settings, get_settings
+from momenti.domains.surveys.abuse import TokenBucket
 from momenti.pipelines.jobs import JobRunner
 from momenti.server import errors, middleware
 from momenti.server.api import analysis, contact, lifecycle, loyalty, meta, metrics, retention, writes
@@ -103,7 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.writer = writer
     app.state.jobs = jobs
     app.state.token_cache = {}  # server/auth.py
-    app.state.login_attempts = {}  # server/web/auth_pages.py: per-IP sign-in rate
+    # server/web/auth_pages.py: MOMENTI_LOGIN_RATE_PER_MINUTE attempts per IP at once, then that many a minute
+    app.state.login_limiter = TokenBucket(settings.login_rate_per_minute, settings.login_rate_per_minute)
     app.state.known_questions = set()  # api/routers/writes.py check_new_questions
     errors.install(app)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")

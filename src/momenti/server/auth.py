@@ -135,11 +135,16 @@ async def authorize(request: Request) -> None:
         raise ForbiddenError(f"{who} may not do this (needs {permission})")
 
 
-def require(request: Request, permission: str) -> Principal:
-    """Inside a route: a further permission (e.g. the kind of a query). Raises 403 when missing."""
+def principal_dep(request: Request) -> Principal:
     principal = current_principal(request)
     if principal is None:
         raise SignInRequired("sign in first")
+    return principal
+
+
+def require(request: Request, permission: str) -> Principal:
+    """Inside a route: a further permission (e.g. the kind of a query). Raises 403 when missing."""
+    principal = principal_dep(request)
     if not principal.allows(permission):
         raise ForbiddenError(f"needs {permission}")
     return principal
@@ -147,13 +152,6 @@ def require(request: Request, permission: str) -> Principal:
 
 def login_url(next_url: str) -> str:
     return "/login?next=" + quote(next_url, safe="/")
-
-
-def principal_dep(request: Request) -> Principal:
-    principal = current_principal(request)
-    if principal is None:
-        raise SignInRequired("sign in first")
-    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(principal_dep)]

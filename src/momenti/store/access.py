@@ -11,21 +11,21 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from momenti.store.models import Base, BigId, _id
+from momenti.store.models import Base, BigId, id_column
 
 
 class Team(Base):
     """A team owns touchpoints (the journey file's `owner_team`) and the cases raised at them."""
 
     __tablename__ = "teams"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class User(Base):
     __tablename__ = "users"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
     role: Mapped[str] = mapped_column(String(20))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), nullable=True)
@@ -77,7 +77,7 @@ class AuditEntry(Base):
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(20))  # shown in listings, never the secret
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)

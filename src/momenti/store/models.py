@@ -40,7 +40,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def _id() -> Mapped[int]:
+def id_column() -> Mapped[int]:
     return mapped_column(BigId, Identity(always=False), primary_key=True)
 
 
@@ -49,7 +49,7 @@ def _id() -> Mapped[int]:
 
 class Journey(Base):
     __tablename__ = "journeys"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     key: Mapped[str] = mapped_column(String(100), unique=True)
     name_it: Mapped[str] = mapped_column(String(300))
     name_en: Mapped[str] = mapped_column(String(300))
@@ -61,7 +61,7 @@ class Journey(Base):
 class Stage(Base):
     __tablename__ = "stages"
     __table_args__ = (UniqueConstraint("journey_id", "key"),)
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"))
     key: Mapped[str] = mapped_column(String(100))
     name_it: Mapped[str] = mapped_column(String(300))
@@ -75,7 +75,7 @@ class Stage(Base):
 
 class Touchpoint(Base):
     __tablename__ = "touchpoints"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"))
     key: Mapped[str] = mapped_column(String(100), unique=True)
     name_it: Mapped[str] = mapped_column(String(300))
@@ -97,7 +97,7 @@ class Question(Base):
     """An answer key: nps/csat/ces have fixed scales; other keys are created on first import."""
 
     __tablename__ = "questions"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     key: Mapped[str] = mapped_column(String(100), unique=True)
     kind: Mapped[str] = mapped_column(String(20))  # nps | csat | ces | rating | choice | text
     scale_min: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -113,7 +113,7 @@ class Question(Base):
 
 class Customer(Base):
     __tablename__ = "customers"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     customer_key: Mapped[str] = mapped_column(String(200), unique=True)
     first_seen: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     attributes: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON object, attr -> value
@@ -125,7 +125,7 @@ class Outcome(Base):
     """How a customer relationship ended (or that it goes on): one row per customer, for retention analysis."""
 
     __tablename__ = "outcomes"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     customer_key: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(20))  # active | churned
     start_date: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -139,7 +139,7 @@ class Response(Base):
     __tablename__ = "responses"
     # No index for aggregation here: questions go to the warehouse. Each index slows every bulk import.
     __table_args__ = ({"sqlite_autoincrement": True},)
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     external_id: Mapped[str] = mapped_column(String(200), unique=True)
     # Not indexed: per-customer reads (timelines) go to the warehouse; an index here would cost every bulk
     # import a random-order insert per row (measured: 3x slower imports).
@@ -164,7 +164,7 @@ class Answer(Base):
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = ({"sqlite_autoincrement": True},)
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     external_id: Mapped[str] = mapped_column(String(200), unique=True)
     # Not indexed: per-customer reads (timelines) go to the warehouse; an index here would cost every bulk
     # import a random-order insert per row (measured: 3x slower imports).
@@ -184,7 +184,7 @@ class Event(Base):
 class Feedback(Base):
     __tablename__ = "feedback"
     __table_args__ = ({"sqlite_autoincrement": True},)
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     external_id: Mapped[str] = mapped_column(String(200), unique=True)
     source: Mapped[str] = mapped_column(String(50))
     text: Mapped[str] = mapped_column(Text)
@@ -203,7 +203,7 @@ class Feedback(Base):
 
 class ImportRun(Base):
     __tablename__ = "imports"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     kind: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime)
@@ -231,7 +231,7 @@ class TextResult(Base):
 
     __tablename__ = "text_results"
     __table_args__ = (UniqueConstraint("kind", "item_id", "question_id"),)
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     kind: Mapped[str] = mapped_column(String(10))  # answer | feedback
     item_id: Mapped[int] = mapped_column(BigInteger)
     question_id: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -287,7 +287,7 @@ class Invitation(Base):
 
     __tablename__ = "invitations"
     __table_args__ = (UniqueConstraint("survey_key", "customer_key", "trigger_event"),)
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     survey_key: Mapped[str] = mapped_column(String(100), index=True)
     customer_key: Mapped[str] = mapped_column(String(200), index=True)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
@@ -311,7 +311,7 @@ class Delivery(Base):
     """Every send attempt and its result (sent, failed with its reason, bounced when reported)."""
 
     __tablename__ = "deliveries"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # invitation | reminder
     status: Mapped[str] = mapped_column(String(20))  # sent | failed | bounced
@@ -334,7 +334,7 @@ class ContactSkip(Base):
     """An invitation not sent, and why (opted_out, fatigue, quota_day, quota_week, not_sampled, no_email...)."""
 
     __tablename__ = "contact_skips"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     survey_key: Mapped[str] = mapped_column(String(100), index=True)
     customer_key: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(String(30))
@@ -361,7 +361,7 @@ class Survey(Base):
     definition new respondents get. Respondents already under way keep the version they started with."""
 
     __tablename__ = "surveys"
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     key: Mapped[str] = mapped_column(String(100), unique=True)
     status: Mapped[str] = mapped_column(String(10), default="live")  # draft | live | closed
     allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -377,7 +377,7 @@ class SurveyVersion(Base):
 
     __tablename__ = "survey_versions"
     __table_args__ = (UniqueConstraint("survey_id", "version"),)
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
     version: Mapped[int] = mapped_column(Integer)
     definition: Mapped[dict] = mapped_column(JSON)
@@ -394,7 +394,7 @@ class SurveySession(Base):
 
     __tablename__ = "survey_sessions"
     __table_args__ = (UniqueConstraint("token"),)
-    id: Mapped[int] = _id()
+    id: Mapped[int] = id_column()
     token: Mapped[str] = mapped_column(String(64))
     survey_key: Mapped[str] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer)

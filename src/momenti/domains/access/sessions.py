@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from momenti.core.clock import utcnow
 from momenti.core.config import Settings
-from momenti.core.errors import AuthError
 from momenti.domains import audit
 from momenti.domains.access.passwords import verify_password
 from momenti.domains.access.permissions import role_permissions, scope_permissions
@@ -55,67 +54,36 @@ def session_hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-class SignInRefused(AuthError):
-    """Wrong e-mail or password, a locked or disabled account: one message for all (no account probing)."""
-
-
 def sign_in(session: Session, settings: Settings, email: str, password: str, ip: str | None = None,
             user_agent: str | None = None) -> str | None:
     """Check the password; on success a new session id (to put in the cookie, never stored), else None.
-    Never raises for a refusal: the caller commits either way, so failures, the lockout and their audit
-    entries are kept (an exception would roll them back with the transaction)."""
-    try:
-        return _sign_in(session, settings, email, password, ip, user_agent)
-    except SignInRefused:
-        return None
-
-
-def _sign_in(session: Session, settings: Settings, email: str, password: str, ip: str | None,
-             user_agent: str | None) -> str:
+    A refusal is a return value, not an exception: the caller commits either way, so failures, the lockout
+    and their audit entries are kept. Every refusal looks the same to the caller (no account probing)."""
     now = utcnow()
     email = email.strip().lower()[:320]
     user = session.scalar(select(User).where(User.email == email))
-    refused = SignInRefused("wrong e-mail or password, or the account is locked or disabled")
-    if user is None:
-        verify_password(password, None)  # same time as a real check
-        audit.record(session, f"user:{email}", "login.failed", email, {"reason": "unknown"}, ip=ip)
-        raise refused
-    if user.disabled_at is not None:
-        verify_password(password, None)
-        audit.record(session, f"user:{email}", "login.failed", email, {"reason": "disabled"}, ip=ip)
-        raise refused
-    if user.locked_until is not None and user.locked_until > now:
-        verify_password(password, None)
-        audit.record(session, f"user:{email}", "login.failed", email, {"reason": "locked"}, ip=ip)
-        raise refused
+    reason = ("unknown" if user is None else "disabled" if user.disabled_at is not None
+              else "locked" if user.locked_until is not None and user.locked_until > now else None)
+    if user is None or reason is not None:
+        verify_password(password, None)  # the same time as a real check
+        audit.record(session, f"user:{email}", "login.failed", email, {"reason": reason}, ip=ip)
+        return None
     if not verify_password(password, user.password_hash):
         user.failed_logins = (user.failed_logins or 0) + 1
-        detail = {"reason": "password", "failures": user.failed_logins}
         if user.failed_logins >= settings.login_max_failures:
             user.locked_until = now + dt.timedelta(minutes=settings.login_lockout_minutes)
             user.failed_logins = 0
             audit.record(session, f"user:{email}", "login.locked", email,
                          {"minutes": settings.login_lockout_minutes}, ip=ip)
         else:
-            audit.record(session, f"user:{email}", "login.failed", email, detail, ip=ip)
-        raise refused
+            audit.record(session, f"user:{email}", "login.failed", email,
+                         {"reason": "password", "failures": user.failed_logins}, ip=ip)
+        return None
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     sid = secrets.token_urlsafe(SESSION_BYTES)
     session.add(LoginSession(id_hash=session_hash(sid), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
                              created_at=now, last_seen_at=now, user_agent=(user_agent or "")[:300] or None))
     audit.record(session, f"user:{email}", "login", email, ip=ip)
-    session.flush()
-    return sid
-
-
-def open_session_for(session: Session, user: User, via: str, ip: str | None = None) -> str:
-    """A session for a user already authenticated elsewhere (single sign-on)."""
-    now = utcnow()
-    user.last_login_at = now
-    sid = secrets.token_urlsafe(SESSION_BYTES)
-    session.add(LoginSession(id_hash=session_hash(sid), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
-                             created_at=now, last_seen_at=now))
-    audit.record(session, f"user:{user.email}", "login", user.email, {"via": via}, ip=ip)
     session.flush()
     return sid
 

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from momenti.core.clock import utcnow
+from momenti.core.config import Settings
 from momenti.core.errors import ConflictError, InputError, NotFoundError
 from momenti.domains import audit
 from momenti.domains.access.passwords import check_password, hash_password
@@ -122,18 +123,19 @@ def _link_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def password_link(session: Session, email: str, hours: int, actor: str) -> str:
-    """A new one-time set-password token for the user (earlier unused ones stop working)."""
+def password_link(session: Session, email: str, settings: Settings, actor: str) -> str:
+    """A new one-time set-password link for the user, `{public_url}/password?token=...`, valid
+    MOMENTI_PASSWORD_LINK_HOURS (earlier unused links stop working). Only the token's hash is kept."""
     user = find_user(session, email)
     now = utcnow()
     session.execute(update(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
                     .values(used_at=now))
     token = secrets.token_urlsafe(LINK_BYTES)
     session.add(PasswordLink(token_hash=_link_hash(token), user_id=user.id, created_at=now,
-                             expires_at=now + dt.timedelta(hours=hours)))
+                             expires_at=now + dt.timedelta(hours=settings.password_link_hours)))
     session.flush()
-    audit.record(session, actor, "user.password_link", user.email, {"hours": hours})
-    return token
+    audit.record(session, actor, "user.password_link", user.email, {"hours": settings.password_link_hours})
+    return f"{settings.public_url.rstrip('/')}/password?token={token}"
 
 
 def link_user(session: Session, token: str) -> tuple[PasswordLink, User]:

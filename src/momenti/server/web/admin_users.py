@@ -11,21 +11,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from momenti.core.errors import MomentiError, NotFoundError
 from momenti.domains.access import users
 from momenti.domains.access.permissions import ROLES
-from momenti.domains.surveys.texts import pick_language
 from momenti.server.auth import PrincipalDep
-from momenti.server.web.chrome import chrome
+from momenti.server.web.chrome import chrome, page_language
 from momenti.server.web.routes import templates
 from momenti.store.access import User
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
 
-def _lang(request: Request) -> str:
-    return pick_language(request.query_params.get("lang"), accept_language=request.headers.get("accept-language"))
-
 
 def _page(request: Request, status: int = 200, error: str | None = None, link: str | None = None) -> HTMLResponse:
-    lang = _lang(request)
+    lang = page_language(request)
     ws = request.app.state.workspace
     with ws.session() as s:
         rows = [{"id": u.id, "email": u.email, "role": u.role, "team": team, "disabled": u.disabled_at is not None,
@@ -41,10 +37,6 @@ def users_page(request: Request) -> HTMLResponse:
     return _page(request)
 
 
-def _link(request: Request, token: str) -> str:
-    return f"{request.app.state.workspace.settings.public_url.rstrip('/')}/password?token={token}"
-
-
 @router.post("/admin/users", response_class=HTMLResponse)
 def create(request: Request, principal: PrincipalDep, email: Annotated[str, Form(max_length=320)],
            role: Annotated[str, Form(max_length=20)], team: Annotated[str, Form(max_length=200)] = "") -> Response:
@@ -52,10 +44,10 @@ def create(request: Request, principal: PrincipalDep, email: Annotated[str, Form
     try:
         with ws.session() as s, s.begin():
             user = users.create_user(s, email, role, principal.label, team=team.strip() or None)
-            token = users.password_link(s, user.email, ws.settings.password_link_hours, principal.label)
+            link = users.password_link(s, user.email, ws.settings, principal.label)
     except MomentiError as exc:
         return _page(request, exc.status_code, str(exc))
-    return _page(request, 201, link=_link(request, token))
+    return _page(request, 201, link=link)
 
 
 @router.post("/admin/users/{user_id}", response_class=HTMLResponse)
@@ -75,12 +67,11 @@ def change(request: Request, principal: PrincipalDep, user_id: int, action: Anno
             elif action == "set_role":
                 users.set_role(s, user.email, role, principal.label, team=team)
             elif action == "reset":
-                link = _link(request, users.password_link(s, user.email, ws.settings.password_link_hours,
-                                                          principal.label))
+                link = users.password_link(s, user.email, ws.settings, principal.label)
             else:
                 raise MomentiError(f"action {action!r}: disable, enable, set_role or reset")
     except MomentiError as exc:
         return _page(request, exc.status_code, str(exc))
     if link:
         return _page(request, 200, link=link)
-    return RedirectResponse(f"/admin/users?lang={_lang(request)}", status_code=303)
+    return RedirectResponse(f"/admin/users?lang={page_language(request)}", status_code=303)

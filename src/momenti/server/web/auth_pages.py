@@ -5,8 +5,6 @@ set-password link). Attempts are limited per IP address; repeated failures lock 
 from __future__ import annotations
 
 import secrets
-import time
-from collections import deque
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -14,16 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from momenti.core.errors import InputError
 from momenti.domains.access import sessions, users
-from momenti.domains.surveys.texts import pick_language
+from momenti.domains.surveys.abuse import TokenBucket, client_ip
 from momenti.server.auth import CSRF_COOKIE, SESSION_COOKIE, check_csrf, current_principal
+from momenti.server.web.chrome import page_language
 from momenti.server.web.routes import templates
 
 router = APIRouter(tags=["web"], include_in_schema=False)
-RATE_WINDOW_S = 60.0
-
-
-def _lang(request: Request) -> str:
-    return pick_language(request.query_params.get("lang"), accept_language=request.headers.get("accept-language"))
 
 
 def _secure(request: Request) -> bool:
@@ -37,54 +31,45 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _rate_ok(request: Request) -> bool:
-    """At most MOMENTI_LOGIN_RATE_PER_MINUTE sign-in attempts per IP in any minute (a sliding window)."""
-    limit = request.app.state.workspace.settings.login_rate_per_minute
-    book: dict[str, deque[float]] = request.app.state.login_attempts
-    now = time.monotonic()
-    seen = book.setdefault(_ip(request), deque())
-    while seen and now - seen[0] > RATE_WINDOW_S:
-        seen.popleft()
-    if len(seen) >= limit:
-        return False
-    seen.append(now)
-    if len(book) > 10_000:
-        book.clear()
-    return True
+    """MOMENTI_LOGIN_RATE_PER_MINUTE sign-in attempts per IP at once, then that many a minute (app.py makes
+    the token bucket, the one the public survey POSTs use)."""
+    limiter: TokenBucket = request.app.state.login_limiter
+    return limiter.allow(client_ip(request))[0]
+
+
+def _with_csrf(request: Request, template: str, status: int, **ctx: object) -> HTMLResponse:
+    """A form page carrying the double-submit token: the same value in the form (`csrf`) and the cookie."""
+    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = templates.TemplateResponse(request, template, {**ctx, "csrf": token}, status_code=status)
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request), path="/")
+    return response
 
 
 def _form(request: Request, lang: str, status: int = 200, error: str | None = None, email: str = "",
           next_url: str = "/") -> HTMLResponse:
-    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    response = templates.TemplateResponse(request, "login.html", {
-        "lang": lang, "error": error, "email": email, "next": next_url, "csrf": token,
-        "sso": bool(request.app.state.workspace.settings.oidc_issuer)}, status_code=status)
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request), path="/")
-    return response
+    return _with_csrf(request, "login.html", status, lang=lang, error=error, email=email, next=next_url,
+                      sso=bool(request.app.state.workspace.settings.oidc_issuer))
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002 - the public name
     if current_principal(request) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return _form(request, _lang(request), next_url=_safe_next(next))
+    return _form(request, page_language(request), next_url=_safe_next(next))
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(request: Request, email: Annotated[str, Form(max_length=320)] = "",
                        password: Annotated[str, Form(max_length=1024)] = "",
                        next: Annotated[str, Form(max_length=2000)] = "/") -> Response:  # noqa: A002
-    lang = _lang(request)
+    lang = page_language(request)
     await check_csrf(request, request.cookies.get(CSRF_COOKIE))  # double submit: cookie == form field
     if not _rate_ok(request):
         return _form(request, lang, 429, _msg(lang, "rate"), email, _safe_next(next))
     ws = request.app.state.workspace
     with ws.session() as s, s.begin():  # committed on refusal too: the failure count and the lockout stay
-        sid = sessions.sign_in(s, ws.settings, email, password, ip=_ip(request),
+        sid = sessions.sign_in(s, ws.settings, email, password, ip=client_ip(request),
                                user_agent=request.headers.get("user-agent"))
     if sid is None:
         return _form(request, lang, 401, _msg(lang, "refused"), email, _safe_next(next))
@@ -103,7 +88,7 @@ def logout(request: Request) -> Response:
     principal = current_principal(request)
     if sid and principal is not None:
         with ws.session() as s, s.begin():
-            sessions.end(s, sid, principal.label, ip=_ip(request))
+            sessions.end(s, sid, principal.label, ip=client_ip(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -111,7 +96,7 @@ def logout(request: Request) -> Response:
 
 @router.get("/password", response_class=HTMLResponse)
 def password_page(request: Request, token: str = "") -> HTMLResponse:
-    lang = _lang(request)
+    lang = page_language(request)
     ws = request.app.state.workspace
     try:
         with ws.session() as s:
@@ -126,7 +111,7 @@ def password_page(request: Request, token: str = "") -> HTMLResponse:
 async def password_submit(request: Request, token: Annotated[str, Form(max_length=200)] = "",
                           password: Annotated[str, Form(max_length=1024)] = "",
                           again: Annotated[str, Form(max_length=1024)] = "") -> Response:
-    lang = _lang(request)
+    lang = page_language(request)
     await check_csrf(request, request.cookies.get(CSRF_COOKIE))
     if password != again:
         return _password_form(request, lang, 400, _msg(lang, "mismatch"), token, "")
@@ -141,11 +126,7 @@ async def password_submit(request: Request, token: Annotated[str, Form(max_lengt
 
 def _password_form(request: Request, lang: str, status: int, error: str | None, token: str,
                    email: str | None) -> HTMLResponse:
-    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    response = templates.TemplateResponse(request, "password.html", {
-        "lang": lang, "error": error, "token": token, "email": email, "csrf": csrf}, status_code=status)
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="lax", secure=_secure(request), path="/")
-    return response
+    return _with_csrf(request, "password.html", status, lang=lang, error=error, token=token, email=email)
 
 
 _MESSAGES = {

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
+from momenti.domains.surveys.texts import pick_language
 from momenti.server.auth import current_principal
 from momenti.server.route_permissions import permission_of
 from momenti.server.web.dashboard.pages import NAV
@@ -14,6 +15,11 @@ from momenti.server.web.dashboard.pages import NAV
 EXTRA_NAV = (("surveys", "/surveys", {"it": "Sondaggi", "en": "Surveys"}),
              ("users", "/admin/users", {"it": "Utenti", "en": "Users"}),
              ("docs", "/docs", {"it": "API", "en": "API"}))
+
+
+def page_language(request: Request) -> str:
+    """The page's language: ?lang=, else the browser's Accept-Language, else Italian."""
+    return pick_language(request.query_params.get("lang"), accept_language=request.headers.get("accept-language"))
 
 
 def chrome(request: Request, lang: str, current: str) -> dict[str, Any]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -16,6 +15,7 @@ from markupsafe import Markup
 
 from momenti.core import i18n
 from momenti.core.args import Day
+from momenti.core.frames import csv_text
 from momenti.domains.surveys.texts import pick_language
 from momenti.server.deps import WorkspaceDep
 from momenti.server.web import charts, views
@@ -27,7 +27,8 @@ templates = Jinja2Templates(directory=WEB / "templates")
 router = APIRouter(tags=["web"])
 
 
-def _number(value: float | None, lang: str, decimals: int = 0, signed: bool = False) -> str:
+def format_number(value: float | None, lang: str, decimals: int = 0, signed: bool = False) -> str:
+    """A number as the pages write it: '–' for none, no '+0' or '-0.0', a decimal comma in Italian."""
     if value is None:
         return "–"
     text = f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
@@ -36,7 +37,7 @@ def _number(value: float | None, lang: str, decimals: int = 0, signed: bool = Fa
     return text.replace(".", ",") if lang == "it" else text
 
 
-templates.env.filters["num"] = _number
+templates.env.filters["num"] = format_number
 
 
 # {{ _("...") }} and {% trans %} in templates translate into the page's `lang` (the catalogs of core/i18n). The
@@ -88,13 +89,17 @@ def overview(request: Request, ws: WorkspaceDep,
     }, headers={"Content-Language": language})
 
 
+def csv_download(frame: pd.DataFrame, name: str) -> Response:
+    """A table as a CSV download, formula-safe like every CSV of the package (core/frames.py)."""
+    return Response(csv_text(frame), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
 def _overview_csv(data: dict[str, Any]) -> Response:
     """One row per touchpoint: its journey and stage, NPS and CSAT with interval and n, target status."""
     cols = ["journey", "stage", "touchpoint", "channel", "moment_of_truth", "nps", "nps_ci_low", "nps_ci_high",
             "nps_n", "csat", "csat_ci_low", "csat_ci_high", "csat_n", "target_metric", "target", "target_status"]
-    buf = io.StringIO()
-    out = csv.writer(buf)
-    out.writerow(cols)
+    rows = []
     for j in data["journeys"]:
         for st in j["stages"]:
             for tp in st["touchpoints"]:
@@ -104,6 +109,5 @@ def _overview_csv(data: dict[str, Any]) -> Response:
                     row += [sc.get("value"), sc.get("ci_low"), sc.get("ci_high"), sc.get("n")]
                 tg = tp.get("target") or {}
                 row += [tg.get("metric"), tg.get("score"), tg.get("status")]
-                out.writerow(row)
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="overview.csv"'})
+                rows.append(row)
+    return csv_download(pd.DataFrame(rows, columns=cols), "overview")

@@ -17,7 +17,7 @@ from momenti.core.errors import MomentiError, NotFoundError
 from momenti.domains.surveys.definition import TEMPLATES, load_survey, template_text
 from momenti.domains.surveys.service import apply_survey, list_surveys, show_survey
 from momenti.domains.surveys.texts import pick_language
-from momenti.server.web.chrome import chrome
+from momenti.server.web.chrome import chrome, page_language
 from momenti.server.web.routes import templates  # one template environment (its filters) for every page
 from momenti.workspace import Workspace
 
@@ -42,9 +42,6 @@ LABELS = {
 }
 
 
-def _lang(request: Request) -> str:
-    return pick_language(request.query_params.get("lang"), accept_language=request.headers.get("accept-language"))
-
 
 def _render(request: Request, name: str, lang: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, f"survey/{name}", {"lang": lang, "other_lang": "en" if lang == "it"
@@ -56,7 +53,7 @@ def _render(request: Request, name: str, lang: str, status: int = 200, **ctx: An
 @router.get("/surveys", response_class=HTMLResponse)
 def builder_list(request: Request) -> HTMLResponse:
     ws: Workspace = request.app.state.workspace
-    lang = _lang(request)
+    lang = page_language(request)
     rows = list_surveys(ws).to_dict("records")
     q = request.query_params
     note = None
@@ -68,7 +65,7 @@ def builder_list(request: Request) -> HTMLResponse:
 
 @router.get("/surveys/new", response_class=HTMLResponse)
 def builder_new(request: Request) -> HTMLResponse:
-    lang = _lang(request)
+    lang = page_language(request)
     name = request.query_params.get("template") or TEMPLATES[0]
     try:
         text = template_text(name)
@@ -82,7 +79,7 @@ def builder_new(request: Request) -> HTMLResponse:
 @router.get("/surveys/{key}/edit", response_class=HTMLResponse)
 def builder_edit(request: Request, key: str) -> HTMLResponse:
     ws: Workspace = request.app.state.workspace
-    lang = _lang(request)
+    lang = page_language(request)
     try:
         doc = show_survey(ws, key)
     except NotFoundError as exc:

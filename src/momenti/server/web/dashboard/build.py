@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 from typing import Any
+from urllib.parse import urlencode
 
-import pandas as pd
-
+from momenti.core.args import Filters as QueryFilters
+from momenti.core.args import parse_filters
 from momenti.core.errors import MomentiError
+from momenti.core.frames import plain, records
 from momenti.domains.access.permissions import AGGREGATE_ONLY_ROLES
 from momenti.domains.access.sessions import Principal
-from momenti.insights.query import parse, registry
+from momenti.insights.query import registry
 from momenti.server.web.dashboard.pages import Page, Panel
 from momenti.workspace import Workspace
 
@@ -35,59 +36,33 @@ class Filters:
     dims: tuple[tuple[str, str], ...] = ()  # (dim, value), e.g. ("channel", "app"), ("segment", "tier=gold")
 
     def query_string(self) -> str:
-        parts = [f"from={self.start}" if self.start else "", f"to={self.end}" if self.end else ""]
-        parts += [f"{d}={v}" for d, v in self.dims]
-        return "&".join(p for p in parts if p)
+        pairs = [("from", str(self.start))] if self.start else []
+        pairs += [("to", str(self.end))] if self.end else []
+        return urlencode([*pairs, *self.dims])
 
     def as_dict(self) -> dict[str, Any]:
         return {"from": self.start.isoformat() if self.start else None,
                 "to": self.end.isoformat() if self.end else None, **dict(self.dims)}
 
-    def query_filters(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for dim, value in self.dims:
-            if dim == "segment":  # segment=attr=value or segment=attr:value -> a customer-attribute filter
-                attr, sep, val = value.replace(":", "=", 1).partition("=")
-                if sep and attr.strip() and val.strip():
-                    out.setdefault(f"segment:{attr.strip()}", []).append(val.strip())
-            else:
-                out.setdefault(dim, []).append(value)
-        return out
+    def query_filters(self) -> QueryFilters:
+        """The filters in the grammar of every interface (core/args.py): segment=tier=gold is the customer
+        attribute filter segment:tier=gold, the others dim=value (comma lists allowed)."""
+        return parse_filters([f"segment:{v}" if d == "segment" else f"{d}={v}" for d, v in self.dims])
 
 
-def panel_query(panel: Panel, filters: Filters) -> dict[str, Any]:
-    """The panel's query with the page's filters, on the fields its kind takes."""
+def panel_query(panel: Panel, filters: Filters, wanted: QueryFilters | None = None) -> dict[str, Any]:
+    """The panel's query with the page's filters, on the fields its kind takes (`wanted`: the filters'
+    query form, when the caller has it already)."""
     fields = registry()[panel.kind].model_fields
     doc: dict[str, Any] = {"kind": panel.kind, **panel.params}
     if "start" in fields and filters.start:
         doc["start"] = filters.start
     if "end" in fields and filters.end:
         doc["end"] = filters.end
-    wanted = filters.query_filters()
+    wanted = filters.query_filters() if wanted is None else wanted
     if "filters" in fields and wanted:
         doc["filters"] = {**(doc.get("filters") or {}), **wanted}
     return doc
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalar
-        return _plain(value.item())
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return str(value)
-
-
-def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    cols = [str(c) for c in frame.columns]
-    return [{c: _plain(v) for c, v in zip(cols, row, strict=True)} for row in frame.itertuples(index=False)]
 
 
 def _withhold(rows: list[dict[str, Any]], min_n: int) -> int:
@@ -107,21 +82,23 @@ def _withhold(rows: list[dict[str, Any]], min_n: int) -> int:
 
 def page_data(ws: Workspace, page: Page, filters: Filters, principal: Principal, lang: str) -> dict[str, Any]:
     allowed = [p for p in page.panels if principal.allows(p.permission)]
-    docs = [panel_query(p, filters) for p in allowed]
+    wanted = filters.query_filters()
+    docs = [panel_query(p, filters, wanted) for p in allowed]
     answers = ws.run_many(docs)
     aggregate_only = principal.role in AGGREGATE_ONLY_ROLES
     panels = []
     for panel, doc, answer in zip(allowed, docs, answers, strict=True):
         item: dict[str, Any] = {"key": panel.key, "title": panel.title[lang], "kind": panel.kind,
-                                "query": parse(doc).model_dump(mode="json"), "chart": panel.chart}
-        if isinstance(answer, MomentiError):
-            item.update(rows=[], columns=[], error=str(answer))
+                                "chart": panel.chart}
+        if isinstance(answer, MomentiError):  # the query as asked: it may not have parsed
+            item.update(query=doc, rows=[], columns=[], error=str(answer))
         else:
-            rows = _rows(answer)
+            rows = records(answer)
             withheld = _withhold(rows, ws.settings.min_n) if aggregate_only else 0
-            meta = answer.attrs.get("query", {})
-            item.update(rows=rows, columns=[str(c) for c in answer.columns], withheld=withheld,
-                        n=_plain(meta.get("n")), small=sum(bool(r.get("small_sample")) for r in rows))
+            meta = answer.attrs.get("query", {})  # the normalised parameters, as the protocol parsed them
+            item.update(query={"kind": panel.kind, **meta.get("parameters", {})}, rows=rows,
+                        columns=[str(c) for c in answer.columns], withheld=withheld, n=plain(meta.get("n")),
+                        small=sum(bool(r.get("small_sample")) for r in rows))
         panels.append(item)
     hidden = [p.key for p in page.panels if p not in allowed]
     return {"page": page.key, "title": page.title[lang], "lang": lang, "filters": filters.as_dict(),

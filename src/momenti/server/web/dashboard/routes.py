@@ -6,15 +6,16 @@ queries, the template lays them out.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Header, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 
+from momenti.core.args import as_date
 from momenti.core.errors import InputError, NotFoundError
 from momenti.domains.surveys.texts import pick_language
 from momenti.server.auth import PrincipalDep
@@ -23,34 +24,25 @@ from momenti.server.web.chrome import chrome
 from momenti.server.web.dashboard import svg
 from momenti.server.web.dashboard.build import FILTER_DIMS, Filters, page_data
 from momenti.server.web.dashboard.pages import PAGES, Page
-from momenti.server.web.routes import templates
+from momenti.server.web.routes import csv_download, templates
 
 router = APIRouter(tags=["web"])
 Lang = Annotated[Literal["it", "en"] | None, Query(description="Language; default from Accept-Language, else it")]
 Format = Literal["html", "json", "csv"]
 
 
-def _csv(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns + (["withheld"] if any("withheld" in r for r in rows) else []),
-                            extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-
-
 def serve_page(request: Request, ws: Any, principal: Any, page: Page, lang: str, filters: Filters, fmt: str,
                panel_key: str | None) -> Response:
     data = page_data(ws, page, filters, principal, lang)
     if fmt == "json":
-        return JSONResponse(data)
+        return JSONResponse(jsonable_encoder(data))
     if fmt == "csv":
         key = panel_key or (data["panels"][0]["key"] if data["panels"] else None)
         panel = next((p for p in data["panels"] if p["key"] == key), None)
         if panel is None:
             raise NotFoundError(f"panel {key!r}: choose one of {', '.join(p['key'] for p in data['panels'])}")
-        return _csv(panel["rows"], panel["columns"], f"{page.key}-{panel['key']}")
+        columns = panel["columns"] + (["withheld"] if any("withheld" in r for r in panel["rows"]) else [])
+        return csv_download(pd.DataFrame(panel["rows"], columns=columns), f"{page.key}-{panel['key']}")
     specs = {p.key: p for p in page.panels}
     charts = {p["key"]: Markup(svg.chart(specs[p["key"]], p["rows"], lang)) for p in data["panels"]}
     limits = {p.key: p.limit for p in page.panels}
@@ -61,12 +53,11 @@ def serve_page(request: Request, ws: Any, principal: Any, page: Page, lang: str,
 
 
 def _day(value: str | None, name: str) -> dt.date | None:
-    if value is None or not value.strip():
-        return None
+    """A date filter as the form sends it: an empty field is no filter; else the rule of every interface."""
     try:
-        return dt.date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        raise InputError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+        return as_date((value or "").strip() or None)
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
 
 
 def _route(page: Page):  # noqa: ANN202 - a FastAPI endpoint

@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 
 from momenti.server.web.dashboard.pages import Panel
+from momenti.server.web.routes import format_number
 
 W = 640
 BAR_H, GAP, LABEL_W = 18, 6, 220
@@ -21,10 +22,7 @@ def _num(v: Any) -> float | None:
 
 
 def _fmt(v: float | None, lang: str) -> str:
-    if v is None:
-        return "–"
-    text = f"{v:.1f}" if abs(v) < 100 else f"{v:.0f}"
-    return text.replace(".", ",") if lang == "it" else text
+    return format_number(v, lang, 1 if v is not None and abs(v) < 100 else 0)
 
 
 def label_of(panel: Panel, row: dict[str, Any]) -> str:
