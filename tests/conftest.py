@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import momenti
+from api_helpers import Api, make_api
 from momenti.store.db import ensure_postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,3 +144,14 @@ def browser() -> Iterator:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def api(ws_any: momenti.Workspace) -> Iterator[Api]:
+    """The REST API (an admin token) on a SQLite and a PostgreSQL store (tests/api_helpers.py)."""
+    yield from make_api(ws_any)
+
+
+@pytest.fixture
+def api_sqlite(workspace: momenti.Workspace) -> Iterator[Api]:
+    yield from make_api(workspace)

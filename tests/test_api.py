@@ -1,7 +1,8 @@
-"""REST API: auth, write validation (422 shapes), batches, idempotency, debounced sync, metrics contract, docs.
+"""REST API writes: tokens, write validation (422 shapes), batches, idempotency, concurrency, shutdown.
 
-Write and metric tests run on a SQLite and a PostgreSQL store (`ws_any`); the app opens its own
-Workspace(bulk=False) on the same settings, as the server does.
+Write tests run on a SQLite and a PostgreSQL store (`ws_any`); the app opens its own Workspace(bulk=False) on
+the same settings, as the server does. Reads are in test_api_metrics.py, the debounced sync in test_syncer.py,
+the shared app and bodies in api_helpers.py.
 """
 
 from __future__ import annotations
@@ -10,98 +11,19 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import momenti
-from auth_helpers import AuthedClient
-from momenti.core.config import get_settings
+from api_helpers import Api, _settings, make_api, response
 from momenti.core.errors import ConflictError, NotFoundError
-from momenti.core.frames import records
 from momenti.domains.tokens import LAST_USED_RESOLUTION, create_token, list_tokens, revoke_token, verify_token
 from momenti.server.app import create_app
-from momenti.server.syncer import DebouncedSync
 from momenti.store.access import ApiToken, IdempotencyKey
 from momenti.store.models import Event, Feedback, Response
-
-# --- fixtures ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Api:
-    client: TestClient
-    app: Any
-    secret: str
-
-    @property
-    def ws(self) -> momenti.Workspace:
-        return self.app.state.workspace
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.secret}"}
-
-    def post(self, path: str, body: Any = None, *, content: bytes | None = None, key: str | None = None) -> Any:
-        h = {**self.auth, **({"Idempotency-Key": key} if key is not None else {})}
-        if content is not None:
-            return self.client.post(path, content=content, headers={**h, "Content-Type": "application/json"})
-        return self.client.post(path, json=body, headers=h)
-
-    def count(self, model: type) -> int:
-        with self.ws.session() as s:
-            return int(s.scalar(select(func.count()).select_from(model)))
-
-    def seed(self, rows: list[dict]) -> None:
-        # Under the app's write lock: the app's background sync may run at any moment.
-        with self.app.state.syncer.lock:
-            summary = self.ws.import_records("responses", rows, source="test", strict=True)
-        assert summary.rejected == 0, summary.errors
-
-
-def _settings(ws: momenti.Workspace, **over: object):  # noqa: ANN202
-    base = {"data_dir": ws.settings.data_dir, "sync_debounce_s": 0.05}
-    if ws.settings.database_url:
-        base["database_url"] = ws.settings.database_url
-    return get_settings(**{**base, **over})
-
-
-def make_api(ws: momenti.Workspace, **over: object) -> Iterator[Api]:
-    app = create_app(_settings(ws, **over))
-    with app.state.workspace.session() as s, s.begin():
-        _, secret = create_token(s, "tests", "admin")  # admin: the write endpoints, reads and survey editing
-    with TestClient(app) as client:
-        client.headers["Authorization"] = f"Bearer {secret}"  # reads need a token too (server/auth.py)
-        yield Api(client, app, secret)
-
-
-@pytest.fixture
-def api(ws_any: momenti.Workspace) -> Iterator[Api]:
-    yield from make_api(ws_any)
-
-
-@pytest.fixture
-def api_sqlite(workspace: momenti.Workspace) -> Iterator[Api]:
-    yield from make_api(workspace)
-
-
-def response(i: int = 1, **over: Any) -> dict[str, Any]:
-    body = {"response_id": f"r{i}", "customer_id": f"c{i}", "touchpoint": "branch-visit",
-            "submitted_at": "2025-01-15T10:00:00Z", "channel": "branch", "language": "it",
-            "answers": {"nps": 9, "csat": 5, "comment": "gentili"}}
-    body.update(over)
-    return body
-
-
-def scored(n: int, touchpoint: str, month: str, scores: list[int], prefix: str) -> list[dict]:
-    return [{"response_id": f"{prefix}{i}", "customer_id": f"c{i % 17}", "touchpoint": touchpoint,
-             "submitted_at": f"{month}-{1 + i % 27:02d}T12:00:00", "nps": scores[i % len(scores)],
-             "csat": 1 + scores[i % len(scores)] // 2.5} for i in range(n)]
-
 
 # --- tokens (store layer) ------------------------------------------------------------------------
 
@@ -371,169 +293,6 @@ def test_concurrent_writes_are_counted_once(api_sqlite: Api) -> None:
     assert int(api_sqlite.ws.nps().loc[0, "n"]) == 80
 
 
-def test_debounced_sync_runs_once_after_a_burst() -> None:
-    calls: list[float] = []
-    syncer = DebouncedSync(lambda: calls.append(time.monotonic()), delay=0.5)
-    syncer.start()
-    try:
-        for _ in range(5):
-            syncer.touch()
-            last = time.monotonic()
-            time.sleep(0.02)
-        assert calls == []  # still inside the debounce window
-        deadline = time.monotonic() + 5
-        while not calls and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert len(calls) == 1 and calls[0] - last >= 0.5  # counted from the last write, not the first
-        time.sleep(0.6)
-        assert len(calls) == 1 and not syncer.pending
-        syncer.touch()
-        assert syncer.flush(timeout=5) and len(calls) == 2  # flush does not wait for the delay
-    finally:
-        syncer.close()
-
-
-def test_debounced_sync_is_bounded_under_steady_writes() -> None:
-    calls: list[float] = []
-    syncer = DebouncedSync(lambda: calls.append(time.monotonic()), delay=0.1, max_wait=0.3)
-    syncer.start()
-    try:
-        end = time.monotonic() + 0.8
-        while time.monotonic() < end:  # a write every 50 ms never leaves a 100 ms quiet gap
-            syncer.touch()
-            time.sleep(0.05)
-        assert len(calls) >= 2
-    finally:
-        syncer.close()
-
-
-def test_debounced_sync_failure_is_reported_and_retried() -> None:
-    attempts: list[int] = []
-
-    def flaky() -> None:
-        attempts.append(1)
-        if len(attempts) == 1:
-            raise RuntimeError("warehouse busy")
-
-    syncer = DebouncedSync(flaky, delay=0.0)
-    syncer.start()
-    try:
-        syncer.touch()
-        assert syncer.flush(timeout=5) is False
-        assert syncer.last_error == "RuntimeError: warehouse busy" and syncer.pending  # a retry is scheduled
-    finally:
-        syncer.close(timeout=10)  # close flushes: the retry runs now
-    assert len(attempts) == 2 and syncer.last_error is None and syncer.runs == 1
-
-
-def test_flush_without_a_thread_syncs_in_the_caller() -> None:
-    calls: list[int] = []
-    syncer = DebouncedSync(lambda: calls.append(1), delay=10)
-    syncer.touch()
-    assert syncer.flush() and calls == [1] and not syncer.pending
-
-
-# --- metrics -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def scored_api(api: Api) -> Api:
-    api.seed(scored(40, "branch-visit", "2025-01", [10, 9, 8, 7, 6, 3, 10, 9], "a")
-             + scored(45, "branch-visit", "2025-02", [10, 9, 10, 7, 9, 5], "b")
-             + scored(6, "app-login", "2025-02", [2, 9, 10], "c"))
-    return api
-
-
-def test_metric_json_contract_and_values(scored_api: Api) -> None:
-    r = scored_api.client.get("/api/v1/metrics/nps", params={"by": "touchpoint"})
-    assert r.status_code == 200
-    body = r.json()
-    assert body["metric"] == "nps"
-    assert body["query"] == {"by": ["touchpoint"], "period": None, "from": None, "to": None, "filters": {},
-                             "question": "nps"}
-    expected = records(scored_api.ws.nps(by="touchpoint"))
-    assert [row["touchpoint"] for row in body["rows"]] == [row["touchpoint"] for row in expected]
-    for got, want in zip(body["rows"], expected, strict=True):
-        assert set(want) <= set(got)
-        for k in ("n", "promoters", "passives", "detractors", "nps", "ci_low", "ci_high", "small_sample"):
-            assert got[k] == pytest.approx(want[k]), k
-    by_tp = {row["touchpoint"]: row for row in body["rows"]}
-    assert {k: v["small_sample"] for k, v in by_tp.items()} == {"app-login": True, "branch-visit": False}
-    branch = by_tp["branch-visit"]
-    assert branch["n"] == 85 and branch["ci_low"] < branch["nps"] < branch["ci_high"]
-
-
-def test_metric_period_filters_and_dates(scored_api: Api) -> None:
-    r = scored_api.client.get("/api/v1/metrics/csat", params=[
-        ("by", "touchpoint"), ("period", "month"), ("from", "2025-02-01"), ("to", "2025-02-28"),
-        ("filter", "touchpoint:branch-visit,app-login"), ("filter", "channel=app")])
-    assert r.status_code == 200 and r.json()["rows"] == []  # no response came through the app channel
-    r = scored_api.client.get("/api/v1/metrics/csat", params=[
-        ("by", "touchpoint"), ("period", "month"), ("from", "2025-02-01"), ("filter", "touchpoint:branch-visit")])
-    rows = r.json()["rows"]
-    want = records(scored_api.ws.csat(by="touchpoint", period="month", start="2025-02-01",
-                                      filters={"touchpoint": ["branch-visit"]}))
-    assert len(rows) == 1 and rows[0]["period"] == "2025-02-01" and rows[0]["n"] == 45
-    assert rows[0]["csat"] == pytest.approx(want[0]["csat"])
-    assert r.json()["query"]["filters"] == {"touchpoint": ["branch-visit"]}
-    assert r.json()["query"]["from"] == "2025-02-01"
-
-
-def test_nan_is_sent_as_null(scored_api: Api) -> None:
-    scored_api.seed([{"response_id": "ces1", "customer_id": "c1", "touchpoint": "app-login",
-                      "submitted_at": "2025-03-01T10:00:00", "ces": 6}])
-    r = scored_api.client.get("/api/v1/metrics/ces", params={"by": "touchpoint"})
-    assert r.status_code == 200 and "NaN" not in r.text
-    row = r.json()["rows"][0]
-    assert row["n"] == 1 and row["ces"] == 6 and row["ci_low"] is None and row["small_sample"] is True
-
-
-@pytest.mark.parametrize(("url", "status"), [
-    ("/api/v1/metrics/loyalty", 422),
-    ("/api/v1/metrics/nps?period=fortnight", 422),
-    ("/api/v1/metrics/nps?from=2025-13-01", 422),
-    ("/api/v1/metrics/nps?by=colour", 400),
-    ("/api/v1/metrics/nps?by=touchpoint,touchpoint", 400),
-    ("/api/v1/metrics/nps?filter=touchpoint", 400),
-    ("/api/v1/metrics/nps?from=2025-03-01&to=2025-01-01", 400),
-    ("/api/v1/metrics/nps/compare?by=touchpoint", 400),
-    ("/api/v1/metrics/nps/compare?periods=2025-01", 400),
-    ("/api/v1/metrics/nps/compare?periods=2025-01&periods=2025-13", 400),
-])
-def test_bad_metric_questions_are_4xx(api_sqlite: Api, url: str, status: int) -> None:
-    r = api_sqlite.client.get(url)
-    assert r.status_code == status, r.text
-    assert "detail" in r.json()
-
-
-def test_compare_endpoint(scored_api: Api) -> None:
-    r = scored_api.client.get("/api/v1/metrics/nps/compare",
-                              params=[("by", "touchpoint"), ("periods", "2025-01"), ("periods", "2025-02")])
-    assert r.status_code == 200
-    rows = r.json()["rows"]
-    want = records(scored_api.ws.compare("nps", by="touchpoint", periods=("2025-01", "2025-02")))
-    assert len(rows) == 1 and rows[0]["touchpoint"] == "branch-visit"
-    for k in ("n_a", "n_b", "nps_a", "nps_b", "delta", "ci_low", "ci_high", "p_value", "significant",
-              "small_sample"):
-        assert rows[0][k] == pytest.approx(want[0][k]), k
-    assert (rows[0]["period_a"], rows[0]["period_b"]) == ("2025-01", "2025-02")
-    by_month = scored_api.client.get("/api/v1/metrics/nps/compare", params={"by": "touchpoint", "period": "month"})
-    assert by_month.status_code == 200
-    assert [(x["period_a"], x["period_b"]) for x in by_month.json()["rows"]] == [("2025-01-01", "2025-02-01")]
-    assert by_month.json()["rows"][0]["delta"] == pytest.approx(rows[0]["delta"])
-
-
-# --- meta, lifecycle ----------------------------------------------------------------------------------
-
-
-def test_journeys_and_health(api_sqlite: Api) -> None:
-    doc = api_sqlite.client.get("/api/v1/journeys").json()
-    assert doc == api_sqlite.ws.journey_document()
-    assert doc["journeys"][0]["key"] == "retail-banking"
-    health = api_sqlite.client.get("/api/v1/health").json()
-    assert health["status"] == "ok" and health["store"] == "sqlite" and health["version"] == momenti.__version__
-
-
 def test_shutdown_flushes_pending_writes(workspace: momenti.Workspace) -> None:
     app = create_app(_settings(workspace, sync_debounce_s=30))  # the timer alone would not fire in time
     with app.state.workspace.session() as s, s.begin():
@@ -555,18 +314,6 @@ def test_write_timestamps_keep_their_zone(api_sqlite: Api) -> None:
     with api_sqlite.ws.session() as s:
         stored = s.scalar(select(Response.submitted_at).where(Response.external_id == "r1"))
     assert stored == dt.datetime(2025, 2, 1, 1, 30)  # stored in UTC
-
-
-def test_fresh_workspace_answers_empty_metrics(tmp_path: Any) -> None:
-    app = create_app(get_settings(data_dir=tmp_path / "fresh"))  # never synced, no journey
-    with AuthedClient(app) as client:
-        r = client.get("/api/v1/metrics/nps", params={"by": "touchpoint", "period": "month"})
-        assert r.status_code == 200 and r.json()["rows"] == []
-        assert client.get("/api/v1/metrics/nps/compare", params={"period": "month"}).json()["rows"] == []
-        assert client.get("/api/v1/journeys").json() == {"journeys": []}
-
-
-# --- CLI: momenti token ---------------------------------------------------------------------------
 
 
 def test_token_cli(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 import momenti
+from api_helpers import Api, make_api, response
 from auth_helpers import make_token
 from momenti.cli.main import app as cli_app
 from momenti.core.args import as_date
@@ -31,7 +32,6 @@ from momenti.server.web import views
 from momenti.store.models import Response
 from reach_helpers import SURVEY, smtp_fixture, ws_fixture  # noqa: F401 - the fixtures smtp and ws
 from server_helpers import serving
-from test_api import Api, make_api, response
 
 INTERNAL = {"detail": "internal error; the server log has the details"}
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 import momenti
+from api_helpers import Api, make_api, response
 from momenti.store.models import Question
-from test_api import Api, make_api, response
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def test_overlapping_export_adds_only_the_new_repeat(workspace: momenti.Workspac
 
 
 def test_rest_batch_keeps_repeats_and_retry_adds_nothing(workspace: momenti.Workspace) -> None:
-    from test_api import make_api
+    from api_helpers import make_api
 
     event = {"case_id": "K9", "customer_id": "C9", "timestamp": "2026-03-01T10:00:00Z", "activity": "call",
              "agent": "A"}
