@@ -80,12 +80,16 @@ def overview(ws: Workspace, lang: str = DEFAULT_LANG, start: dt.date | None = No
     """The journey map with NPS and CSAT per touchpoint, targets, and the monthly NPS per journey."""
     doc = ws.journey_document()
     window = {"start": start, "end": end}
-    scores = {"nps": _by_key(ws.nps(by="touchpoint", **window), "touchpoint"),
-              "csat": _by_key(ws.csat(by="touchpoint", **window), "touchpoint")}
     wanted = {tp.get("target_metric") for j in doc["journeys"] for s in j["stages"] for tp in s["touchpoints"]}
-    if "ces" in wanted:
-        scores["ces"] = _by_key(ws.ces(by="touchpoint", **window), "touchpoint")
-    trend = ws.nps(by="journey", period="month", **window)
+    metrics = ["nps", "csat", *(["ces"] if "ces" in wanted else [])]
+    # Through the query protocol, together: one warehouse connection, answers from the result cache.
+    answers = ws.run_many([*({"kind": m, "by": "touchpoint", **window} for m in metrics),
+                           {"kind": "nps", "by": "journey", "period": "month", **window}])
+    for answer in answers:
+        if isinstance(answer, Exception):
+            raise answer
+    scores = {m: _by_key(frame, "touchpoint") for m, frame in zip(metrics, answers, strict=False)}
+    trend = answers[-1]
     journeys = []
     for j in doc["journeys"]:
         stages = []
