@@ -58,8 +58,8 @@ def _sign_in(port: int) -> str:
 def run(data_dir: Path) -> None:
     import momenti
     from auth_helpers import add_user
-    from momenti.core.errors import ConflictError
     from momenti.core.config import get_settings
+    from momenti.core.errors import ConflictError
     from momenti.server.app import create_app
     from server_helpers import serving
 
