@@ -63,6 +63,7 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         # with anything written while no server ran, and again whenever an analysis did not finish.
         self._text_behind = True
         self._text_warm = False  # the text engines are loaded (see sync_written)
+        self.job_runner: object | None = None  # set by a JobRunner of this workspace (pipelines/jobs.py)
         self.results = ResultCache(settings.query_cache_size)  # see run(): same question, same data, one lookup
         if is_sqlite(settings.store_url):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -316,6 +317,19 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         q = self.query(metric, **kwargs)  # type: ignore[arg-type]
         with self.warehouse() as wh:
             return to_sql(wh, q)
+
+    def cases(self, customer_id: str | None = None, team: str | None = None, status: str = "all",
+              limit: int = 10_000, **filters: object) -> pd.DataFrame:
+        """Cases, newest first, one row each with its SLA computed now (first_contact_due, resolution_due,
+        sla_state: on_track | at_risk | breached | met). Filters: customer_id, team, status (a status, "open"
+        or "all"), owner, touchpoint, priority, sla_state, rule."""
+        from momenti.domains.loop.cases import Actor
+        from momenti.domains.loop.queue import COLUMNS, CaseFilter, list_cases
+
+        f = CaseFilter(customer_id=customer_id, team=team, status=status, limit=limit, **filters)  # type: ignore[arg-type]
+        with self.session() as s:
+            rows, _ = list_cases(s, Actor("python"), f)
+        return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def open(target: str | Path | None = None, **overrides: object) -> Workspace:  # noqa: A001

@@ -50,7 +50,14 @@ app.command("demo")(demo.demo)
 app.add_typer(jobs_cli.app, name="jobs")
 app.command("worker")(jobs_cli.worker)
 
+from momenti.cli import cases as cases_cli  # noqa: E402 - the closed loop's commands
+from momenti.cli import rules as rules_cli  # noqa: E402
 from momenti.cli import serve, tokens, users  # noqa: E402 - grouped with the server's commands
+from momenti.cli import webhooks as webhooks_cli  # noqa: E402
+
+app.add_typer(rules_cli.app, name="rules")
+app.add_typer(cases_cli.app, name="cases")
+app.add_typer(webhooks_cli.app, name="webhooks")
 
 app.add_typer(tokens.app, name="token")
 app.add_typer(users.app, name="user")

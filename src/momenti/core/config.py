@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     oidc_default_role: str | None = Field(
         default=None, description="Role of a single-sign-on user whose token names none; none: refused")
 
+    webhook_retry_schedule: str = Field(
+        default="0,5,300,1800,7200,18000,36000,36000",
+        description="Seconds before each webhook attempt (the first is immediate); after the last, the delivery fails")
+    webhook_allow_hosts: str = Field(
+        default="", description="Hosts exempt from the webhook SSRF guard (comma-separated; e.g. 127.0.0.1 in tests)")
+    webhook_timeout_s: float = Field(default=15.0, gt=0, description="Timeout of one webhook attempt")
+    webhook_disable_after_days: float = Field(
+        default=5.0, gt=0, description="An endpoint failing for this long is disabled")
+    webhook_rotation_hours: float = Field(
+        default=24.0, ge=0, description="After a secret rotation, the old secret signs too for this long")
+    rules_auto: bool = Field(default=True, description="Evaluate the alert rules on every write (the outbox)")
+
     @cached_property
     def store_url(self) -> str:
         if self.database_url:

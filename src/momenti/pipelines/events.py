@@ -135,6 +135,12 @@ def load_subscribers() -> None:
     _loaded = True
     subscriber("warehouse", set(TABLE_KINDS.values()) | {SURVEY_COMPLETED}, always=True)(_sync_warehouse)
     subscriber("text", {TABLE_KINDS["responses"], TABLE_KINDS["feedback"]})(_analyse_text)
+    # After the text analysis: a rule may ask for a comment's sentiment. Webhooks last: they deliver the
+    # case events the alert rules have just written, in the same run.
+    from momenti.pipelines import loop
+
+    subscriber("alerts", loop.ALERT_KINDS)(loop.evaluate_rules)
+    subscriber("webhooks", loop.WEBHOOK_KINDS)(loop.queue_deliveries)
 
 
 def _sync_warehouse(ctx: Context, events: list[Event]) -> object:

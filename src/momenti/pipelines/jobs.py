@@ -73,6 +73,8 @@ class JobRunner:
         self._dead_lock = threading.Lock()
         self._consumer: Any = None
         self._register()
+        # The dispatcher's webhook subscriber queues a delivery's first attempt through this runner.
+        ws.job_runner = self
 
     # -- the jobs --------------------------------------------------------------------------------------
 
@@ -93,6 +95,9 @@ class JobRunner:
         self.task(self._sweep_surveys, "survey_sweep", periodic=crontab(minute="*"))
         if self.settings.jobs_remind_after:
             self.task(self._remind, "invitation_reminders", periodic=crontab(minute="0"))
+        from momenti.pipelines import loop
+
+        loop.register_jobs(self)  # webhook attempts and sweep, the SLA escalation ladder
         self.huey.post_execute()(self._after)
 
     def _dispatch(self) -> None:

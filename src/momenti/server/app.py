@@ -24,6 +24,7 @@ from momenti.domains.surveys.abuse import TokenBucket
 from momenti.pipelines.jobs import JobRunner
 from momenti.server import errors, middleware
 from momenti.server.api import analysis, contact, lifecycle, loyalty, meta, metrics, retention, writes
+from momenti.server.api import cases as cases_router
 from momenti.server.api import paths as journeys
 from momenti.server.api import query as query_router
 from momenti.server.api import surveys as surveys_router
@@ -32,7 +33,7 @@ from momenti.server.auth import authorize
 from momenti.server.route_permissions import undeclared
 from momenti.server.schemas import CREATE_MODELS
 from momenti.server.syncer import DebouncedSync
-from momenti.server.web import admin_users, auth_pages, survey_builder, survey_pages
+from momenti.server.web import admin_users, auth_pages, cases_pages, survey_builder, survey_pages
 from momenti.server.web import routes as web
 from momenti.server.web import survey_reach as reach_routes
 from momenti.server.web.dashboard import routes as dashboard
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(query_router.router)
     app.include_router(text_router.router)
     app.include_router(surveys_router.router)
+    app.include_router(cases_router.router)
     app.include_router(survey_pages.router)
     app.include_router(survey_builder.router)
     reach_routes.install(app)  # widget, unsubscribe, bounces; size limit of public POSTs
@@ -150,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(auth_pages.router)
     app.include_router(admin_users.router)
+    app.include_router(cases_pages.router)
     middleware.install(app)  # security headers, a 500 that keeps the connection, no NUL into SQL
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     missing = undeclared(app.routes)

@@ -54,6 +54,11 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/surveys"): "survey.edit", ("GET", "/surveys"): "survey.edit",
     ("GET", "/surveys/new"): "survey.edit", ("GET", "/surveys/{key}/edit"): "survey.edit",
     ("POST", "/surveys"): "survey.edit",
+    # cases (the role scopes which ones: domains/loop/queue.py)
+    ("GET", "/api/v1/cases"): "cases.read", ("GET", "/api/v1/cases/{case_id}"): "cases.read",
+    ("POST", "/api/v1/cases"): "cases.act", ("POST", "/api/v1/cases/{case_id}/actions"): "cases.act",
+    ("GET", "/cases"): "cases.read", ("GET", "/cases/{case_id}"): "cases.read",
+    ("POST", "/cases/{case_id}"): "cases.act", ("POST", "/cases/assign"): "cases.act",
     # administration
     ("GET", "/admin/users"): "users.admin", ("POST", "/admin/users"): "users.admin",
     ("POST", "/admin/users/{user_id}"): "users.admin",

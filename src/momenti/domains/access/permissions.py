@@ -33,7 +33,7 @@ PERMISSIONS: Final[dict[str, str]] = {
 ROLES: Final[dict[str, str]] = {
     "admin": "everything: users, tokens, settings, every analysis and case",
     "cx_manager": "every analysis and case, journey and survey editing",
-    "analyst": "every analysis, exports, masked comments; no case actions",
+    "analyst": "every analysis, exports, masked comments; reads cases, no case actions",
     "team_lead": "their team's touchpoints, cases and weekly review",
     "agent": "their team's cases and the timelines of those customers",
     "viewer": "aggregates only: no customer-level data, no comments, small groups withheld",
@@ -45,7 +45,7 @@ _CASES = {"cases.read", "cases.act"}
 ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "admin": frozenset(set(PERMISSIONS) - {"ingest"}),
     "cx_manager": frozenset({"public", "signed_in", *_ANALYSIS, *_CASES, "journey.edit", "survey.edit", "review.act"}),
-    "analyst": frozenset({"public", "signed_in", *_ANALYSIS}),
+    "analyst": frozenset({"public", "signed_in", *_ANALYSIS, "cases.read"}),
     "team_lead": frozenset({"public", "signed_in", "aggregates.read", "comments.read", "customers.read", *_CASES,
                             "review.act"}),
     "agent": frozenset({"public", "signed_in", "customers.read", *_CASES}),
@@ -59,7 +59,7 @@ SCOPES: Final[dict[str, str]] = {
 }
 
 SCOPE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
-    "read": frozenset({"public", "signed_in", *_ANALYSIS}),
+    "read": frozenset({"public", "signed_in", *_ANALYSIS, "cases.read"}),
     "ingest": frozenset({"public", "signed_in", "ingest"}),
     "admin": frozenset(PERMISSIONS),
 }

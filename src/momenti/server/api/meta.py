@@ -44,4 +44,5 @@ def health(ws: WorkspaceDep, request: Request) -> Any:
 @router.get("/me", response_model=MePublic, summary="Who is calling: the user or token and its permissions")
 def me(principal: PrincipalDep) -> dict[str, Any]:
     return {"kind": principal.kind, "name": principal.name, "role": principal.role, "team": principal.team,
-            "scopes": list(principal.scopes), "permissions": sorted(principal.permissions)}
+            "scopes": list(principal.scopes), "permissions": sorted(principal.permissions),
+            "csrf_token": principal.csrf_token}

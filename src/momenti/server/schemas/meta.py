@@ -54,3 +54,5 @@ class MePublic(BaseModel):
     team: str | None = None
     scopes: list[str] = Field(default_factory=list, description="The token's scopes (tokens only)")
     permissions: list[str] = Field(..., description="What the caller may do (domains/access/permissions.py)")
+    csrf_token: str | None = Field(None, description="A session's CSRF token: send it as X-CSRF-Token on POSTs "
+                                   "(sessions only; tokens need none)")

@@ -12,7 +12,8 @@ from momenti.server.auth import current_principal
 from momenti.server.route_permissions import permission_of
 from momenti.server.web.dashboard.pages import NAV
 
-EXTRA_NAV = (("surveys", "/surveys", {"it": "Sondaggi", "en": "Surveys"}),
+EXTRA_NAV = (("cases", "/cases", {"it": "Casi", "en": "Cases"}),
+             ("surveys", "/surveys", {"it": "Sondaggi", "en": "Surveys"}),
              ("users", "/admin/users", {"it": "Utenti", "en": "Users"}),
              ("docs", "/docs", {"it": "API", "en": "API"}))
 

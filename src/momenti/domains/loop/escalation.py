@@ -1,0 +1,94 @@
+"""The SLA escalation ladder, run by the job runner every five minutes (pipelines/loop.py).
+
+Level 1: the SLA is at risk (75 % of a budget used) -> remind the owner (or the team's leads when nobody owns
+the case). Level 2: breached -> notify the team's leads (and a `case.breached` event for webhooks). Level 3:
+breached for 24 h -> notify the cx_managers. A case climbs each step once (its `escalation_level`), every
+step is an entry of the case's history with whom it notified; reopening starts the ladder again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from momenti.domains.loop.cases import OPEN_STATUSES, escalate
+from momenti.domains.loop.queue import clock_of, status_history
+from momenti.store.access import Team, User
+from momenti.store.loop import Case
+
+log = logging.getLogger("momenti.loop")
+LATE = dt.timedelta(hours=24)
+
+
+def _users(session: Session, role: str, team: str | None = None) -> list[str]:
+    stmt = select(User.email).where(User.role == role, User.disabled_at.is_(None))
+    if team is not None:
+        stmt = stmt.join(Team, Team.id == User.team_id).where(Team.name == team)
+    return list(session.scalars(stmt.order_by(User.email)))
+
+
+def _overdue_since(clock: Any) -> dt.datetime | None:
+    dues = []
+    if clock.first_contact_state == "breached" and clock.first_contact_at is None:
+        dues.append(clock.first_contact_due)
+    if clock.resolution_state == "breached" and clock.resolved_at is None:
+        dues.append(clock.resolution_due)
+    return min(dues) if dues else None
+
+
+def run(session: Session, settings: Any, now: dt.datetime) -> dict[str, int]:
+    counts = {"reminded": 0, "team_lead": 0, "cx_manager": 0}
+    cases = list(session.scalars(select(Case).where(Case.status.in_(sorted(OPEN_STATUSES)),
+                                                    Case.escalation_level < 3)))
+    if not cases:
+        return counts
+    history = status_history(session, [c.id for c in cases])
+    mails: list[tuple[list[str], Case, int]] = []
+    for case in cases:
+        clock = clock_of(case, history.get(case.id, []), now)
+        if clock.paused:
+            continue
+        overdue = _overdue_since(clock)
+        level = case.escalation_level
+        if overdue is not None and now - overdue >= LATE and level < 3:
+            target, step, why = _users(session, "cx_manager"), 3, "SLA breached for more than 24 h"
+            counts["cx_manager"] += 1
+        elif clock.state == "breached" and level < 2:
+            target, step, why = _users(session, "team_lead", case.team), 2, "SLA breached"
+            counts["team_lead"] += 1
+        elif clock.state == "at_risk" and level < 1:
+            owner = session.scalar(select(User.email).where(User.id == case.owner_id)) if case.owner_id else None
+            target = [owner] if owner else _users(session, "team_lead", case.team)
+            step, why = 1, "SLA at risk (75 % of the time used)"
+            counts["reminded"] += 1
+        else:
+            continue
+        escalate(session, case, step, why, target, now)
+        mails.append((target, case, step))
+    if mails and settings.smtp_host:
+        _send(settings, mails)
+    return counts
+
+
+def _send(settings: Any, mails: list[tuple[list[str], Case, int]]) -> None:
+    from momenti.domains.surveys.smtp import Mail, SmtpSender
+
+    base = settings.public_url.rstrip("/")
+    subjects = {1: ("Caso a rischio SLA", "Case at risk of breaching its SLA"),
+                2: ("SLA superato", "SLA breached"), 3: ("SLA superato da oltre 24 ore", "SLA breached over 24 h")}
+    with SmtpSender(settings) as smtp:
+        for target, case, step in mails:
+            it, en = subjects[step]
+            link = f"{base}/cases/{case.id}"
+            body = (f"{it}: caso {case.id} ({case.title}), team {case.team}, priorità {case.priority}.\n{link}\n\n"
+                    f"{en}: case {case.id} ({case.title}), team {case.team}, priority {case.priority}.\n{link}\n")
+            for to in target:
+                result = smtp.send(Mail(to=to, to_name=None, subject=f"[momenti] {en} / {it}: #{case.id}",
+                                        text=body, html=f"<pre>{html.escape(body)}</pre>", language="en"))
+                if not result.ok:
+                    log.warning("escalation e-mail for case %s to %s not sent: %s", case.id, to, result.detail)

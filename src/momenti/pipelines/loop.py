@@ -1,0 +1,124 @@
+"""The closed loop in the background: alert rules evaluated on the outbox's events, webhook deliveries, and
+the jobs that attempt deliveries and climb the SLA escalation ladder.
+
+Subscribers (registered by pipelines/events.py after the warehouse and the text analysis, so a comment's
+sentiment is known when a rule asks for it):
+- `alerts`: for each new response / feedback / event batch, each enabled rule's triggers in the batch's id
+  range (domains/loop/triggers.py) open or extend cases (domains/loop/cases.py); idempotent through the
+  triggers' dedup keys, so an event handed over twice opens nothing twice.
+- `webhooks`: every case.* / *.alert event becomes one delivery per subscribed endpoint, attempted at once by
+  a `webhook_attempt` job; each failed attempt schedules the next one after the retry schedule.
+Jobs (registered on the workspace's JobRunner by `register_jobs`): `webhook_attempt`, `webhook_sweep` (every
+minute: due deliveries whose job was lost), `sla_escalation` (every five minutes).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from momenti.core.clock import utcnow
+
+log = logging.getLogger("momenti.loop")
+
+ALERT_KINDS = frozenset({"response.committed", "feedback.received", "event.recorded"})
+WEBHOOK_KINDS = frozenset({"case.opened", "case.updated", "case.breached", "response.alert", "feedback.alert",
+                           "events.alert"})
+
+
+def evaluate_rules(ctx: Any, events: list[Any]) -> dict[str, int]:
+    """Open cases (or emit alerts) for the triggers in the events' rows. {'opened': n, 'added': n, 'alerts': n}."""
+    from sqlalchemy import text
+
+    from momenti.domains.loop import cases, rules, triggers
+    from momenti.store.outbox import emit_sql
+
+    counts = {"opened": 0, "added": 0, "alerts": 0}
+    if not events or not getattr(ctx.settings, "rules_auto", True):
+        return counts
+    with ctx.session() as s, s.begin():
+        active = rules.active_rules(s)
+        if active is None:
+            return counts
+        now = utcnow()
+        live = [r for r in active.document.rules if r.enabled]
+        for e in events:
+            if e.id <= active.from_event_id or "first_id" not in e.payload:
+                continue  # before the rules were applied, or an upsert batch (customers) naming no rows
+            window = triggers.Window(first_id=int(e.payload["first_id"]), last_id=int(e.payload["last_id"]))
+            for rule in live:
+                if triggers.EVENT_KINDS[rule.on] != e.kind:
+                    continue
+                for trig in triggers.find(s, rule, window, now):
+                    if rule.open_case is not None:
+                        outcome, _ = cases.open_from_trigger(s, trig, rule, active, now)
+                        counts[outcome] = counts.get(outcome, 0) + 1
+                    elif rule.notify is not None and rule.notify.webhooks:
+                        sql, params = emit_sql(f"{rule.on}.alert", {"rule": rule.key, "source": trig.kind,
+                                                                    "source_id": trig.source_id,
+                                                                    "touchpoint": trig.touchpoint, "team": trig.team})
+                        s.execute(text(sql), params)
+                        counts["alerts"] += 1
+    if counts["opened"] or counts["added"]:
+        log.info("alert rules: %d case(s) opened, %d trigger(s) added to open cases", counts["opened"],
+                 counts["added"])
+    return counts
+
+
+def queue_deliveries(ctx: Any, events: list[Any]) -> int:
+    """Deliveries for the events; attempted now through the job runner when this process has one (else the
+    minute's sweep of a running server or worker takes them)."""
+    from momenti.domains.loop import webhooks
+
+    if not events:
+        return 0
+    with ctx.session() as s, s.begin():
+        ids = webhooks.enqueue_events(s, ctx.settings, [(e.id, e.kind, e.payload) for e in events])
+    runner = getattr(ctx, "job_runner", None)
+    if runner is not None:
+        for delivery_id in ids:
+            runner.tasks["webhook_attempt"](delivery_id)
+    return len(ids)
+
+
+# -- jobs -------------------------------------------------------------------------------------------------
+
+
+def register_jobs(runner: Any) -> None:
+    from huey import crontab
+
+    runner.task(lambda delivery_id: webhook_attempt(runner, delivery_id), "webhook_attempt", retries=0)
+    runner.task(lambda: webhook_sweep(runner), "webhook_sweep", periodic=crontab(minute="*"))
+    runner.task(lambda: sla_escalation(runner.ws), "sla_escalation", periodic=crontab(minute="*/5"))
+
+
+def webhook_attempt(runner: Any, delivery_id: int) -> Any:
+    from momenti.domains.loop import webhooks
+
+    result = webhooks.attempt(runner.ws.engine, runner.settings, int(delivery_id))
+    if result is not None and result.next_delay_s is not None:
+        task = runner.tasks["webhook_attempt"]
+        if result.next_delay_s <= 0:
+            task(delivery_id)
+        else:
+            task.schedule(args=(delivery_id,), delay=result.next_delay_s)
+    return result
+
+
+def webhook_sweep(runner: Any) -> int:
+    from momenti.domains.loop import webhooks
+
+    with runner.ws.session() as s:
+        ids = webhooks.due(s)
+    for delivery_id in ids:
+        runner.tasks["webhook_attempt"](delivery_id)
+    return len(ids)
+
+
+def sla_escalation(ws: Any) -> dict[str, int]:
+    """The ladder: at risk -> remind the owner (level 1); breached -> the team lead (2); breached for 24 h ->
+    the cx_manager (3). Each step once per case, in its history; e-mail when SMTP is configured."""
+    from momenti.domains.loop import escalation
+
+    with ws.session() as s, s.begin():
+        return escalation.run(s, ws.settings, utcnow())
