@@ -62,6 +62,12 @@ def test_an_agent_works_a_case_on_the_pages(workspace: momenti.Workspace) -> Non
         assert (detail["status"], detail["root_cause"], detail["first_contact_state"]) == \
             ("resolved", "people", "met")
 
+        loop = api.client.get("/loop?lang=en")
+        assert loop.status_code == 200 and "Closed loop" in loop.text and "Root causes by touchpoint" in loop.text
+        data = api.client.get("/loop?format=json").json()
+        assert data["panels"][0]["rows"][0]["team"] == "Rete filiali"
+        assert agent.get("/loop").status_code == 403  # an agent reads cases, not the aggregates
+
         other = TestClient(api.app)
         assert sign_in(other, "altro@bank.example").status_code == 303
         assert other.get(f"/cases/{cid}").status_code == 404

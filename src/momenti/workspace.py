@@ -25,6 +25,7 @@ from momenti.domains.journey_map.apply import (
     load_document,
     parse_document,
 )
+from momenti.domains.loop import queries as _case_queries  # noqa: F401 - registers the case metrics kinds
 from momenti.ingest.options import ImportOptions, apply_options
 from momenti.ingest.read import SourceTable, read_source, records_to_table, table_source
 from momenti.ingest.rejects import rejects_path
@@ -275,6 +276,8 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
 
     def _answer(self, query: Query, marks: tuple[int, ...]) -> pd.DataFrame:
         # The settings that change an answer (confidence, min_n) are per workspace, so not in the key.
+        if not query.cacheable:
+            return query.calculate(Context(self)).attach()
         return self.results.get_or_compute((query.cache_key(), marks),
                                            lambda: query.calculate(Context(self))).attach()
 
@@ -330,6 +333,45 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         with self.session() as s:
             rows, _ = list_cases(s, Actor("python"), f)
         return pd.DataFrame(rows, columns=COLUMNS)
+
+    def case_frame(self, start: DateLike = None, end: DateLike = None) -> pd.DataFrame:
+        """One row per case opened in [start, end] with its SLA clock read now (the case metrics' input)."""
+        from momenti.domains.loop.metrics import case_frame
+
+        with self.session() as s:
+            return case_frame(s, as_date(start), as_date(end))
+
+    def case_metrics(self, by: Sequence[str] | str | None = None, start: DateLike = None, end: DateLike = None,
+                     hours: float = 48) -> pd.DataFrame:
+        """Close-the-loop rate (share contacted within `hours`, Wilson interval), time to first contact and to
+        resolution (median, p90, business hours), SLA hit rate, reopen rate, recovery rate and recovery NPS,
+        per group (team, priority, touchpoint, rule, month). See domains/loop/metrics.py."""
+        from momenti.domains.loop.metrics import case_metrics
+
+        dims = [b.strip() for b in by.split(",") if b.strip()] if isinstance(by, str) else list(by or [])
+        return case_metrics(self.case_frame(start, end), dims, hours, self.settings.confidence, self.settings.min_n)
+
+    def case_root_causes(self, by: str | None = "touchpoint", start: DateLike = None,
+                         end: DateLike = None) -> pd.DataFrame:
+        """The root-cause Pareto of resolved cases: n, share and cumulative share within each `by` group."""
+        from momenti.domains.loop.metrics import root_causes
+
+        return root_causes(self.case_frame(start, end), by)
+
+    def case_recovery_retention(self) -> pd.DataFrame:
+        """Retention (Kaplan-Meier medians, log-rank) of customers whose last resolved case was resolved for
+        them ("recovered") against those whose was not. Needs outcomes (`momenti import outcomes`)."""
+        from momenti.insights.retention import survival
+
+        cases = self.case_frame()
+        done = cases[cases["recovered"].notna() & cases["customer_id"].notna()].sort_values("opened_at")
+        last = done.groupby("customer_id")["recovered"].last()
+        frame = self.retention_frame()
+        frame = frame[frame["customer_id"].isin(last.index)].copy()
+        frame["group"] = frame["customer_id"].map(lambda c: "recovered" if last[c] else "not recovered")
+        if frame.empty:
+            return pd.DataFrame(columns=survival.SUMMARY_COLUMNS)
+        return survival.summary(frame, self.settings.confidence, self.settings.min_n)
 
 
 def open(target: str | Path | None = None, **overrides: object) -> Workspace:  # noqa: A001

@@ -62,6 +62,11 @@ def demo(
         for name in TEMPLATES:
             keys.append(apply_survey(ws, template(name), sync=False).key)
         console.print(f"  surveys    {', '.join(keys)} (pages at /s/<key>)")
+        from momenti.demo.cases import plant_cases
+
+        planted = plant_cases(ws, seed=seed)
+        console.print(f"  cases      {planted['cases']:>10,} from the starter alert rules "
+                      f"({planted['recovery_answers']:,} recovery answers; pages at /cases and /loop)")
         email, password = _demo_admin(ws)
         console.print(f"demo ready in {time.perf_counter() - started:.0f}s: {ws.settings.data_dir}")
         console.print(f"sign in at {ws.settings.public_url}/login as [bold]{email}[/bold] with the password "

@@ -99,6 +99,8 @@ class Query(BaseModel):
 
     kind: str
     shortcut: ClassVar[str] = ""  # the Workspace method that answers it (its keyword arguments = the fields)
+    # False for answers not derived from the warehouse (cases live in the store): never served from the cache
+    cacheable: ClassVar[bool] = True
     summary: ClassVar[str] = ""
 
     def parameters(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from momenti.core.clock import utcnow
 log = logging.getLogger("momenti.loop")
 
 ALERT_KINDS = frozenset({"response.committed", "feedback.received", "event.recorded"})
+RECOVERY_KINDS = frozenset({"case.updated"})
 WEBHOOK_KINDS = frozenset({"case.opened", "case.updated", "case.breached", "response.alert", "feedback.alert",
                            "events.alert"})
 
@@ -30,13 +31,17 @@ def evaluate_rules(ctx: Any, events: list[Any]) -> dict[str, int]:
     """Open cases (or emit alerts) for the triggers in the events' rows. {'opened': n, 'added': n, 'alerts': n}."""
     from sqlalchemy import text
 
-    from momenti.domains.loop import cases, rules, triggers
+    from momenti.domains.loop import cases, recovery, rules, triggers
     from momenti.store.outbox import emit_sql
 
-    counts = {"opened": 0, "added": 0, "alerts": 0}
+    counts = {"opened": 0, "added": 0, "alerts": 0, "recovery_answers": 0}
     if not events or not getattr(ctx.settings, "rules_auto", True):
         return counts
     with ctx.session() as s, s.begin():
+        for e in events:  # answers to a recovery survey name their case (hidden case_id): link them first
+            if e.kind == "response.committed" and "first_id" in e.payload:
+                counts["recovery_answers"] += recovery.link_answers(s, int(e.payload["first_id"]),
+                                                                    int(e.payload["last_id"]))
         active = rules.active_rules(s)
         if active is None:
             return counts
@@ -79,6 +84,15 @@ def queue_deliveries(ctx: Any, events: list[Any]) -> int:
         for delivery_id in ids:
             runner.tasks["webhook_attempt"](delivery_id)
     return len(ids)
+
+
+def send_recovery(ctx: Any, events: list[Any]) -> dict[str, int]:
+    """The recovery survey of the cases just resolved or closed (domains/loop/recovery.py)."""
+    from momenti.domains.loop import recovery
+
+    ids = sorted({int(e.payload["case_id"]) for e in events
+                  if str(e.payload.get("change", "")) in ("status:resolved", "status:closed")})
+    return recovery.send(ctx, ids) if ids else {}
 
 
 # -- jobs -------------------------------------------------------------------------------------------------

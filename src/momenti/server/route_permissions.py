@@ -26,7 +26,7 @@ _AGGREGATE_GETS = [
     "/api/v1/analysis/retention/logrank", "/api/v1/analysis/retention/cox", "/api/v1/analysis/retention/km.svg",
     "/api/v1/analysis/loyalty-bank", "/api/v1/query/kinds", "/api/v1/text/topics", "/api/v1/text/trends",
     "/api/v1/surveys", "/api/v1/surveys/{key}",
-    "/", "/moments", "/trends", "/loyalty", "/paths", "/contact", "/voice", "/retention",
+    "/", "/moments", "/trends", "/loyalty", "/paths", "/contact", "/voice", "/retention", "/loop",
 ]
 
 ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {

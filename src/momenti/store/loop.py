@@ -56,6 +56,10 @@ class Case(Base):
     recovered: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # "resolved for the customer?"
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    # the recovery survey sent when the case was resolved, and the customer's answer to it (its NPS)
+    recovery_sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    recovery_response_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    recovery_nps: Mapped[float | None] = mapped_column(Float, nullable=True)
     open_key: Mapped[str | None] = mapped_column(String(320), nullable=True, unique=True)
 
 

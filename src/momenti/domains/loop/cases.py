@@ -69,7 +69,7 @@ def _emit(session: Session, kind: str, case: Case, **extra: Any) -> None:
     session.execute(text(sql), params)
 
 
-def _entry(session: Session, case: Case, actor: Actor, kind: str, old: str | None = None, new: str | None = None,
+def add_entry(session: Session, case: Case, actor: Actor, kind: str, old: str | None = None, new: str | None = None,
            body: str | None = None, detail: dict[str, Any] | None = None, at: dt.datetime | None = None,
            dedup_key: str | None = None) -> CaseEntry:
     entry = CaseEntry(case_id=case.id, at=at or utcnow(), actor=actor.name, kind=kind, old_value=old,
@@ -97,11 +97,11 @@ def open_from_trigger(session: Session, trig: Trigger, rule: Rule, active: Activ
             with session.begin_nested():
                 if case is None:
                     case = _new_case(session, trig, rule, active, now, key)
-                    _entry(session, case, SYSTEM, "trigger", body=None, detail=_trigger_detail(trig), at=now,
+                    add_entry(session, case, SYSTEM, "trigger", body=None, detail=_trigger_detail(trig), at=now,
                            dedup_key=trig.dedup_key)
                     _emit(session, CASE_OPENED, case)
                     return "opened", case
-                _entry(session, case, SYSTEM, "trigger", detail=_trigger_detail(trig), at=now,
+                add_entry(session, case, SYSTEM, "trigger", detail=_trigger_detail(trig), at=now,
                        dedup_key=trig.dedup_key)
                 case.updated_at = now
                 _emit(session, CASE_UPDATED, case, change="trigger")
@@ -129,7 +129,7 @@ def _new_case(session: Session, trig: Trigger, rule: Rule, active: ActiveRules, 
                 updated_at=now, trigger_kind=trig.kind, trigger_ref=trig.source_ref, tags=[], open_key=key)
     session.add(case)
     session.flush()
-    _entry(session, case, SYSTEM, "status", None, "new", at=now)
+    add_entry(session, case, SYSTEM, "status", None, "new", at=now)
     return case
 
 
@@ -146,7 +146,7 @@ def open_manual(session: Session, actor: Actor, customer: str, title: str, team:
                 tags=[], open_key=None)
     session.add(case)
     session.flush()
-    _entry(session, case, actor, "status", None, "new", at=now)
+    add_entry(session, case, actor, "status", None, "new", at=now)
     _emit(session, CASE_OPENED, case)
     return case
 
@@ -216,7 +216,7 @@ def move(session: Session, case: Case, actor: Actor, status: str, now: dt.dateti
             case.closed_at = now
     old = case.status
     case.status, case.updated_at = status, now
-    _entry(session, case, actor, "status", old, status, body=note or resolution,
+    add_entry(session, case, actor, "status", old, status, body=note or resolution,
            detail={"root_cause": root_cause, "recovered": recovered} if root_cause else None, at=now)
     _emit(session, CASE_UPDATED, case, change=f"status:{status}")
     return case
@@ -240,10 +240,10 @@ def assign(session: Session, case: Case, actor: Actor, user_email: str | None, n
     now = now or utcnow()
     old = _email(session, case.owner_id)
     case.owner_id, case.updated_at = (owner.id if owner else None), now
-    _entry(session, case, actor, "assign", old, owner.email if owner else None, at=now)
+    add_entry(session, case, actor, "assign", old, owner.email if owner else None, at=now)
     if case.status in ("new", "reopened") and owner is not None:
         case.status = "acknowledged"
-        _entry(session, case, actor, "status", "new", "acknowledged", at=now)
+        add_entry(session, case, actor, "status", "new", "acknowledged", at=now)
     _emit(session, CASE_UPDATED, case, change="assign")
     return case
 
@@ -259,7 +259,7 @@ def add_note(session: Session, case: Case, actor: Actor, body: str, now: dt.date
         raise InputError("a note needs text")
     now = now or utcnow()
     case.updated_at = now
-    entry = _entry(session, case, actor, "note", body=body[:10_000], at=now)
+    entry = add_entry(session, case, actor, "note", body=body[:10_000], at=now)
     _emit(session, CASE_UPDATED, case, change="note")
     return entry
 
@@ -276,12 +276,12 @@ def log_contact(session: Session, case: Case, actor: Actor, channel: str, outcom
     if case.status in ("resolved", "closed"):
         raise ConflictError(f"case {case.id} is {case.status}: reopen it to log a contact")
     now = now or utcnow()
-    entry = _entry(session, case, actor, "contact", new=outcome, body=summary,
+    entry = add_entry(session, case, actor, "contact", new=outcome, body=summary,
                    detail={"channel": channel, "outcome": outcome}, at=now)
     if outcome == "reached" and case.status in ("new", "acknowledged", "reopened", "pending_customer"):
         old = case.status
         case.status = "contacted"
-        _entry(session, case, actor, "status", old, "contacted", at=now)
+        add_entry(session, case, actor, "status", old, "contacted", at=now)
     case.updated_at = now
     _emit(session, CASE_UPDATED, case, change="contact")
     return entry
@@ -293,7 +293,7 @@ def set_priority(session: Session, case: Case, actor: Actor, priority: str, now:
         raise ForbiddenError("a team lead or a cx_manager changes a case's priority")
     now = now or utcnow()
     old, case.priority, case.updated_at = case.priority, _priority(priority), now
-    _entry(session, case, actor, "priority", old, case.priority, at=now)
+    add_entry(session, case, actor, "priority", old, case.priority, at=now)
     _emit(session, CASE_UPDATED, case, change="priority")
     return case
 
@@ -303,7 +303,7 @@ def escalate(session: Session, case: Case, level: int, reason: str, notified: li
     """An escalation step of the ladder (the job runner's), in the case's history."""
     now = now or utcnow()
     case.escalation_level = level
-    _entry(session, case, SYSTEM, "escalation", str(level - 1), str(level), body=reason,
+    add_entry(session, case, SYSTEM, "escalation", str(level - 1), str(level), body=reason,
            detail={"notified": notified}, at=now)
     _emit(session, CASE_BREACHED if level >= 2 else CASE_UPDATED, case, change=f"escalation:{level}")
 

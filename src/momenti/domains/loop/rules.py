@@ -108,8 +108,17 @@ class RootCause(_Strict):
     label: dict[str, str] = Field(default_factory=dict)
 
 
+class Recovery(_Strict):
+    """The survey sent to the customer when a case is resolved (its answer is linked to the case)."""
+
+    survey: str | None = None  # a live survey with a hidden `case_id` field (template complaint-recovery)
+    on: Literal["resolved", "closed"] = "resolved"
+    rules: list[str] = Field(default_factory=list)  # only cases of these rules (empty: every rule)
+
+
 class RulesDocument(_Strict):
     calendar: dict[str, Any] = Field(default_factory=dict)
+    recovery: Recovery = Field(default_factory=Recovery)
     sla_policies: list[dict[str, Any]] = Field(default_factory=list)
     root_causes: list[RootCause] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
@@ -182,6 +191,9 @@ def load_rules(source: str | Path | dict[str, Any], label: str | None = None) ->
             raise InputError(f"{label}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise InputError(f"{label}: a rules document is a mapping with `rules:` (see `momenti rules template`)")
+    recovery = doc.get("recovery")
+    if isinstance(recovery, dict) and True in recovery and "on" not in recovery:
+        recovery["on"] = recovery.pop(True)
     for rule in doc.get("rules") or []:
         # YAML 1.1 reads a bare `on:` key as the boolean true (as GitHub Actions files know): take it back.
         if isinstance(rule, dict) and True in rule and "on" not in rule:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 CONTACT_COLUMNS = ("customer_id", "email", "language", "name", "touchpoint")
 RESULT_COLUMNS = ["customer_id", "email", "language", "result", "reason", "detail", "planned_at"]
 PENDING = ("queued", "deferred")
+WAIVABLE = frozenset({"fatigue", "quota_day", "quota_week", "not_sampled"})  # limits an exception may pass
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
@@ -109,10 +110,12 @@ def result_row(c: Contact, result: str, reason: str | None = None, detail: str |
 
 def invite(ws: Context, survey_key: str, contacts: Sequence[Contact], *, now: dt.datetime | None = None,
            dry_run: bool = False, touchpoint: str | None = None, expires: dt.timedelta | None = None,
-           base_url: str | None = None) -> pd.DataFrame:
+           base_url: str | None = None, exception: str | None = None) -> pd.DataFrame:
     """Invite `contacts` to a survey: one row per contact with `result` (sent, failed, deferred, skipped,
     or would_send / would_defer / would_skip in a dry run), `reason` and `detail` of a skip or failure, and
-    `planned_at` (UTC) of a deferred e-mail."""
+    `planned_at` (UTC) of a deferred e-mail. `exception` (e.g. "case 12": a recovery survey) is the documented
+    reason to pass the frequency limits (fatigue, quotas, sampling); opt-outs and missing e-mails still skip,
+    and the invitation's detail records the exception."""
     now = (now or utcnow()).replace(microsecond=0)  # shown and stored to the second
     info = require_survey(ws, survey_key, now)
     default_tp = pick_touchpoint(info, touchpoint)
@@ -128,6 +131,9 @@ def invite(ws: Context, survey_key: str, contacts: Sequence[Contact], *, now: dt
                                 f"already invited for event {c.trigger_event}"))
             continue
         found = gate.reason(c.customer_id, survey_key)
+        waived = None
+        if found is not None and exception and found[0] in WAIVABLE:
+            waived, found = f"frequency exception ({exception}): {found[1]}", None
         if found is None and (not c.email or not _EMAIL.match(c.email)):
             found = ("no_email", "no e-mail address" if not c.email else f"not an e-mail address: {c.email}")
         if found is not None:
@@ -150,7 +156,7 @@ def invite(ws: Context, survey_key: str, contacts: Sequence[Contact], *, now: dt
                                 lang=c.language, expires_at=when + expires, single_use=True)
             planned.append({"survey_key": survey_key, "customer_key": c.customer_id, "email": c.email,
                             "name": c.name, "language": c.language, "channel": "email", "touchpoint": tp,
-                            "trigger_event": c.trigger_event, "link_nonce": claims.nonce,
+                            "trigger_event": c.trigger_event, "link_nonce": claims.nonce, "detail": waived,
                             "link_token": sign(claims, secret), "link_expires_at": claims.expires_at,
                             "status": "deferred" if defer_to else "queued", "created_at": now, "planned_at": when})
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS, dtype=object)
@@ -258,7 +264,9 @@ def send_invitations(ws: Context, invitations: list[Invitation], now: dt.datetim
                 if result.ok:
                     updates.append({"_id": inv.id, "reminded_at": now})
             else:
-                updates.append({"_id": inv.id, "status": status, "detail": result.detail,
+                # a sent invitation keeps its planning note (a documented frequency exception)
+                updates.append({"_id": inv.id, "status": status,
+                                "detail": inv.detail if result.ok else result.detail,
                                 "sent_at": now if result.ok else None})
             rows.append(result_row(c, status, None if result.ok else "smtp", result.detail))
     with ws.engine.begin() as conn:

@@ -45,7 +45,7 @@ class TriggerReport:
     last_event_id: int
 
 
-def _customer_contacts(ws: Context, keys: list[str]) -> dict[str, Contact]:
+def customer_contacts(ws: Context, keys: list[str]) -> dict[str, Contact]:
     """Contact details from imported customers' attributes (email, language or lang, name)."""
     out: dict[str, Contact] = {}
     with ws.engine.connect() as conn:
@@ -77,7 +77,7 @@ def trigger(ws: Context, survey_key: str, activity: str, within: dt.timedelta, *
     fresh = [e for e in matched if e.timestamp >= now - within]
     known = {c.customer_id: c for c in read_contacts(contacts_file)} if contacts_file else {}
     keys = list(dict.fromkeys(e.customer_key for e in fresh if e.customer_key not in known))
-    known.update(_customer_contacts(ws, keys) if keys else {})
+    known.update(customer_contacts(ws, keys) if keys else {})
     contacts = []
     for e in fresh:
         base = known.get(e.customer_key) or Contact(e.customer_key)

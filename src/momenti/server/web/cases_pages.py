@@ -32,7 +32,8 @@ WORDS = (N_("open"), N_("all"), N_("new"), N_("acknowledged"), N_("contacted"), 
          N_("low"), N_("normal"), N_("high"), N_("urgent"), N_("trigger"), N_("status"), N_("assign"),
          N_("priority"), N_("note"), N_("contact"), N_("escalation"), N_("phone"), N_("email"), N_("sms"),
          N_("chat"), N_("branch"), N_("letter"), N_("other"), N_("reached"), N_("no_answer"), N_("voicemail"),
-         N_("wrong_number"), N_("refused"))
+         N_("wrong_number"), N_("refused"), N_("recovery_survey"), N_("recovery"), N_("sent"), N_("skipped"),
+         N_("failed"), N_("deferred"))
 
 
 def _teams(s: Any) -> list[str]:

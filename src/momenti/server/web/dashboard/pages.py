@@ -128,6 +128,28 @@ PAGES: tuple[Page, ...] = (
           Panel("cox", _t("Modello di Cox", "Cox model"), "cox", {"covariates": ["nps"]})),
          _t("Servono esiti (abbandoni): `momenti import outcomes FILE`.", "Needs outcomes (churn): `momenti import "
             "outcomes FILE`.")),
+    Page("loop", "/loop", _t("Ciclo chiuso", "Closed loop"),
+         _t("I casi aperti dalle regole: quanti clienti sono richiamati entro 48 ore (obiettivo 80 %), in quanto "
+            "tempo (ore lavorative), SLA rispettati, riaperture, e quanti clienti sono recuperati.",
+            "The cases the alert rules opened: how many customers are called back within 48 hours (target 80 %), "
+            "how fast (business hours), SLAs met, reopened cases, and how many customers are won back."),
+         (Panel("loop_teams", _t("Ciclo chiuso entro 48 ore per team", "Loop closed within 48 hours by team"),
+                "case_metrics", {"by": "team"}, chart="bars", label="team", value="close_loop_rate"),
+          Panel("loop_priority", _t("SLA e recupero per priorità", "SLA and recovery by priority"), "case_metrics",
+                {"by": "priority"}, columns=("priority", "n", "loop_n", "close_loop_rate", "ci_low", "ci_high",
+                                             "first_contact_median_h", "first_contact_p90_h", "sla_n",
+                                             "sla_hit_rate", "reopen_rate", "recovery_n", "recovery_rate",
+                                             "recovery_nps", "small_sample")),
+          Panel("loop_month", _t("Recupero per mese", "Recovery by month"), "case_metrics", {"by": "month"},
+                chart="bars", label="month", value="recovery_rate", low="recovery_ci_low",
+                high="recovery_ci_high"),
+          Panel("root_causes", _t("Cause radice per punto di contatto", "Root causes by touchpoint"),
+                "case_root_causes"),
+          Panel("recovery_retention", _t("Fidelizzazione: recuperati e no", "Retention: recovered or not"),
+                "case_recovery_retention")),
+         _t("Nessun caso: applicare le regole con `momenti rules apply rules.yaml` (modello: `momenti rules "
+            "template`).", "No cases yet: apply alert rules with `momenti rules apply rules.yaml` (starter: "
+            "`momenti rules template`).")),
 )
 
 BY_KEY = {p.key: p for p in PAGES}
