@@ -107,3 +107,23 @@ def reset_password(email: str, password_stdin: bool = typer.Option(
         console.print(link, highlight=False, markup=False, soft_wrap=True)
     else:
         console.print(f"password of {email} changed", highlight=False)
+
+
+@app.command()
+def notify(email: str = typer.Argument(..., help="The user's e-mail"),
+           mode: str = typer.Option(..., "--mode", help="immediate, daily (one digest a day) or off"),
+           language: str | None = typer.Option(None, "--language", help="it or en: the language of their e-mails")
+           ) -> None:
+    """How a user gets the staff e-mails of the alert rules and escalations."""
+    from momenti.domains.loop import notify as staff
+
+    if language not in (None, "it", "en"):
+        raise typer.BadParameter("it or en", param_hint="--language")
+    with momenti.open() as ws, ws.session() as s, s.begin():
+        user = staff.set_mode(s, email, mode)
+        if language:
+            user.language = language
+        from momenti.domains import audit
+
+        audit.record(s, _actor(), "notifications.set", user.email, {"mode": user.notify})
+    console.print(f"{user.email}: notifications {user.notify} ({user.language})", highlight=False)

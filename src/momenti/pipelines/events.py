@@ -142,6 +142,7 @@ def load_subscribers() -> None:
     subscriber("alerts", loop.ALERT_KINDS)(loop.evaluate_rules)
     subscriber("webhooks", loop.WEBHOOK_KINDS)(loop.queue_deliveries)
     subscriber("recovery", loop.RECOVERY_KINDS)(loop.send_recovery)
+    subscriber("notify", loop.NOTIFY_KINDS)(loop.notify_staff)
 
 
 def _sync_warehouse(ctx: Context, events: list[Event]) -> object:

@@ -8,8 +8,11 @@ sentiment is known when a rule asks for it):
   triggers' dedup keys, so an event handed over twice opens nothing twice.
 - `webhooks`: every case.* / *.alert event becomes one delivery per subscribed endpoint, attempted at once by
   a `webhook_attempt` job; each failed attempt schedules the next one after the retry schedule.
+- `recovery`: the recovery survey of a case just resolved (domains/loop/recovery.py).
+- `notify`: staff e-mails of the rules that ask for them (domains/loop/notify.py).
 Jobs (registered on the workspace's JobRunner by `register_jobs`): `webhook_attempt`, `webhook_sweep` (every
-minute: due deliveries whose job was lost), `sla_escalation` (every five minutes).
+minute: due deliveries whose job was lost), `sla_escalation` (every five minutes), `staff_notify` (every
+minute: e-mails held by quiet hours) and `staff_digest` (daily).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ log = logging.getLogger("momenti.loop")
 
 ALERT_KINDS = frozenset({"response.committed", "feedback.received", "event.recorded"})
 RECOVERY_KINDS = frozenset({"case.updated"})
+NOTIFY_KINDS = frozenset({"case.opened", "response.alert", "feedback.alert", "events.alert"})
 WEBHOOK_KINDS = frozenset({"case.opened", "case.updated", "case.breached", "response.alert", "feedback.alert",
                            "events.alert"})
 
@@ -95,6 +99,18 @@ def send_recovery(ctx: Any, events: list[Any]) -> dict[str, int]:
     return recovery.send(ctx, ids) if ids else {}
 
 
+def notify_staff(ctx: Any, events: list[Any]) -> dict[str, int]:
+    """E-mails to staff for the rules that ask (domains/loop/notify.py): queued once per user and event, the
+    immediate ones sent now, the rest by the `staff_notify` and `staff_digest` jobs."""
+    from momenti.domains.loop import notify
+
+    if not events:
+        return {}
+    with ctx.session() as s, s.begin():
+        written = notify.queue(s, ctx.settings, [(e.id, e.kind, e.payload) for e in events])
+    return notify.send_due(ctx) if written else {}
+
+
 # -- jobs -------------------------------------------------------------------------------------------------
 
 
@@ -104,6 +120,15 @@ def register_jobs(runner: Any) -> None:
     runner.task(lambda delivery_id: webhook_attempt(runner, delivery_id), "webhook_attempt", retries=0)
     runner.task(lambda: webhook_sweep(runner), "webhook_sweep", periodic=crontab(minute="*"))
     runner.task(lambda: sla_escalation(runner.ws), "sla_escalation", periodic=crontab(minute="*/5"))
+    runner.task(lambda: _staff(runner.ws, False), "staff_notify", periodic=crontab(minute="*"))
+    runner.task(lambda: _staff(runner.ws, True), "staff_digest", periodic=crontab(minute="0", hour="7"))
+
+
+def _staff(ws: Any, digest: bool) -> dict[str, int]:
+    # Every minute: what waited for the end of quiet hours; at 07:00 UTC (08:00 or 09:00 in Rome): the digests.
+    from momenti.domains.loop import notify
+
+    return notify.send_due(ws, digest=digest)
 
 
 def webhook_attempt(runner: Any, delivery_id: int) -> Any:

@@ -37,9 +37,10 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/u/{token}"): "public", ("POST", "/u/{token}"): "public",
     ("GET", "/login"): "public", ("POST", "/login"): "public",
     ("GET", "/password"): "public", ("POST", "/password"): "public",
+    ("GET", "/notifications/unsubscribe"): "public", ("POST", "/notifications/unsubscribe"): "public",
     # any signed-in user or token
     ("GET", "/openapi.json"): "signed_in", ("GET", "/docs"): "signed_in", ("POST", "/logout"): "signed_in",
-    ("GET", "/api/v1/me"): "signed_in",
+    ("GET", "/api/v1/me"): "signed_in", ("PUT", "/api/v1/me/notifications"): "signed_in",
     **{("GET", p): "aggregates.read" for p in _AGGREGATE_GETS},
     ("POST", "/api/v1/query"): "aggregates.read",  # and KIND_PERMISSIONS of the kind asked
     ("GET", "/api/v1/text/comments"): "comments.read",

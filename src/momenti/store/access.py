@@ -37,6 +37,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # staff notifications (alerts, escalations): immediate | daily (one digest a day) | off; their language
+    notify: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
+    language: Mapped[str] = mapped_column(String(5), default="it", server_default="it")
 
 
 class LoginSession(Base):

@@ -126,3 +126,24 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(String(300), nullable=True)
     response_excerpt: Mapped[str | None] = mapped_column(String(500), nullable=True)
     next_delay_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class StaffNotification(Base):
+    """An e-mail to a member of staff about a case or an alert: sent at once, at the end of the rule's quiet
+    hours (`planned_at`), or in the user's daily digest (`mode` digest)."""
+
+    __tablename__ = "staff_notifications"
+    __table_args__ = (UniqueConstraint("user_email", "event_id"),)
+    id: Mapped[int] = id_column()
+    user_email: Mapped[str] = mapped_column(String(320), index=True)
+    event_id: Mapped[int] = mapped_column(BigInteger)  # the outbox event: delivered twice, written once
+    case_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    rule_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)  # ids and labels only (no customer text)
+    mode: Mapped[str] = mapped_column(String(10))  # immediate | digest
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending | sent | failed
+    planned_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(300), nullable=True)

@@ -26,7 +26,7 @@ LATE = dt.timedelta(hours=24)
 
 
 def _users(session: Session, role: str, team: str | None = None) -> list[str]:
-    stmt = select(User.email).where(User.role == role, User.disabled_at.is_(None))
+    stmt = select(User.email).where(User.role == role, User.disabled_at.is_(None), User.notify != "off")
     if team is not None:
         stmt = stmt.join(Team, Team.id == User.team_id).where(Team.name == team)
     return list(session.scalars(stmt.order_by(User.email)))
@@ -54,22 +54,23 @@ def run(session: Session, settings: Any, now: dt.datetime) -> dict[str, int]:
         if clock.paused:
             continue
         overdue = _overdue_since(clock)
-        level = case.escalation_level
-        if overdue is not None and now - overdue >= LATE and level < 3:
-            target, step, why = _users(session, "cx_manager"), 3, "SLA breached for more than 24 h"
-            counts["cx_manager"] += 1
-        elif clock.state == "breached" and level < 2:
-            target, step, why = _users(session, "team_lead", case.team), 2, "SLA breached"
-            counts["team_lead"] += 1
-        elif clock.state == "at_risk" and level < 1:
-            owner = session.scalar(select(User.email).where(User.id == case.owner_id)) if case.owner_id else None
-            target = [owner] if owner else _users(session, "team_lead", case.team)
-            step, why = 1, "SLA at risk (75 % of the time used)"
-            counts["reminded"] += 1
-        else:
-            continue
-        escalate(session, case, step, why, target, now)
-        mails.append((target, case, step))
+        target = (3 if overdue is not None and now - overdue >= LATE else 2 if clock.state == "breached"
+                  else 1 if clock.state == "at_risk" else 0)
+        # Each step once, in order: a case found breached for a day at its first check still reminds its
+        # owner and tells the team lead before the cx_manager hears of it.
+        for step in range(case.escalation_level + 1, target + 1):
+            if step == 1:
+                owner = session.scalar(select(User.email).where(User.id == case.owner_id, User.notify != "off")
+                                       ) if case.owner_id else None
+                target_users = [owner] if owner else _users(session, "team_lead", case.team)
+                why, key = "SLA at risk (75 % of the time used)", "reminded"
+            elif step == 2:
+                target_users, why, key = _users(session, "team_lead", case.team), "SLA breached", "team_lead"
+            else:
+                target_users, why, key = _users(session, "cx_manager"), "SLA breached for more than 24 h", "cx_manager"
+            escalate(session, case, step, why, target_users, now)
+            counts[key] += 1
+            mails.append((target_users, case, step))
     if mails and settings.smtp_host:
         _send(settings, mails)
     return counts

@@ -75,6 +75,8 @@ class Notify(_Strict):
     email: list[str] = Field(default_factory=list)  # "team", "owner" or addresses
     webhooks: bool = True  # the rule's events go to the endpoints subscribed to them
     digest: Literal["immediate", "daily"] = "immediate"
+    max_per_hour: int | None = Field(default=None, ge=1)  # per user; beyond it the rest waits for the digest
+    quiet_hours: str | None = Field(default=None, pattern=r"^\d\d:\d\d-\d\d:\d\d$")  # "21:00-08:00" local
 
 
 class Rule(_Strict):

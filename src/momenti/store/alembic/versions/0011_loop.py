@@ -16,6 +16,29 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('users') as batch:
+        batch.add_column(sa.Column('notify', sa.String(length=10), nullable=False, server_default='immediate'))
+        batch.add_column(sa.Column('language', sa.String(length=5), nullable=False, server_default='it'))
+    op.create_table('staff_notifications',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
+    sa.Column('user_email', sa.String(length=320), nullable=False),
+    sa.Column('event_id', sa.BigInteger(), nullable=False),
+    sa.Column('case_id', sa.BigInteger(), nullable=True),
+    sa.Column('rule_key', sa.String(length=100), nullable=True),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
+    sa.Column('mode', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('planned_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('detail', sa.String(length=300), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_notifications')),
+    sa.UniqueConstraint('user_email', 'event_id', name=op.f('uq_staff_notifications_user_email_event_id')),
+    )
+    op.create_index(op.f('ix_staff_notifications_user_email'), 'staff_notifications', ['user_email'], unique=False)
+    op.create_index(op.f('ix_staff_notifications_status'), 'staff_notifications', ['status'], unique=False)
+    op.create_index(op.f('ix_staff_notifications_planned_at'), 'staff_notifications', ['planned_at'], unique=False)
     op.create_table('rule_versions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -139,6 +162,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('staff_notifications')
+    with op.batch_alter_table('users') as batch:
+        batch.drop_column('language')
+        batch.drop_column('notify')
     with op.batch_alter_table('case_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_entries_case_id'))
 
