@@ -63,12 +63,14 @@ def plant_cases(ws: Any, seed: int = 42, limit: int = 3000) -> dict[str, int]:
         found = _detractors(s, limit)
         answers: list[dict[str, Any]] = []
         open_customers: set[str] = set()
+        opened = 0
         for rid, ref, customer, tp, team, at, score in found:
             if customer in open_customers:
                 continue  # one open case per customer and rule: a later detractor adds to it (not planted)
             case, entries, recovery = _one_case(rng, version, policy, rid, ref, customer, tp, team, at, score)
             s.add(case)
             s.flush()
+            opened += 1
             for entry in entries:
                 entry.case_id = case.id
             s.add_all(entries)
@@ -86,7 +88,7 @@ def plant_cases(ws: Any, seed: int = 42, limit: int = 3000) -> dict[str, int]:
         with ws.session() as s, s.begin():
             last = s.scalar(text("SELECT max(id) FROM responses")) or 0
             link_answers(s, 1, int(last))
-    return {"cases": len(found), "recovery_answers": len(answers)}
+    return {"cases": opened, "recovery_answers": len(answers)}
 
 
 def _one_case(rng: np.random.Generator, version: int, policy: dict[str, Any], rid: int, ref: str, customer: str,
