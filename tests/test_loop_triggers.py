@@ -1,0 +1,62 @@
+"""The other rule types: repeat contacts (the N-th contact for the same reason within D days, one case per
+series) and negative feedback with a topic (after the text analysis), through an import and the dispatcher,
+on both stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import text
+
+import momenti
+from momenti.domains.loop.rules import apply_rules, load_rules
+
+RULES = {"rules": [
+    {"key": "repeat", "on": "events", "repeat_contacts": {"count": 3, "within_days": 7},
+     "open_case": {"team": "owner", "priority": "urgent"}},
+    {"key": "complaint", "on": "feedback", "feedback": {"sentiment": "negative"},
+     "open_case": {"team": "Social care", "priority": "normal"}},
+    {"key": "complaint-alert", "on": "feedback", "feedback": {"sentiment": "negative"},
+     "notify": {"webhooks": True}},
+]}
+
+
+def _ago(days: float) -> str:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_repeat_contacts_and_negative_feedback_open_cases(ws_any: momenti.Workspace) -> None:
+    ws = ws_any
+    with ws.session() as s, s.begin():
+        apply_rules(s, load_rules(RULES), "test")
+    contact = {"touchpoint": "contact-centre-call", "channel": "phone", "reason": "carta bloccata"}
+    rows = [{"event_id": f"e{i}", "customer_id": "C-REP", "timestamp": _ago(d), **contact}
+            for i, d in enumerate([6, 4, 2, 1])]  # 4 contacts in 6 days: the 3rd makes it a case, the 4th adds none
+    rows += [{"event_id": f"s{i}", "customer_id": "C-SPREAD", "timestamp": _ago(d), **contact}
+             for i, d in enumerate([13, 9, 3])]  # 3 contacts, never 3 within 7 days
+    rows += [{"event_id": f"o{i}", "customer_id": "C-OTHER", "timestamp": _ago(d), **contact,
+              "reason": r} for i, (d, r) in enumerate([(3, "mutuo"), (2, "carta bloccata"), (1, "bonifico")])]
+    assert ws.import_records("events", rows, source="t", strict=True).rejected == 0
+    feedback = [{"feedback_id": "f1", "source": "twitter", "customer_id": "C-FB", "created_at": _ago(0.1),
+                 "text": "Carta bloccata da tre giorni e nessuno risponde, servizio pessimo, vergognoso!",
+                 "language": "it"},
+                {"feedback_id": "f2", "source": "twitter", "customer_id": "C-FB2", "created_at": _ago(0.1),
+                 "text": "Grazie mille, personale gentilissimo e app ottima, tutto perfetto!", "language": "it"}]
+    assert ws.import_records("feedback", feedback, source="t", strict=True).rejected == 0
+    ws.sync_written()
+    cases = ws.cases()
+    by_customer = {c: g for c, g in cases.groupby("customer_id")}
+    assert set(by_customer) == {"C-REP", "C-FB"}
+    rep = by_customer["C-REP"].iloc[0]
+    assert (rep["rule"], rep["team"], rep["priority"], rep["touchpoint"]) == \
+        ("repeat", "Contact center", "urgent", "contact-centre-call")
+    fb = by_customer["C-FB"].iloc[0]
+    assert (fb["rule"], fb["team"]) == ("complaint", "Social care")
+    with ws.engine.connect() as conn:
+        alerts = conn.execute(text("SELECT count(*) FROM outbox WHERE kind = 'feedback.alert'")).scalar()
+        detail = conn.execute(text("SELECT detail FROM case_entries WHERE kind = 'trigger' AND case_id = :c"),
+                              {"c": int(rep["id"])}).scalar()
+    assert alerts == 1
+    detail = json.loads(detail) if isinstance(detail, str) else detail
+    assert (detail["contacts"], detail["reason"]) == (3, "carta bloccata")
