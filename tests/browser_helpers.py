@@ -29,12 +29,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(data_dir: Path, log: Path) -> Iterator[str]:
-    """Base URL of `momenti serve` on `data_dir` in its own process (output to `log`), once it answers its
-    health check; stopped gracefully on exit (SIGINT: the app flushes its pending warehouse sync), and it
-    must exit cleanly."""
-    port = free_port()
-    env = {**os.environ, "MOMENTI_DATA_DIR": str(data_dir), "MOMENTI_SYNC_DEBOUNCE_S": "0.1"}
+def served(data_dir: Path, log: Path, env: dict[str, str] | None = None, port: int | None = None) -> Iterator[str]:
+    """Base URL of `momenti serve` on `data_dir` in its own process (output to `log`, `env` added to its
+    environment), once it answers its health check; stopped gracefully on exit (SIGINT: the app flushes its
+    pending warehouse sync), and it must exit cleanly."""
+    port = port or free_port()
+    env = {**os.environ, "MOMENTI_DATA_DIR": str(data_dir), "MOMENTI_SYNC_DEBOUNCE_S": "0.1", **(env or {})}
     with log.open("w") as out:  # the child keeps its own descriptor; the file is read by path
         proc = subprocess.Popen([sys.executable, "-m", "momenti.cli.main", "serve", "--port", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT, env=env)

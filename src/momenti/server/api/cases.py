@@ -35,6 +35,13 @@ def _ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def signal_dispatcher(request: Request) -> None:
+    """A case changed: its outbox event (webhooks, recovery survey, e-mails) is handled within seconds."""
+    syncer = getattr(request.app.state, "syncer", None)
+    if syncer is not None:
+        syncer.touch()
+
+
 @router.get("/cases", response_model=CaseListPublic)
 def list_route(request: Request, ws: WorkspaceDep, principal: PrincipalDep,
                customer_id: str | None = None, team: str | None = None,
@@ -100,6 +107,7 @@ def act_route(case_id: int, body: CaseAction, request: Request, ws: WorkspaceDep
         s.flush()
         audit.record(s, principal.label, f"case.{body.action}", f"case {case_id}", ip=_ip(request))
         detail = case_detail(s, case)
+    signal_dispatcher(request)
     return detail
 
 
@@ -110,4 +118,5 @@ def create_route(body: CaseCreate, request: Request, ws: WorkspaceDep, principal
         case = cases.open_manual(s, actor, body.customer_id, body.title, body.team, body.touchpoint, body.priority)
         audit.record(s, principal.label, "case.open", f"case {case.id}", ip=_ip(request))
         detail = case_detail(s, case)
+    signal_dispatcher(request)
     return detail

@@ -16,7 +16,7 @@ from momenti.domains import audit
 from momenti.domains.loop import cases
 from momenti.domains.loop.queue import SLA_STATES, CaseFilter, case_detail, list_cases
 from momenti.domains.loop.rules import active_rules
-from momenti.server.api.cases import actor_of, apply_action
+from momenti.server.api.cases import actor_of, apply_action, signal_dispatcher
 from momenti.server.auth import PrincipalDep
 from momenti.server.schemas.cases import CaseAction
 from momenti.server.web.chrome import chrome, page_language
@@ -93,6 +93,7 @@ def bulk_assign(request: Request, principal: PrincipalDep, case_ids: Annotated[l
                 audit.record(s, principal.label, "case.assign", f"case {cid}")
     except MomentiError as exc:
         return HTMLResponse(f"<p class=error>{_escape(str(exc))}</p>", status_code=exc.status_code)
+    signal_dispatcher(request)
     return RedirectResponse(f"/cases?lang={page_language(request)}", status_code=303)
 
 
@@ -150,4 +151,5 @@ def case_action(request: Request, principal: PrincipalDep, case_id: int,
         return _case_page(request, principal, case_id, exc.status_code, str(exc))
     except ValueError as exc:  # an action the form does not offer
         return _case_page(request, principal, case_id, 400, str(exc).splitlines()[0])
+    signal_dispatcher(request)
     return RedirectResponse(f"/cases/{case_id}?lang={page_language(request)}", status_code=303)
