@@ -60,3 +60,37 @@ def test_repeat_contacts_and_negative_feedback_open_cases(ws_any: momenti.Worksp
     assert alerts == 1
     detail = json.loads(detail) if isinstance(detail, str) else detail
     assert (detail["contacts"], detail["reason"]) == (3, "carta bloccata")
+
+
+def test_a_significant_drop_opens_one_case_per_touchpoint_and_period(workspace: momenti.Workspace) -> None:
+    from momenti.domains.loop.metric_rules import complete_periods, history
+    from momenti.domains.loop.triggers import dry_run
+    from momenti.pipelines.loop import metric_rules
+
+    assert complete_periods("month", dt.date(2026, 11, 15)) == ("2026-09", "2026-10")
+    assert complete_periods("week", dt.date(2026, 11, 18)) == ("2026-W45", "2026-W46")
+    rules = {"rules": [
+        {"key": "nps-drop", "on": "metric", "metric_drop": {"metric": "nps", "period": "month",
+                                                            "moments_of_truth": True},
+         "open_case": {"team": "owner", "priority": "high"}},
+        {"key": "nps-drop-alert", "on": "metric", "metric_drop": {"metric": "nps", "period": "month"},
+         "notify": {"webhooks": True}}]}
+    rows = []
+    for month, scores in (("2026-09", [10, 9, 9, 8, 10, 7]), ("2026-10", [2, 4, 9, 6, 3, 7])):
+        for i in range(180):
+            rows.append({"response_id": f"{month}-{i}", "customer_id": f"M{i}", "touchpoint": "branch-visit",
+                         "submitted_at": f"{month}-{1 + i % 28:02d}T10:00:00", "nps": scores[i % 6]})
+            rows.append({"response_id": f"w{month}-{i}", "customer_id": f"W{i}", "touchpoint": "website-visit",
+                         "submitted_at": f"{month}-{1 + i % 28:02d}T10:00:00", "nps": 9 if i % 2 else 8})
+    assert workspace.import_records("responses", rows, source="t", strict=True).rejected == 0
+    with workspace.session() as s, s.begin():
+        apply_rules(s, load_rules(rules), "test")
+    assert metric_rules(workspace, dt.date(2026, 11, 15)) == {"opened": 1, "alerts": 1}
+    assert metric_rules(workspace, dt.date(2026, 11, 16)) == {"opened": 0, "alerts": 0}  # once per period
+    case = workspace.cases().iloc[0]
+    assert (case["touchpoint"], case["team"], case["customer_id"]) == ("branch-visit", "Rete filiali", None)
+    with workspace.session() as s:
+        tried = {r["rule"]: r for r in dry_run(
+            s, load_rules(rules), dt.datetime(2026, 8, 1), dt.datetime(2026, 11, 15),
+            metric_finder=lambda rule, a, b: history(workspace, rule, a, b))}
+    assert tried["nps-drop"]["triggers"] == 1 and tried["nps-drop"]["cases"] == 1

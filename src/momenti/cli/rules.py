@@ -48,12 +48,14 @@ def test(path: Path = typer.Argument(..., help="The rules file to try (not appli
     import json
 
     from momenti.core.args import parse_day
+    from momenti.domains.loop.metric_rules import history
     from momenti.domains.loop.rules import load_rules
     from momenti.domains.loop.triggers import dry_run
 
     doc = load_rules(path)
     with momenti.open() as ws, ws.session() as s:
-        rows = dry_run(s, doc, _start(parse_day(from_)), _start(parse_day(until)) if until else None)
+        rows = dry_run(s, doc, _start(parse_day(from_)), _start(parse_day(until)) if until else None,
+                       metric_finder=lambda rule, since, end: history(ws, rule, since, end))
     if fmt == "json":
         console.print_json(json.dumps({"from": from_, "until": until, "rules": rows}))
         return

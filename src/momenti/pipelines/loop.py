@@ -26,9 +26,9 @@ log = logging.getLogger("momenti.loop")
 
 ALERT_KINDS = frozenset({"response.committed", "feedback.received", "event.recorded"})
 RECOVERY_KINDS = frozenset({"case.updated"})
-NOTIFY_KINDS = frozenset({"case.opened", "response.alert", "feedback.alert", "events.alert"})
+NOTIFY_KINDS = frozenset({"case.opened", "response.alert", "feedback.alert", "events.alert", "metric.alert"})
 WEBHOOK_KINDS = frozenset({"case.opened", "case.updated", "case.breached", "response.alert", "feedback.alert",
-                           "events.alert"})
+                           "events.alert", "metric.alert"})
 
 
 def evaluate_rules(ctx: Any, events: list[Any]) -> dict[str, int]:
@@ -121,7 +121,46 @@ def register_jobs(runner: Any) -> None:
     runner.task(lambda: webhook_sweep(runner), "webhook_sweep", periodic=crontab(minute="*"))
     runner.task(lambda: sla_escalation(runner.ws), "sla_escalation", periodic=crontab(minute="*/5"))
     runner.task(lambda: _staff(runner.ws, False), "staff_notify", periodic=crontab(minute="*"))
+    runner.task(lambda: metric_rules(runner.ws), "metric_rules", periodic=crontab(minute="30", hour="5"))
     runner.task(lambda: _staff(runner.ws, True), "staff_digest", periodic=crontab(minute="0", hour="7"))
+
+
+def metric_rules(ws: Any, today: Any = None) -> dict[str, int]:
+    """The metric rules on the last complete period against the one before (daily; at most one case or alert
+    per rule, touchpoint and period)."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from momenti.domains.loop import cases, rules
+    from momenti.domains.loop.metric_rules import complete_periods, drops
+    from momenti.store.outbox import emit_sql
+
+    counts = {"opened": 0, "alerts": 0}
+    with ws.session() as s:
+        active = rules.active_rules(s)
+    if active is None:
+        return counts
+    today = today or dt.datetime.now(dt.UTC).date()
+    for rule in active.document.rules:
+        if rule.on != "metric" or not rule.enabled:
+            continue
+        found = drops(ws, rule, complete_periods(rule.metric_drop.period, today))
+        with ws.session() as s, s.begin():
+            for trig in found:
+                if rule.open_case is not None:
+                    outcome, _ = cases.open_from_trigger(s, trig, rule, active)
+                    counts["opened"] += outcome == "opened"
+                    continue
+                seen = s.execute(text("SELECT 1 FROM outbox WHERE kind = 'metric.alert' AND payload LIKE :k "
+                                      "AND payload LIKE :r"), {"k": f'%"key":"{trig.key}"%',
+                                                               "r": f'%"rule":"{rule.key}"%'}).first()
+                if seen is None:
+                    sql, params = emit_sql("metric.alert", {"rule": rule.key, "key": trig.key, "source": "metric",
+                                                            "touchpoint": trig.touchpoint, "team": trig.team})
+                    s.execute(text(sql), params)
+                    counts["alerts"] += 1
+    return counts
 
 
 def _staff(ws: Any, digest: bool) -> dict[str, int]:

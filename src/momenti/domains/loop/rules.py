@@ -65,6 +65,16 @@ class RepeatCondition(_Strict):
     reasons: list[str] = Field(default_factory=list)  # empty: any reason
 
 
+class MetricDrop(_Strict):
+    """A touchpoint's score falling significantly from one period to the next (the `compare` test)."""
+
+    metric: Literal["nps", "csat", "ces"] = "nps"
+    period: Literal["week", "month"] = "month"
+    moments_of_truth: bool = False
+    touchpoints: list[str] = Field(default_factory=list)
+    min_drop: float = Field(default=0, ge=0)  # and by at least this much (points of the metric's scale)
+
+
 class OpenCase(_Strict):
     team: str = "owner"  # "owner": the touchpoint's owner team in the journey map
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
@@ -82,20 +92,21 @@ class Notify(_Strict):
 class Rule(_Strict):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
     name: dict[str, str] = Field(default_factory=dict)  # {it: ..., en: ...}
-    on: Literal["response", "feedback", "events"]
+    on: Literal["response", "feedback", "events", "metric"]
     enabled: bool = True
     response: ResponseCondition | None = None
     feedback: FeedbackCondition | None = None
     repeat_contacts: RepeatCondition | None = None
+    metric_drop: MetricDrop | None = None
     max_age_days: float = Field(default=14, gt=0)  # older triggers (a late import) open no case
     open_case: OpenCase | None = None
     notify: Notify | None = None
 
     @model_validator(mode="after")
     def _condition(self) -> Rule:
-        need = {"response": self.response, "feedback": self.feedback, "events": self.repeat_contacts}[self.on]
-        if need is None:
-            field = {"response": "response", "feedback": "feedback", "events": "repeat_contacts"}[self.on]
+        fields = {"response": "response", "feedback": "feedback", "events": "repeat_contacts", "metric": "metric_drop"}
+        if getattr(self, fields[self.on]) is None:
+            field = fields[self.on]
             raise ValueError(f"a rule on {self.on} needs its condition `{field}:`")
         if self.open_case is None and self.notify is None:
             raise ValueError("a rule needs an action: open_case, notify, or both")

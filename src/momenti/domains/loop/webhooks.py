@@ -31,7 +31,8 @@ from momenti.core.secrets import fernet
 from momenti.domains.loop.ssrf import allow_list, check_url
 from momenti.store.loop import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-EVENT_TYPES = ("case.opened", "case.updated", "case.breached", "response.alert", "feedback.alert", "events.alert")
+EVENT_TYPES = ("case.opened", "case.updated", "case.breached", "response.alert", "feedback.alert", "events.alert",
+               "metric.alert")
 _KEY_INFO = b"momenti-webhook-secret"
 
 
