@@ -4,6 +4,7 @@ both languages; another team's case is not found."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 from fastapi.testclient import TestClient
@@ -73,5 +74,50 @@ def test_an_agent_works_a_case_on_the_pages(workspace: momenti.Workspace) -> Non
         assert other.get(f"/cases/{cid}").status_code == 404
         assert f"/cases/{cid}" not in other.get("/cases?status=all").text
         assert TestClient(api.app).get("/cases", follow_redirects=False).status_code == 303  # sign in first
+    finally:
+        next(gen, None)
+
+
+def test_the_admin_pages_of_rules_and_webhooks(workspace: momenti.Workspace) -> None:
+    gen = make_api(workspace, webhook_allow_hosts="127.0.0.1")
+    api = next(gen)
+    try:
+        add_user(api.ws, "cx@bank.example", "cx_manager")
+        add_user(api.ws, "root@bank.example", "admin")
+        add_user(api.ws, "agente@bank.example", "agent", team="Rete filiali")
+        origin = {"Origin": "http://testserver"}
+        cx = TestClient(api.app)
+        assert sign_in(cx, "cx@bank.example").status_code == 303
+        page = cx.get("/admin/rules?lang=en")
+        assert page.status_code == 200 and "detractor-at-moment-of-truth" in page.text  # the starter rules
+        token = _csrf(page.text)
+        doc = re.search(r'<textarea id="document" name="document"[^>]*>(.*?)</textarea>', page.text, re.S)[1]
+        doc = html.unescape(doc)
+        tried = cx.post("/admin/rules?lang=en", data={"csrf_token": token, "action": "test", "document": doc,
+                                                      "since": "2026-01-01"}, headers=origin)
+        assert tried.status_code == 200 and "Dry run since 2026-01-01" in tried.text
+        bad = cx.post("/admin/rules", data={"csrf_token": token, "action": "apply",
+                                            "document": "rules:\n  - {key: x, on: response}"}, headers=origin)
+        assert bad.status_code == 400 and "rules[0]" in bad.text
+        applied = cx.post("/admin/rules?lang=en", data={"csrf_token": token, "action": "apply", "document": doc},
+                          headers=origin)
+        assert applied.status_code == 200 and "version 1 in force" in applied.text
+        assert cx.get("/admin/webhooks").status_code == 403  # webhooks are the admin's
+
+        agent = TestClient(api.app)
+        assert sign_in(agent, "agente@bank.example").status_code == 303
+        assert agent.get("/admin/rules").status_code == 403
+
+        root = TestClient(api.app)
+        assert sign_in(root, "root@bank.example").status_code == 303
+        token = _csrf(root.get("/admin/webhooks").text)
+        added = root.post("/admin/webhooks?lang=en", data={"csrf_token": token, "action": "add",
+                                                           "url": "http://127.0.0.1:9/hook",
+                                                           "events": ["case.opened", "case.breached"]}, headers=origin)
+        assert added.status_code == 201 and "whsec_" in added.text
+        refused = root.post("/admin/webhooks", data={"csrf_token": token, "action": "add",
+                                                     "url": "http://169.254.169.254/latest", "events": ["case.opened"]},
+                            headers=origin)
+        assert refused.status_code == 400 and "link-local" in refused.text
     finally:
         next(gen, None)

@@ -33,7 +33,15 @@ from momenti.server.auth import authorize
 from momenti.server.route_permissions import undeclared
 from momenti.server.schemas import CREATE_MODELS
 from momenti.server.syncer import DebouncedSync
-from momenti.server.web import admin_users, auth_pages, cases_pages, notifications, survey_builder, survey_pages
+from momenti.server.web import (
+    admin_loop,
+    admin_users,
+    auth_pages,
+    cases_pages,
+    notifications,
+    survey_builder,
+    survey_pages,
+)
 from momenti.server.web import routes as web
 from momenti.server.web import survey_reach as reach_routes
 from momenti.server.web.dashboard import routes as dashboard
@@ -154,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_users.router)
     app.include_router(cases_pages.router)
     app.include_router(notifications.router)
+    app.include_router(admin_loop.router)
     middleware.install(app)  # security headers, a 500 that keeps the connection, no NUL into SQL
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     missing = undeclared(app.routes)

@@ -63,6 +63,8 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     # administration
     ("GET", "/admin/users"): "users.admin", ("POST", "/admin/users"): "users.admin",
     ("POST", "/admin/users/{user_id}"): "users.admin",
+    ("GET", "/admin/rules"): "rules.edit", ("POST", "/admin/rules"): "rules.edit",
+    ("GET", "/admin/webhooks"): "settings.admin", ("POST", "/admin/webhooks"): "settings.admin",
 }
 
 # Query kinds (insights/query.py) that answer with more than aggregates.

@@ -27,7 +27,8 @@ PERMISSIONS: Final[dict[str, str]] = {
     "review.act": "the weekly review of a team",
     "users.admin": "create, disable and change users and teams",
     "tokens.admin": "create and revoke API tokens",
-    "settings.admin": "settings, rules and retention",
+    "settings.admin": "settings, webhooks and retention",
+    "rules.edit": "try and apply the alert rules",
 }
 
 ROLES: Final[dict[str, str]] = {
@@ -44,7 +45,8 @@ _CASES = {"cases.read", "cases.act"}
 
 ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "admin": frozenset(set(PERMISSIONS) - {"ingest"}),
-    "cx_manager": frozenset({"public", "signed_in", *_ANALYSIS, *_CASES, "journey.edit", "survey.edit", "review.act"}),
+    "cx_manager": frozenset({"public", "signed_in", *_ANALYSIS, *_CASES, "journey.edit", "survey.edit", "review.act",
+                             "rules.edit"}),
     "analyst": frozenset({"public", "signed_in", *_ANALYSIS, "cases.read"}),
     "team_lead": frozenset({"public", "signed_in", "aggregates.read", "comments.read", "customers.read", *_CASES,
                             "review.act"}),

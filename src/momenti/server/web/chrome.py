@@ -15,6 +15,8 @@ from momenti.server.web.dashboard.pages import NAV
 EXTRA_NAV = (("cases", "/cases", {"it": "Casi", "en": "Cases"}),
              ("surveys", "/surveys", {"it": "Sondaggi", "en": "Surveys"}),
              ("users", "/admin/users", {"it": "Utenti", "en": "Users"}),
+             ("rules", "/admin/rules", {"it": "Regole", "en": "Rules"}),
+             ("webhooks", "/admin/webhooks", {"it": "Webhook", "en": "Webhooks"}),
              ("docs", "/docs", {"it": "API", "en": "API"}))
 
 
