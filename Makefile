@@ -51,6 +51,7 @@ bench: install-peers
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/query_cache.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/loop.py
 
 clean-demo:
 	rm -rf momenti-data

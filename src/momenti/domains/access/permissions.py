@@ -33,7 +33,7 @@ PERMISSIONS: Final[dict[str, str]] = {
 
 ROLES: Final[dict[str, str]] = {
     "admin": "everything: users, tokens, settings, every analysis and case",
-    "cx_manager": "every analysis and case, journey and survey editing",
+    "cx_manager": "every analysis and case, journey, survey and alert-rule editing",
     "analyst": "every analysis, exports, masked comments; reads cases, no case actions",
     "team_lead": "their team's touchpoints, cases and weekly review",
     "agent": "their team's cases and the timelines of those customers",
