@@ -65,7 +65,7 @@ def test_a_wrong_rules_file_names_every_wrong_place() -> None:
     msg = str(err.value)
     assert msg.startswith("rules.yaml: ")
     assert "rules[0].response: a score condition needs at_most or at_least" in msg
-    assert "rules[1]: a rule on events needs its condition `repeat_contacts:`" in msg
+    assert "rules[1]: a rule on events needs one condition: `repeat_contacts:` or `channel_switch:`" in msg
 
 
 def test_applying_versions_the_rules(workspace: momenti.Workspace) -> None:

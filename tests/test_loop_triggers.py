@@ -94,3 +94,28 @@ def test_a_significant_drop_opens_one_case_per_touchpoint_and_period(workspace: 
             s, load_rules(rules), dt.datetime(2026, 8, 1), dt.datetime(2026, 11, 15),
             metric_finder=lambda rule, a, b: history(workspace, rule, a, b))}
     assert tried["nps-drop"]["triggers"] == 1 and tried["nps-drop"]["cases"] == 1
+
+
+def test_a_channel_switch_after_a_failed_self_service_step(workspace: momenti.Workspace) -> None:
+    with workspace.session() as s, s.begin():
+        apply_rules(s, load_rules({"rules": [
+            {"key": "switch", "on": "events", "channel_switch": {"within_hours": 24},
+             "open_case": {"team": "owner", "priority": "high"}}]}), "test")
+    rows = [
+        {"event_id": "a1", "customer_id": "C-SW", "timestamp": _ago(0.5), "activity": "login fallito",
+         "channel": "app", "touchpoint": "app-login"},
+        {"event_id": "a2", "customer_id": "C-SW", "timestamp": _ago(0.4), "activity": "chiamata",
+         "channel": "phone", "touchpoint": "contact-centre-call"},
+        {"event_id": "b1", "customer_id": "C-LATE", "timestamp": _ago(3), "activity": "login fallito",
+         "channel": "app", "touchpoint": "app-login"},
+        {"event_id": "b2", "customer_id": "C-LATE", "timestamp": _ago(1), "activity": "chiamata",
+         "channel": "phone", "touchpoint": "contact-centre-call"},  # 48 h after the failure: not a switch
+        {"event_id": "c1", "customer_id": "C-OK", "timestamp": _ago(0.5), "activity": "login app",
+         "channel": "app", "touchpoint": "app-login", "outcome": "ok"},
+        {"event_id": "c2", "customer_id": "C-OK", "timestamp": _ago(0.4), "activity": "chiamata",
+         "channel": "phone", "touchpoint": "contact-centre-call"},
+    ]
+    assert workspace.import_records("events", rows, source="t", strict=True).rejected == 0
+    workspace.sync_written()
+    cases = workspace.cases()
+    assert list(cases["customer_id"]) == ["C-SW"] and cases.iloc[0]["team"] == "Contact center"

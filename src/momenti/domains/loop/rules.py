@@ -65,6 +65,17 @@ class RepeatCondition(_Strict):
     reasons: list[str] = Field(default_factory=list)  # empty: any reason
 
 
+class ChannelSwitch(_Strict):
+    """A customer turning to an assisted channel soon after a self-service step failed."""
+
+    from_channels: list[str] = Field(default_factory=lambda: ["app", "web"])
+    to_channels: list[str] = Field(default_factory=lambda: ["phone", "branch", "chat"])
+    within_hours: float = Field(default=24, gt=0)
+    failed_outcomes: list[str] = Field(default_factory=lambda: ["failed", "abandoned", "error"])
+    failed_activities: list[str] = Field(  # substrings of the activity's name, any case
+        default_factory=lambda: ["fallit", "failed", "errore", "error", "bloccat", "blocked"])
+
+
 class MetricDrop(_Strict):
     """A touchpoint's score falling significantly from one period to the next (the `compare` test)."""
 
@@ -97,6 +108,7 @@ class Rule(_Strict):
     response: ResponseCondition | None = None
     feedback: FeedbackCondition | None = None
     repeat_contacts: RepeatCondition | None = None
+    channel_switch: ChannelSwitch | None = None
     metric_drop: MetricDrop | None = None
     max_age_days: float = Field(default=14, gt=0)  # older triggers (a late import) open no case
     open_case: OpenCase | None = None
@@ -105,7 +117,9 @@ class Rule(_Strict):
     @model_validator(mode="after")
     def _condition(self) -> Rule:
         fields = {"response": "response", "feedback": "feedback", "events": "repeat_contacts", "metric": "metric_drop"}
-        if getattr(self, fields[self.on]) is None:
+        if self.on == "events" and (self.repeat_contacts is None) == (self.channel_switch is None):
+            raise ValueError("a rule on events needs one condition: `repeat_contacts:` or `channel_switch:`")
+        if self.on != "events" and getattr(self, fields[self.on]) is None:
             field = fields[self.on]
             raise ValueError(f"a rule on {self.on} needs its condition `{field}:`")
         if self.open_case is None and self.notify is None:

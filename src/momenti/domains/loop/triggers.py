@@ -200,7 +200,54 @@ def repeat_triggers(session: Session, rule: Rule, window: Window, not_before: dt
     return sorted(out, key=lambda t: t.source_id)
 
 
-FINDERS = {"response": response_triggers, "feedback": feedback_triggers, "events": repeat_triggers}
+def switch_triggers(session: Session, rule: Rule, window: Window, not_before: dt.datetime | None) -> list[Trigger]:
+    """Contacts on an assisted channel within H hours after a failed self-service step of the same customer
+    (a failed outcome, or an activity whose name says it failed): one trigger per such contact."""
+    cond = rule.channel_switch
+    assert cond is not None
+    params: dict[str, Any] = {}
+    where = [_range("e", "timestamp", window, params), "e.customer_key IS NOT NULL",
+             "e.channel IN " + _in("to", cond.to_channels, params)]
+    if not_before is not None:
+        where.append("e.timestamp >= :not_before")
+        params["not_before"] = not_before
+    new = [(int(r[0]), r[1], r[2], _ts(r[3]), r[4], r[5], r[6]) for r in session.execute(_sql(
+        "SELECT e.id, e.external_id, e.customer_key, e.timestamp, e.channel, t.key, t.owner_team FROM events e "
+        f"LEFT JOIN touchpoints t ON t.id = e.touchpoint_id WHERE {' AND '.join(where)}", params), params)]
+    if not new:
+        return []
+    span = dt.timedelta(hours=cond.within_hours)
+    lo, hi = min(r[3] for r in new) - span, max(r[3] for r in new)
+    failures: dict[str, list[tuple[dt.datetime, str, str]]] = defaultdict(list)
+    customers = sorted({r[2] for r in new})
+    words = [w.lower() for w in cond.failed_activities]
+    for start in range(0, len(customers), 500):
+        p2: dict[str, Any] = {"lo": lo, "hi": hi}
+        sql = ("SELECT e.customer_key, e.timestamp, e.activity, e.outcome, e.channel FROM events e "
+               f"WHERE e.timestamp >= :lo AND e.timestamp <= :hi AND e.channel IN {_in('fr', cond.from_channels, p2)} "
+               f"AND e.customer_key IN {_in('c', customers[start:start + 500], p2)}")
+        for c, ts, activity, outcome, channel in session.execute(_sql(sql, p2), p2):
+            failed = (outcome or "").lower() in cond.failed_outcomes or any(w in (activity or "").lower()
+                                                                            for w in words)
+            if failed:
+                failures[c].append((_ts(ts), activity, channel))
+    out = []
+    for eid, ref, customer, ts, channel, tp, team in new:
+        before = [f for f in failures.get(customer, []) if ts - span <= f[0] < ts]
+        if before:
+            last = max(before)
+            out.append(Trigger(rule.key, "events", eid, ref, customer, tp, team, ts,
+                               {"switch": f"{last[2]} -> {channel}", "failed_step": last[1],
+                                "failed_at": last[0].isoformat(), "within_hours": cond.within_hours}))
+    return sorted(out, key=lambda t: t.source_id)
+
+
+def event_triggers(session: Session, rule: Rule, window: Window, not_before: dt.datetime | None) -> list[Trigger]:
+    finder = repeat_triggers if rule.repeat_contacts is not None else switch_triggers
+    return finder(session, rule, window, not_before)
+
+
+FINDERS = {"response": response_triggers, "feedback": feedback_triggers, "events": event_triggers}
 # The outbox kind each rule type listens to (metric rules listen to none: the daily job runs them).
 EVENT_KINDS = {"response": "response.committed", "feedback": "feedback.received", "events": "event.recorded",
                "metric": ""}
