@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from momenti.core.clock import utcnow
+from momenti.core.documents import read_yaml
 from momenti.core.errors import InputError
 from momenti.domains.loop.calendar import BusinessCalendar
 from momenti.domains.loop.sla import SlaPolicy
@@ -201,21 +201,7 @@ def _place(err: dict[str, Any]) -> str:
 
 def load_rules(source: str | Path | dict[str, Any], label: str | None = None) -> RulesDocument:
     """A validated rules document from a file, YAML text or a dict; InputError names every wrong place."""
-    if isinstance(source, dict):
-        doc: Any = source
-        label = label or "<rules>"
-    else:
-        raw = str(source)
-        if isinstance(source, Path) or ("\n" not in raw and raw.endswith((".yaml", ".yml", ".json"))):
-            path = Path(source)
-            if not path.exists():
-                raise InputError(f"{path}: no such file")
-            raw, label = path.read_text(encoding="utf-8"), label or str(path)
-        label = label or "<rules>"
-        try:
-            doc = yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise InputError(f"{label}: not valid YAML: {exc}") from None
+    doc, label = read_yaml(source, label, "<rules>")
     if not isinstance(doc, dict):
         raise InputError(f"{label}: a rules document is a mapping with `rules:` (see `momenti rules template`)")
     recovery = doc.get("recovery")

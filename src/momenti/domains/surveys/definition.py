@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from momenti.core.documents import read_yaml
 from momenti.core.errors import InputError
 from momenti.domains.surveys.catalog import TEMPLATES, template_text  # noqa: F401 - where callers have imported them
 from momenti.ingest.specs import SCORE_SCALES
@@ -282,22 +282,7 @@ def _message(err: dict[str, Any]) -> str:
 def load_survey(source: str | Path | dict[str, Any], name: str | None = None) -> SurveyDefinition:
     """A validated definition from a YAML file, YAML text or a dict. InputError lists every problem, each
     naming its place (e.g. `pages[0].questions[1].text: missing English (en) translation`)."""
-    label = name
-    if isinstance(source, dict):
-        doc: Any = source
-        label = label or "<survey>"
-    else:
-        text = str(source)
-        if isinstance(source, Path) or ("\n" not in text and text.endswith((".yaml", ".yml", ".json"))):
-            path = Path(source)
-            if not path.exists():
-                raise InputError(f"{path}: no such file")
-            text, label = path.read_text(encoding="utf-8"), label or str(path)
-        label = label or "<survey>"
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise InputError(f"{label}: not valid YAML: {exc}") from None
+    doc, label = read_yaml(source, name, "<survey>")
     if not isinstance(doc, dict):
         raise InputError(f"{label}: a survey is a mapping with key, title, thanks, touchpoints and pages")
     try:
