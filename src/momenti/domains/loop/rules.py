@@ -253,16 +253,17 @@ def apply_rules(session: Session, doc: RulesDocument, actor: str) -> ApplyResult
     return ApplyResult(version, True, len(doc.rules))
 
 
-_cache: dict[tuple[str, int], ActiveRules] = {}
+_cache: dict[tuple[str, int, str, int], ActiveRules] = {}
 
 
 def active_rules(session: Session) -> ActiveRules | None:
-    """The version in force (parsed once per store and version), or None before any `rules apply`."""
-    row = session.execute(select(RuleVersion.version, RuleVersion.from_event_id)
+    """The version in force (parsed once per store, version and content), or None before any `rules apply`.
+    The whole row is in the key: a store emptied and filled again reuses version numbers."""
+    row = session.execute(select(RuleVersion.version, RuleVersion.from_event_id, RuleVersion.digest)
                           .order_by(RuleVersion.version.desc()).limit(1)).first()
     if row is None:
         return None
-    key = (str(session.get_bind().url), int(row[0]))
+    key = (str(session.get_bind().url), int(row[0]), str(row[2]), int(row[1]))
     hit = _cache.get(key)
     if hit is None:
         doc = session.scalar(select(RuleVersion.document).where(RuleVersion.version == row[0]))
