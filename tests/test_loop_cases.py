@@ -208,3 +208,26 @@ def test_the_dry_run_counts_cases_on_past_data(workspace: momenti.Workspace) -> 
     assert mot["by_team"] == {"Rete filiali": 4}
     with workspace.session() as s:
         assert s.scalar(select(func.count()).select_from(Case)) == 0  # nothing written
+
+
+def test_a_batch_of_triggers_opens_one_case_per_customer(workspace: momenti.Workspace) -> None:
+    from momenti.domains.loop.rules import active_rules
+    from momenti.domains.loop.triggers import Trigger
+
+    _apply(workspace)
+    now = dt.datetime(2026, 12, 1, 10)
+    with workspace.session() as s, s.begin():
+        active = active_rules(s)
+        rule = next(r for r in active.document.rules if r.key == "detractor-at-moment-of-truth")
+        trig = [Trigger(rule.key, "response", i, f"r{i}", c, "branch-visit", "Rete filiali", now, {"score": 2.0})
+                for i, c in ((1, "A"), (2, "A"), (3, "B"), (3, "B"), (4, None), (5, None))]
+        assert case_ops.open_many(s, [(t, rule) for t in trig], active, now) == \
+            {"opened": 4, "added": 1, "seen": 1}  # A: opened + added; B once (the same trigger twice); 2 anonymous
+        again = [Trigger(rule.key, "response", 6, "r6", "A", "branch-visit", "Rete filiali", now, {})]
+        assert case_ops.open_many(s, [(t, rule) for t in trig + again], active, now) == \
+            {"opened": 0, "added": 1, "seen": 6}
+    with workspace.session() as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 4
+        assert s.scalar(select(func.count()).where(CaseEntry.kind == "trigger")) == 6
+        kinds = [r[0] for r in s.execute(text("SELECT kind FROM outbox WHERE kind LIKE 'case.%' ORDER BY id"))]
+    assert kinds.count("case.opened") == 4 and kinds.count("case.updated") == 2

@@ -55,19 +55,21 @@ def evaluate_rules(ctx: Any, events: list[Any]) -> dict[str, int]:
             if e.id <= active.from_event_id or "first_id" not in e.payload:
                 continue  # before the rules were applied, or an upsert batch (customers) naming no rows
             window = triggers.Window(first_id=int(e.payload["first_id"]), last_id=int(e.payload["last_id"]))
+            batch: list[Any] = []
             for rule in live:
                 if triggers.EVENT_KINDS[rule.on] != e.kind:
                     continue
                 for trig in triggers.find(s, rule, window, now):
                     if rule.open_case is not None:
-                        outcome, _ = cases.open_from_trigger(s, trig, rule, active, now)
-                        counts[outcome] = counts.get(outcome, 0) + 1
+                        batch.append((trig, rule))
                     elif rule.notify is not None and rule.notify.webhooks:
                         sql, params = emit_sql(f"{rule.on}.alert", {"rule": rule.key, "source": trig.kind,
                                                                     "source_id": trig.source_id,
                                                                     "touchpoint": trig.touchpoint, "team": trig.team})
                         s.execute(text(sql), params)
                         counts["alerts"] += 1
+            for outcome, n in cases.open_many(s, batch, active, now).items():
+                counts[outcome] = counts.get(outcome, 0) + n
     if counts["opened"] or counts["added"]:
         log.info("alert rules: %d case(s) opened, %d trigger(s) added to open cases", counts["opened"],
                  counts["added"])

@@ -12,7 +12,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from momenti.store.models import Base, id_column
@@ -35,6 +47,8 @@ class RuleVersion(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    # the queue: open cases newest first (without it SQLite sorts every open case for one page)
+    __table_args__ = (Index("ix_cases_status_opened_at", "status", "opened_at"),)
     id: Mapped[int] = id_column()
     customer_key: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     rule_key: Mapped[str] = mapped_column(String(100))

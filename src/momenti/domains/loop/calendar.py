@@ -67,6 +67,9 @@ class BusinessCalendar:
     always_open: bool = False
     _tz: ZoneInfo = field(init=False, repr=False, compare=False, hash=False)
     _closures: frozenset[dt.date] = field(init=False, repr=False, compare=False, hash=False)
+    # each day's window, computed once: a queue of thousands of clocks walks the same days again and again
+    _windows: dict[dt.date, tuple[dt.datetime, dt.datetime] | None] = field(
+        init=False, repr=False, compare=False, hash=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -211,11 +214,17 @@ class BusinessCalendar:
         Local times are converted with fold=0: an opening inside a DST gap (02:30 on the spring-forward night)
         maps to the instant an hour later, one in the repeated hour to its first occurrence.
         """
-        if day.weekday() not in self.workdays or self.is_holiday(day):
-            return None
-        lo = dt.datetime.combine(day, self.opens, tzinfo=self._tz).astimezone(dt.UTC).replace(tzinfo=None)
-        hi = dt.datetime.combine(day, self.closes, tzinfo=self._tz).astimezone(dt.UTC).replace(tzinfo=None)
-        return (lo, hi) if hi > lo else None
+        if day in self._windows:
+            return self._windows[day]
+        window = None
+        if day.weekday() in self.workdays and not self.is_holiday(day):
+            lo = dt.datetime.combine(day, self.opens, tzinfo=self._tz).astimezone(dt.UTC).replace(tzinfo=None)
+            hi = dt.datetime.combine(day, self.closes, tzinfo=self._tz).astimezone(dt.UTC).replace(tzinfo=None)
+            window = (lo, hi) if hi > lo else None
+        if len(self._windows) > 20_000:  # about 55 years of days: a bound, not a limit anyone meets
+            self._windows.clear()
+        self._windows[day] = window
+        return window
 
 
 def _days(first: dt.date, last: dt.date) -> Iterator[dt.date]:

@@ -113,6 +113,99 @@ def open_from_trigger(session: Session, trig: Trigger, rule: Rule, active: Activ
     raise ConflictError(f"case for {trig.dedup_key}: kept colliding with another writer")
 
 
+def open_many(session: Session, items: list[tuple[Trigger, Rule]], active: ActiveRules,
+              now: dt.datetime | None = None) -> dict[str, int]:
+    """`open_from_trigger` for a whole batch (the triggers of one outbox event), set-based: a few IN queries
+    and one multi-row insert per table instead of seven statements per trigger (bench/loop.py). Same result:
+    triggers seen before are skipped, the first trigger of a customer and rule opens the case and the others
+    join it. A concurrent writer (a unique key taken meanwhile) sends the batch down the one-by-one path."""
+    now = now or utcnow()
+    counts = {"opened": 0, "added": 0, "seen": 0}
+    if not items:
+        return counts
+    from sqlalchemy import bindparam, insert
+
+    keys = list(dict.fromkeys(t.dedup_key for t, _ in items))
+    seen: set[str] = set()
+    for i in range(0, len(keys), 900):
+        seen |= set(session.scalars(select(CaseEntry.dedup_key).where(CaseEntry.dedup_key.in_(keys[i:i + 900]))))
+    todo: list[tuple[Trigger, Rule]] = []
+    for trig, rule in items:
+        if trig.dedup_key in seen:
+            counts["seen"] += 1
+            continue
+        seen.add(trig.dedup_key)  # the same trigger twice in one batch counts once
+        todo.append((trig, rule))
+    if not todo:
+        return counts
+    open_keys = sorted({k for t, r in todo if (k := _open_key(r.key, t.customer_key))})
+    existing: dict[str, int] = {}
+    for i in range(0, len(open_keys), 900):
+        existing.update((k, int(v)) for k, v in session.execute(select(Case.open_key, Case.id).where(
+            Case.open_key.in_(open_keys[i:i + 900]))))
+    new_rows: list[dict[str, Any]] = []
+    plan: list[tuple[Trigger, Rule, str | None, int | None]] = []  # trigger, rule, open key, existing case
+    planned: set[str] = set()
+    for trig, rule in todo:
+        spec = rule.open_case
+        assert spec is not None
+        key = _open_key(rule.key, trig.customer_key)
+        if key is not None and (key in existing or key in planned):
+            plan.append((trig, rule, key, existing.get(key)))
+            continue
+        if key is not None:
+            planned.add(key)
+        plan.append((trig, rule, key, None))
+        new_rows.append({"customer_key": trig.customer_key, "rule_key": rule.key, "rule_version": active.version,
+                         "touchpoint": trig.touchpoint, "team": trig.team if spec.team == "owner" else spec.team,
+                         "priority": spec.priority, "status": "new", "title": rule.label("en")[:300],
+                         "sla_policy": active.document.policy_spec(spec.sla), "opened_at": now, "updated_at": now,
+                         "trigger_kind": trig.kind, "trigger_ref": trig.source_ref, "tags": [], "open_key": key,
+                         "escalation_level": 0, "_trigger": trig.dedup_key})
+    try:
+        with session.begin_nested():
+            table = Case.__table__
+            ids: list[int] = []
+            if new_rows:
+                rows = [{k: v for k, v in r.items() if k != "_trigger"} for r in new_rows]
+                ids = [int(i) for i in session.execute(
+                    insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars()]
+            by_trigger = {r["_trigger"]: i for r, i in zip(new_rows, ids, strict=True)}
+            by_key = {r["open_key"]: i for r, i in zip(new_rows, ids, strict=True) if r["open_key"]}
+            entries: list[dict[str, Any]] = []
+            events: list[dict[str, Any]] = []
+            touched: set[int] = set()
+            for trig, rule, key, case_id in plan:
+                spec = rule.open_case
+                assert spec is not None
+                opened = trig.dedup_key in by_trigger
+                cid = by_trigger[trig.dedup_key] if opened else (case_id or by_key[key])  # type: ignore[index]
+                base = {"case_id": cid, "at": now, "actor": SYSTEM.name, "old_value": None, "body": None}
+                if opened:
+                    entries.append({**base, "kind": "status", "new_value": "new", "detail": None, "dedup_key": None})
+                    counts["opened"] += 1
+                else:
+                    touched.add(cid)
+                    counts["added"] += 1
+                entries.append({**base, "kind": "trigger", "new_value": None, "detail": _trigger_detail(trig),
+                                "dedup_key": trig.dedup_key})
+                team = trig.team if spec.team == "owner" else spec.team
+                payload = {"case_id": cid, "rule": rule.key, "team": team, "touchpoint": trig.touchpoint,
+                           "priority": spec.priority, **({} if opened else {"change": "trigger"})}
+                events.append(emit_sql(CASE_OPENED if opened else CASE_UPDATED, payload)[1])
+            session.execute(insert(CaseEntry.__table__), entries)
+            session.execute(text("INSERT INTO outbox (kind, payload) VALUES (:kind, :payload)"), events)
+            if touched:
+                session.execute(update(table).where(table.c.id == bindparam("cid")).values(updated_at=bindparam("u")),
+                                [{"cid": c, "u": now} for c in sorted(touched)])
+    except IntegrityError:
+        counts = {"opened": 0, "added": 0, "seen": counts["seen"]}
+        for trig, rule in todo:
+            outcome, _ = open_from_trigger(session, trig, rule, active, now)
+            counts[outcome] += 1
+    return counts
+
+
 def _trigger_detail(trig: Trigger) -> dict[str, Any]:
     return {"source": trig.kind, "id": trig.source_id, "ref": trig.source_ref, "at": trig.at.isoformat(),
             **trig.detail}

@@ -119,12 +119,15 @@ def queue(session: Session, settings: Any, events: list[tuple[int, str, dict[str
     rules = {r.key: r for r in active.document.rules}
     zone = (active.document.calendar or {}).get("timezone", "Europe/Rome")
     written = 0
+    people: dict[tuple[tuple[str, ...], str | None], list[User]] = {}  # one lookup per rule and team
     for event_id, kind, payload in events:
         rule = rules.get(str(payload.get("rule")))
         if rule is None or rule.notify is None or not rule.notify.email:
             continue
-        owner_id = None
-        for user in _recipients(session, rule.notify.email, payload.get("team"), owner_id):
+        wanted = (tuple(rule.notify.email), payload.get("team"))
+        if wanted not in people:
+            people[wanted] = _recipients(session, rule.notify.email, payload.get("team"), None)
+        for user in people[wanted]:
             if user.notify == "off":
                 continue
             mode = "digest" if user.notify == "daily" or rule.notify.digest == "daily" else "immediate"

@@ -124,6 +124,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_team'), ['team'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_touchpoint'), ['touchpoint'], unique=False)
+        batch_op.create_index('ix_cases_status_opened_at', ['status', 'opened_at'], unique=False)
 
     op.create_table('webhook_attempts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), sa.Identity(always=False), nullable=False),
@@ -175,6 +176,7 @@ def downgrade() -> None:
 
     op.drop_table('webhook_attempts')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_status_opened_at')
         batch_op.drop_index(batch_op.f('ix_cases_touchpoint'))
         batch_op.drop_index(batch_op.f('ix_cases_team'))
         batch_op.drop_index(batch_op.f('ix_cases_status'))
