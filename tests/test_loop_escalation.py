@@ -90,6 +90,8 @@ def test_escalation_runs_through_the_job_runner(tmp_path: Path, smtp: tuple[Inbo
     runner = JobRunner(ws)
     try:
         _people(ws)
+        with ws.engine.begin() as conn:
+            conn.execute(text("UPDATE users SET language = 'en' WHERE email = 'cx@bank.example'"))
         cid = _case(ws, dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=20))
         runner.tasks["sla_escalation"]()  # queued as the scheduler would every five minutes
         runner.start(workers=1)
@@ -101,7 +103,11 @@ def test_escalation_runs_through_the_job_runner(tmp_path: Path, smtp: tuple[Inbo
             time.sleep(0.2)
         assert sorted(m["To"] for m in inbox.messages) == ["cx@bank.example", "lead@bank.example",
                                                            "owner@bank.example"]
-        assert f"/cases/{cid}" in inbox.messages[0].get_body(("plain",)).get_content()
+        by_to = {m["To"]: m for m in inbox.messages}
+        assert f"/cases/{cid}" in by_to["owner@bank.example"].get_body(("plain",)).get_content()
+        assert by_to["owner@bank.example"]["Subject"] == f"[momenti] Caso a rischio SLA: #{cid}"  # Italian
+        assert by_to["cx@bank.example"]["Subject"] == f"[momenti] SLA breached over 24 h: #{cid}"  # her English
+        assert by_to["lead@bank.example"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     finally:
         runner.stop()
         ws.close()

@@ -72,24 +72,33 @@ def run(session: Session, settings: Any, now: dt.datetime) -> dict[str, int]:
             counts[key] += 1
             mails.append((target_users, case, step))
     if mails and settings.smtp_host:
-        _send(settings, mails)
+        _send(settings, mails, {e: lang for e, lang in session.execute(select(User.email, User.language))})
     return counts
 
 
-def _send(settings: Any, mails: list[tuple[list[str], Case, int]]) -> None:
+def _send(settings: Any, mails: list[tuple[list[str], Case, int]], langs: dict[str, str]) -> None:
+    """One message per recipient and step, in the recipient's language, with the one-click unsubscribe of
+    every staff e-mail (domains/loop/notify.py)."""
+    from momenti.domains.loop.notify import unsubscribe_token
     from momenti.domains.surveys.smtp import Mail, SmtpSender
 
     base = settings.public_url.rstrip("/")
-    subjects = {1: ("Caso a rischio SLA", "Case at risk of breaching its SLA"),
-                2: ("SLA superato", "SLA breached"), 3: ("SLA superato da oltre 24 ore", "SLA breached over 24 h")}
+    words = {"it": ({1: "Caso a rischio SLA", 2: "SLA superato", 3: "SLA superato da oltre 24 ore"},
+                    "caso {id} ({title}), team {team}, priorità {priority}", "Non ricevere più questi messaggi"),
+             "en": ({1: "Case at risk of breaching its SLA", 2: "SLA breached", 3: "SLA breached over 24 h"},
+                    "case {id} ({title}), team {team}, priority {priority}", "Stop these messages")}
     with SmtpSender(settings) as smtp:
         for target, case, step in mails:
-            it, en = subjects[step]
             link = f"{base}/cases/{case.id}"
-            body = (f"{it}: caso {case.id} ({case.title}), team {case.team}, priorità {case.priority}.\n{link}\n\n"
-                    f"{en}: case {case.id} ({case.title}), team {case.team}, priority {case.priority}.\n{link}\n")
             for to in target:
-                result = smtp.send(Mail(to=to, to_name=None, subject=f"[momenti] {en} / {it}: #{case.id}",
-                                        text=body, html=f"<pre>{html.escape(body)}</pre>", language="en"))
+                lang = langs.get(to) if langs.get(to) in words else "it"
+                subjects, line, off = words[lang]  # type: ignore[index]
+                unsub = f"{base}/notifications/unsubscribe?t={unsubscribe_token(settings, to)}"
+                body = (f"{subjects[step]}: " + line.format(id=case.id, title=case.title, team=case.team,
+                                                            priority=case.priority)
+                        + f".\n{link}\n\n{off}: {unsub}\n")
+                result = smtp.send(Mail(to=to, to_name=None, subject=f"[momenti] {subjects[step]}: #{case.id}",
+                                        text=body, html=f"<pre>{html.escape(body)}</pre>", language=lang,
+                                        unsubscribe_url=unsub))
                 if not result.ok:
                     log.warning("escalation e-mail for case %s to %s not sent: %s", case.id, to, result.detail)
