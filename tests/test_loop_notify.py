@@ -80,3 +80,11 @@ def test_the_team_is_told_as_each_member_chose(tmp_path: Path, smtp: tuple[Inbox
     finally:
         next(gen, None)
         ws.close()
+
+
+def test_a_rules_quiet_hours_hold_messages_until_they_end() -> None:
+    # 22:30 in Rome on 2 December (UTC+1) is inside 21:00-08:00: held until 08:00 local = 07:00 UTC
+    assert notify._in_quiet_hours(dt.datetime(2026, 12, 2, 21, 30), "21:00-08:00", "Europe/Rome") == \
+        dt.datetime(2026, 12, 3, 7, 0)
+    assert notify._in_quiet_hours(dt.datetime(2026, 12, 2, 10, 0), "21:00-08:00", "Europe/Rome") is None
+    assert notify._in_quiet_hours(dt.datetime(2026, 12, 2, 21, 30), None, "Europe/Rome") is None

@@ -26,6 +26,7 @@ from momenti.core.clock import utcnow
 from momenti.core.errors import InputError
 from momenti.core.secrets import derived_key
 from momenti.domains.loop.rules import active_rules
+from momenti.domains.surveys.fatigue import parse_quiet_hours, quiet_end
 from momenti.store.access import Team, User
 from momenti.store.loop import StaffNotification
 
@@ -90,22 +91,10 @@ def _recipients(session: Session, names: list[str], team: str | None, owner_id: 
 
 
 def _in_quiet_hours(now: dt.datetime, quiet: str | None, zone: str) -> dt.datetime | None:
-    """The end of the quiet hours `quiet` ("21:00-08:00", local) when `now` falls in them, else None."""
-    if not quiet:
-        return None
-    try:
-        start_s, end_s = quiet.split("-")
-        start, end = dt.time.fromisoformat(start_s.strip()), dt.time.fromisoformat(end_s.strip())
-    except ValueError:
-        raise InputError(f"quiet_hours {quiet!r}: HH:MM-HH:MM") from None
-    tz = ZoneInfo(zone)
-    local = now.replace(tzinfo=dt.UTC).astimezone(tz)
-    t = local.time()
-    inside = (start <= t < end) if start < end else (t >= start or t < end)
-    if not inside:
-        return None
-    day = local.date() if t < end else local.date() + dt.timedelta(days=1)
-    return dt.datetime.combine(day, end, tz).astimezone(dt.UTC).replace(tzinfo=None)
+    """The end of a rule's quiet hours ("21:00-08:00", local) when `now` falls in them, else None: the same
+    reading as the customers' quiet hours (domains/surveys/fatigue.py)."""
+    window = parse_quiet_hours(quiet)
+    return quiet_end(now, window, ZoneInfo(zone)) if window is not None else None
 
 
 def queue(session: Session, settings: Any, events: list[tuple[int, str, dict[str, Any]]],

@@ -120,9 +120,12 @@ def _zone(settings: Settings) -> ZoneInfo:
 def quiet_until(now: dt.datetime, settings: Settings) -> dt.datetime | None:
     """If `now` (naive UTC) falls in the quiet hours, when they end (naive UTC); None otherwise."""
     window = parse_quiet_hours(settings.quiet_hours)
-    if window is None:
-        return None
-    zone = _zone(settings)
+    return quiet_end(now, window, _zone(settings)) if window is not None else None
+
+
+def quiet_end(now: dt.datetime, window: tuple[int, int], zone: ZoneInfo) -> dt.datetime | None:
+    """The end (naive UTC) of the quiet `window` (minutes after local midnight, see parse_quiet_hours) when
+    `now` (naive UTC) falls in it, else None. Also the staff notifications' quiet hours (domains/loop)."""
     local = now.replace(tzinfo=dt.UTC).astimezone(zone)
     minute = local.hour * 60 + local.minute
     start, end = window
