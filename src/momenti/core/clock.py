@@ -14,3 +14,8 @@ def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def as_datetime(value: dt.datetime | str) -> dt.datetime:
+    """A time read back by raw SQL: SQLite returns the stored text, PostgreSQL a datetime."""
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))

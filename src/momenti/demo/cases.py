@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select, text
 
+from momenti.core.clock import as_datetime
 from momenti.domains.loop.rules import apply_rules, load_rules, template_text
 from momenti.store.loop import Case, CaseEntry
 
@@ -40,7 +41,7 @@ def _detractors(session: Any, limit: int) -> list[tuple[int, str, str, str | Non
         {"mot": True}).all()
     out = []
     for rid, ref, customer, tp, team, at, score in rows:
-        at = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+        at = as_datetime(at)
         if SINCE <= at < UNTIL:
             out.append((int(rid), ref, customer, tp, team, at, float(score)))
     return out[:limit]

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from momenti.core.clock import utcnow
+from momenti.core.clock import as_datetime, utcnow
 from momenti.domains.loop.cases import SYSTEM, add_entry
 from momenti.domains.loop.rules import active_rules
 from momenti.store.loop import Case, CaseEntry
@@ -98,9 +98,8 @@ def link_answers(session: Session, first_id: int, last_id: int) -> int:
             continue
         try:
             with session.begin_nested():
-                at = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
                 add_entry(session, case, SYSTEM, "recovery", new=None if nps is None else f"{nps:g}",
-                       detail={"response": ref, "nps": nps}, at=at, dedup_key=key)
+                       detail={"response": ref, "nps": nps}, at=as_datetime(at), dedup_key=key)
                 case.recovery_response_id, case.recovery_nps = int(rid), nps
             linked += 1
         except IntegrityError:

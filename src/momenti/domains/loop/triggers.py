@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.orm import Session
 
+from momenti.core.clock import as_datetime
 from momenti.domains.loop.rules import Rule
 
 
@@ -52,10 +53,6 @@ def _sql(sql: str, params: dict[str, Any]) -> Any:
     stmt = text(sql)
     times = [bindparam(k, type_=DateTime()) for k, v in params.items() if isinstance(v, dt.datetime)]
     return stmt.bindparams(*times) if times else stmt
-
-
-def _ts(value: Any) -> dt.datetime:
-    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
 def _range(alias: str, column: str, w: Window, params: dict[str, Any]) -> str:
@@ -125,7 +122,7 @@ def response_triggers(session: Session, rule: Rule, window: Window, not_before: 
               WHERE {' AND '.join(where)}
               GROUP BY r.id, r.external_id, r.customer_key, r.submitted_at, t.key, t.owner_team
               ORDER BY r.id"""
-    return [Trigger(rule.key, "response", int(row[0]), row[1], row[2], row[4], row[5], _ts(row[3]),
+    return [Trigger(rule.key, "response", int(row[0]), row[1], row[2], row[4], row[5], as_datetime(row[3]),
                     {"metric": cond.metric, "score": float(row[6])})
             for row in session.execute(_sql(sql, params), params)]
 
@@ -146,7 +143,7 @@ def feedback_triggers(session: Session, rule: Rule, window: Window, not_before: 
               FROM feedback f JOIN text_results x ON x.kind = 'feedback' AND x.item_id = f.id
               LEFT JOIN touchpoints t ON t.id = f.touchpoint_id
               WHERE {' AND '.join(where)} ORDER BY f.id"""
-    return [Trigger(rule.key, "feedback", int(row[0]), row[1], row[2], row[4], row[5], _ts(row[3]),
+    return [Trigger(rule.key, "feedback", int(row[0]), row[1], row[2], row[4], row[5], as_datetime(row[3]),
                     {"topics": json.loads(row[6] or "[]"), "source_kind": "feedback"})
             for row in session.execute(_sql(sql, params), params)]
 
@@ -164,7 +161,7 @@ def repeat_triggers(session: Session, rule: Rule, window: Window, not_before: dt
     if not_before is not None:
         where.append("e.timestamp >= :not_before")
         params["not_before"] = not_before
-    new = [(r[0], r[1], r[2], _ts(r[3])) for r in session.execute(_sql(
+    new = [(r[0], r[1], r[2], as_datetime(r[3])) for r in session.execute(_sql(
         f"SELECT e.id, e.customer_key, e.reason, e.timestamp FROM events e WHERE {' AND '.join(where)}", params),
         params)]
     if not new:
@@ -184,7 +181,7 @@ def repeat_triggers(session: Session, rule: Rule, window: Window, not_before: dt
                f"AND e.reason IS NOT NULL AND e.customer_key IN {_in('c', chunk, p2)}")
         for c, reason, ts, eid, ref, tp, team in session.execute(_sql(sql, p2), p2):
             if (c, reason) in pairs:
-                series[(c, reason)].append((_ts(ts), int(eid), ref, tp, team))
+                series[(c, reason)].append((as_datetime(ts), int(eid), ref, tp, team))
     new_ids = {int(r[0]) for r in new}
     out: list[Trigger] = []
     for (customer, reason), items in series.items():
@@ -211,7 +208,7 @@ def switch_triggers(session: Session, rule: Rule, window: Window, not_before: dt
     if not_before is not None:
         where.append("e.timestamp >= :not_before")
         params["not_before"] = not_before
-    new = [(int(r[0]), r[1], r[2], _ts(r[3]), r[4], r[5], r[6]) for r in session.execute(_sql(
+    new = [(int(r[0]), r[1], r[2], as_datetime(r[3]), r[4], r[5], r[6]) for r in session.execute(_sql(
         "SELECT e.id, e.external_id, e.customer_key, e.timestamp, e.channel, t.key, t.owner_team FROM events e "
         f"LEFT JOIN touchpoints t ON t.id = e.touchpoint_id WHERE {' AND '.join(where)}", params), params)]
     if not new:
@@ -230,7 +227,7 @@ def switch_triggers(session: Session, rule: Rule, window: Window, not_before: dt
             failed = (outcome or "").lower() in cond.failed_outcomes or any(w in (activity or "").lower()
                                                                             for w in words)
             if failed:
-                failures[c].append((_ts(ts), activity, channel))
+                failures[c].append((as_datetime(ts), activity, channel))
     out = []
     for eid, ref, customer, ts, channel, tp, team in new:
         before = [f for f in failures.get(customer, []) if ts - span <= f[0] < ts]
