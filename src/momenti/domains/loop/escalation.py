@@ -17,19 +17,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from momenti.domains.loop.cases import OPEN_STATUSES, escalate
+from momenti.domains.loop.notify import TEXTS, recipients, unsubscribe_token
 from momenti.domains.loop.queue import clock_of, status_history
-from momenti.store.access import Team, User
+from momenti.store.access import User
 from momenti.store.loop import Case
 
 log = logging.getLogger("momenti.loop")
 LATE = dt.timedelta(hours=24)
 
 
-def _users(session: Session, role: str, team: str | None = None) -> list[str]:
-    stmt = select(User.email).where(User.role == role, User.disabled_at.is_(None), User.notify != "off")
-    if team is not None:
-        stmt = stmt.join(Team, Team.id == User.team_id).where(Team.name == team)
-    return list(session.scalars(stmt.order_by(User.email)))
+def _users(session: Session, names: list[str], case: Case) -> list[str]:
+    # the rules' recipient names (domains/loop/notify.py), without those who turned staff e-mails off
+    return [u.email for u in recipients(session, names, case.team, case.owner_id) if u.notify != "off"]
 
 
 def _overdue_since(clock: Any) -> dt.datetime | None:
@@ -60,14 +59,13 @@ def run(session: Session, settings: Any, now: dt.datetime) -> dict[str, int]:
         # owner and tells the team lead before the cx_manager hears of it.
         for step in range(case.escalation_level + 1, target + 1):
             if step == 1:
-                owner = session.scalar(select(User.email).where(User.id == case.owner_id, User.notify != "off")
-                                       ) if case.owner_id else None
-                target_users = [owner] if owner else _users(session, "team_lead", case.team)
+                target_users = _users(session, ["owner"], case) or _users(session, ["team_lead"], case)
                 why, key = "SLA at risk (75 % of the time used)", "reminded"
             elif step == 2:
-                target_users, why, key = _users(session, "team_lead", case.team), "SLA breached", "team_lead"
+                target_users, why, key = _users(session, ["team_lead"], case), "SLA breached", "team_lead"
             else:
-                target_users, why, key = _users(session, "cx_manager"), "SLA breached for more than 24 h", "cx_manager"
+                target_users, why, key = _users(session, ["cx_manager"], case), "SLA breached for more than 24 h", \
+                    "cx_manager"
             escalate(session, case, step, why, target_users, now)
             counts[key] += 1
             mails.append((target_users, case, step))
@@ -79,14 +77,13 @@ def run(session: Session, settings: Any, now: dt.datetime) -> dict[str, int]:
 def _send(settings: Any, mails: list[tuple[list[str], Case, int]], langs: dict[str, str]) -> None:
     """One message per recipient and step, in the recipient's language, with the one-click unsubscribe of
     every staff e-mail (domains/loop/notify.py)."""
-    from momenti.domains.loop.notify import unsubscribe_token
     from momenti.domains.surveys.smtp import Mail, SmtpSender
 
     base = settings.public_url.rstrip("/")
     words = {"it": ({1: "Caso a rischio SLA", 2: "SLA superato", 3: "SLA superato da oltre 24 ore"},
-                    "caso {id} ({title}), team {team}, priorità {priority}", "Non ricevere più questi messaggi"),
+                    "caso {id} ({title}), team {team}, priorità {priority}", TEXTS["it"]["off"]),
              "en": ({1: "Case at risk of breaching its SLA", 2: "SLA breached", 3: "SLA breached over 24 h"},
-                    "case {id} ({title}), team {team}, priority {priority}", "Stop these messages")}
+                    "case {id} ({title}), team {team}, priority {priority}", TEXTS["en"]["off"])}
     with SmtpSender(settings) as smtp:
         for target, case, step in mails:
             link = f"{base}/cases/{case.id}"

@@ -68,9 +68,11 @@ def set_mode(session: Session, email: str, mode: str) -> User:
 # -- queueing ---------------------------------------------------------------------------------------------
 
 
-def _recipients(session: Session, names: list[str], team: str | None, owner_id: int | None) -> list[User]:
+def recipients(session: Session, names: list[str], team: str | None, owner_id: int | None) -> list[User]:
+    """The active users `names` designate (team, team_lead, cx_manager, owner, e-mails), by e-mail, once
+    each; the caller drops those who chose `off` (the digest still counts them)."""
     users: dict[str, User] = {}
-    active = select(User).where(User.disabled_at.is_(None))
+    active = select(User).where(User.disabled_at.is_(None)).order_by(User.email)
     for name in names:
         if name == "team" and team:
             rows = session.scalars(active.join(Team, Team.id == User.team_id).where(Team.name == team))
@@ -115,7 +117,7 @@ def queue(session: Session, settings: Any, events: list[tuple[int, str, dict[str
             continue
         wanted = (tuple(rule.notify.email), payload.get("team"))
         if wanted not in people:
-            people[wanted] = _recipients(session, rule.notify.email, payload.get("team"), None)
+            people[wanted] = recipients(session, rule.notify.email, payload.get("team"), None)
         for user in people[wanted]:
             if user.notify == "off":
                 continue
