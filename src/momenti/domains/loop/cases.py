@@ -63,10 +63,28 @@ def _open_key(rule: str, customer: str | None) -> str | None:
     return f"{rule}\x1f{customer}" if customer else None
 
 
+def _payload(case_id: int, rule: str, team: str | None, touchpoint: str | None, priority: str,
+             **extra: Any) -> dict[str, Any]:
+    # a case event's payload: ids and labels only (webhooks and e-mails link to the case)
+    return {"case_id": case_id, "rule": rule, "team": team, "touchpoint": touchpoint, "priority": priority, **extra}
+
+
 def _emit(session: Session, kind: str, case: Case, **extra: Any) -> None:
-    sql, params = emit_sql(kind, {"case_id": case.id, "rule": case.rule_key, "team": case.team,
-                                  "touchpoint": case.touchpoint, "priority": case.priority, **extra})
+    sql, params = emit_sql(kind, _payload(case.id, case.rule_key, case.team, case.touchpoint, case.priority, **extra))
     session.execute(text(sql), params)
+
+
+def _case_values(trig: Trigger, rule: Rule, active: ActiveRules, now: dt.datetime, key: str | None
+                 ) -> dict[str, Any]:
+    """The columns of the case `trig` opens (the one-by-one and the batch path alike)."""
+    spec = rule.open_case
+    assert spec is not None
+    return {"customer_key": trig.customer_key, "rule_key": rule.key, "rule_version": active.version,
+            "touchpoint": trig.touchpoint, "team": trig.team if spec.team == "owner" else spec.team,
+            "priority": spec.priority, "status": "new", "title": rule.label("en")[:300],
+            "sla_policy": active.document.policy_spec(spec.sla), "opened_at": now, "updated_at": now,
+            "trigger_kind": trig.kind, "trigger_ref": trig.source_ref, "tags": [], "open_key": key,
+            "escalation_level": 0}
 
 
 def add_entry(session: Session, case: Case, actor: Actor, kind: str, old: str | None = None, new: str | None = None,
@@ -156,12 +174,7 @@ def open_many(session: Session, items: list[tuple[Trigger, Rule]], active: Activ
         if key is not None:
             planned.add(key)
         plan.append((trig, rule, key, None))
-        new_rows.append({"customer_key": trig.customer_key, "rule_key": rule.key, "rule_version": active.version,
-                         "touchpoint": trig.touchpoint, "team": trig.team if spec.team == "owner" else spec.team,
-                         "priority": spec.priority, "status": "new", "title": rule.label("en")[:300],
-                         "sla_policy": active.document.policy_spec(spec.sla), "opened_at": now, "updated_at": now,
-                         "trigger_kind": trig.kind, "trigger_ref": trig.source_ref, "tags": [], "open_key": key,
-                         "escalation_level": 0, "_trigger": trig.dedup_key})
+        new_rows.append({**_case_values(trig, rule, active, now, key), "_trigger": trig.dedup_key})
     try:
         with session.begin_nested():
             table = Case.__table__
@@ -190,8 +203,8 @@ def open_many(session: Session, items: list[tuple[Trigger, Rule]], active: Activ
                 entries.append({**base, "kind": "trigger", "new_value": None, "detail": _trigger_detail(trig),
                                 "dedup_key": trig.dedup_key})
                 team = trig.team if spec.team == "owner" else spec.team
-                payload = {"case_id": cid, "rule": rule.key, "team": team, "touchpoint": trig.touchpoint,
-                           "priority": spec.priority, **({} if opened else {"change": "trigger"})}
+                payload = _payload(cid, rule.key, team, trig.touchpoint, spec.priority,
+                                   **({} if opened else {"change": "trigger"}))
                 events.append(emit_sql(CASE_OPENED if opened else CASE_UPDATED, payload)[1])
             session.execute(insert(CaseEntry.__table__), entries)
             session.execute(text("INSERT INTO outbox (kind, payload) VALUES (:kind, :payload)"), events)
@@ -213,13 +226,7 @@ def _trigger_detail(trig: Trigger) -> dict[str, Any]:
 
 def _new_case(session: Session, trig: Trigger, rule: Rule, active: ActiveRules, now: dt.datetime,
               key: str | None) -> Case:
-    spec = rule.open_case
-    assert spec is not None
-    team = trig.team if spec.team == "owner" else spec.team
-    case = Case(customer_key=trig.customer_key, rule_key=rule.key, rule_version=active.version,
-                touchpoint=trig.touchpoint, team=team, priority=spec.priority, status="new",
-                title=rule.label("en")[:300], sla_policy=active.document.policy_spec(spec.sla), opened_at=now,
-                updated_at=now, trigger_kind=trig.kind, trigger_ref=trig.source_ref, tags=[], open_key=key)
+    case = Case(**_case_values(trig, rule, active, now, key))
     session.add(case)
     session.flush()
     add_entry(session, case, SYSTEM, "status", None, "new", at=now)
