@@ -33,10 +33,7 @@ WEBHOOK_KINDS = frozenset({"case.opened", "case.updated", "case.breached", "resp
 
 def evaluate_rules(ctx: Any, events: list[Any]) -> dict[str, int]:
     """Open cases (or emit alerts) for the triggers in the events' rows. {'opened': n, 'added': n, 'alerts': n}."""
-    from sqlalchemy import text
-
     from momenti.domains.loop import cases, recovery, rules, triggers
-    from momenti.store.outbox import emit_sql
 
     counts = {"opened": 0, "added": 0, "alerts": 0, "recovery_answers": 0}
     if not events or not getattr(ctx.settings, "rules_auto", True):
@@ -63,10 +60,7 @@ def evaluate_rules(ctx: Any, events: list[Any]) -> dict[str, int]:
                     if rule.open_case is not None:
                         batch.append((trig, rule))
                     elif rule.notify is not None and rule.notify.webhooks:
-                        sql, params = emit_sql(f"{rule.on}.alert", {"rule": rule.key, "source": trig.kind,
-                                                                    "source_id": trig.source_id,
-                                                                    "touchpoint": trig.touchpoint, "team": trig.team})
-                        s.execute(text(sql), params)
+                        _emit_alert(s, rule, trig)
                         counts["alerts"] += 1
             for outcome, n in cases.open_many(s, batch, active, now).items():
                 counts[outcome] = counts.get(outcome, 0) + n
@@ -136,7 +130,6 @@ def metric_rules(ws: Any, today: Any = None) -> dict[str, int]:
 
     from momenti.domains.loop import cases, rules
     from momenti.domains.loop.metric_rules import complete_periods, drops
-    from momenti.store.outbox import emit_sql
 
     counts = {"opened": 0, "alerts": 0}
     with ws.session() as s:
@@ -149,20 +142,29 @@ def metric_rules(ws: Any, today: Any = None) -> dict[str, int]:
             continue
         found = drops(ws, rule, complete_periods(rule.metric_drop.period, today))
         with ws.session() as s, s.begin():
+            if rule.open_case is not None:  # the trigger's key (touchpoint@period) makes each one case at most
+                counts["opened"] += cases.open_many(s, [(t, rule) for t in found], active)["opened"]
+                continue
             for trig in found:
-                if rule.open_case is not None:
-                    outcome, _ = cases.open_from_trigger(s, trig, rule, active)
-                    counts["opened"] += outcome == "opened"
-                    continue
                 seen = s.execute(text("SELECT 1 FROM outbox WHERE kind = 'metric.alert' AND payload LIKE :k "
                                       "AND payload LIKE :r"), {"k": f'%"key":"{trig.key}"%',
                                                                "r": f'%"rule":"{rule.key}"%'}).first()
                 if seen is None:
-                    sql, params = emit_sql("metric.alert", {"rule": rule.key, "key": trig.key, "source": "metric",
-                                                            "touchpoint": trig.touchpoint, "team": trig.team})
-                    s.execute(text(sql), params)
+                    _emit_alert(s, rule, trig)
                     counts["alerts"] += 1
     return counts
+
+
+def _emit_alert(session: Any, rule: Any, trig: Any) -> None:
+    """The `<on>.alert` event of a notify-only rule's trigger: ids and labels only."""
+    from sqlalchemy import text
+
+    from momenti.store.outbox import emit_sql
+
+    payload = {"rule": rule.key, "source": trig.kind, "source_id": trig.source_id, "touchpoint": trig.touchpoint,
+               "team": trig.team, **({"key": trig.key} if trig.key else {})}
+    sql, params = emit_sql(f"{rule.on}.alert", payload)
+    session.execute(text(sql), params)
 
 
 def _staff(ws: Any, digest: bool) -> dict[str, int]:
