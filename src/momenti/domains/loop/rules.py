@@ -204,13 +204,10 @@ def load_rules(source: str | Path | dict[str, Any], label: str | None = None) ->
     doc, label = read_yaml(source, label, "<rules>")
     if not isinstance(doc, dict):
         raise InputError(f"{label}: a rules document is a mapping with `rules:` (see `momenti rules template`)")
-    recovery = doc.get("recovery")
-    if isinstance(recovery, dict) and True in recovery and "on" not in recovery:
-        recovery["on"] = recovery.pop(True)
-    for rule in doc.get("rules") or []:
-        # YAML 1.1 reads a bare `on:` key as the boolean true (as GitHub Actions files know): take it back.
-        if isinstance(rule, dict) and True in rule and "on" not in rule:
-            rule["on"] = rule.pop(True)
+    # YAML 1.1 reads a bare `on:` key as the boolean true (as GitHub Actions files know): take it back.
+    for part in [doc.get("recovery"), *(doc.get("rules") or [])]:
+        if isinstance(part, dict) and True in part and "on" not in part:
+            part["on"] = part.pop(True)
     try:
         parsed = RulesDocument.model_validate(doc)
         parsed.policies()  # calendar and policy values are checked here
