@@ -57,18 +57,13 @@ def _sql(sql: str, params: dict[str, Any]) -> Any:
 
 def _range(alias: str, column: str, w: Window, params: dict[str, Any]) -> str:
     parts = []
-    if w.first_id is not None:
-        parts.append(f"{alias}.id >= :first_id")
-        params["first_id"] = w.first_id
-    if w.last_id is not None:
-        parts.append(f"{alias}.id <= :last_id")
-        params["last_id"] = w.last_id
-    if w.since is not None:
-        parts.append(f"{alias}.{column} >= :since")
-        params["since"] = w.since
-    if w.until is not None:
-        parts.append(f"{alias}.{column} < :until")
-        params["until"] = w.until
+    for name, value, clause in (("first_id", w.first_id, f"{alias}.id >= :first_id"),
+                                ("last_id", w.last_id, f"{alias}.id <= :last_id"),
+                                ("since", w.since, f"{alias}.{column} >= :since"),
+                                ("until", w.until, f"{alias}.{column} < :until")):
+        if value is not None:
+            parts.append(clause)
+            params[name] = value
     return " AND ".join(parts) or "1 = 1"
 
 
