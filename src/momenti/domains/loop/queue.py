@@ -111,12 +111,13 @@ def list_cases(session: Session, actor: Actor, f: CaseFilter, now: dt.datetime |
     if f.sla_state and f.sla_state not in SLA_STATES:
         raise InputError(f"sla_state {f.sla_state!r}: choose one of {', '.join(SLA_STATES)}")
     now = now or utcnow()
-    stmt = _filtered(session, actor, f).order_by(Case.opened_at.desc(), Case.id.desc())
+    matching = _filtered(session, actor, f)
+    stmt = matching.order_by(Case.opened_at.desc(), Case.id.desc())
     if f.sla_state:
         cases = list(session.scalars(stmt))
         rows = [r for r in _rows(session, cases, now) if r["sla_state"] == f.sla_state]
         return rows[f.offset:f.offset + f.limit], len(rows)
-    total = session.scalar(select(func.count()).select_from(_filtered(session, actor, f).subquery())) or 0
+    total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
     cases = list(session.scalars(stmt.limit(f.limit).offset(f.offset)))
     return _rows(session, cases, now), int(total)
 
