@@ -183,10 +183,11 @@ def send_due(ws: Any, now: dt.datetime | None = None, digest: bool = False) -> d
                                                StaffNotification.planned_at <= now)
         stmt = stmt if digest else stmt.where(StaffNotification.mode == "immediate")
         pending = list(s.scalars(stmt.order_by(StaffNotification.id)))
-        langs = dict(s.execute(select(User.email, User.language)).all())
+        if not pending:  # the common case of the minute's job: nothing more to read
+            return counts
+        langs = dict(s.execute(select(User.email, User.language).where(
+            User.email.in_(sorted({n.user_email for n in pending})))).all())
         active = active_rules(s)
-    if not pending:
-        return counts
     groups: dict[tuple[str, str], list[StaffNotification]] = {}
     for n in pending:
         key = (n.user_email, "digest" if n.mode == "digest" else f"one:{n.id}")
