@@ -67,6 +67,10 @@ def demo(
         planted = plant_cases(ws, seed=seed)
         console.print(f"  cases      {planted['cases']:>10,} from the starter alert rules "
                       f"({planted['recovery_answers']:,} recovery answers; pages at /cases and /loop)")
+        from momenti.demo.reviews import plant_reviews
+
+        reviews = plant_reviews(ws, seed=seed)
+        console.print(f"  reviews    {reviews:>10,} weekly-review activities of the teams (page at /review)")
         email, password = _demo_admin(ws)
         console.print(f"demo ready in {time.perf_counter() - started:.0f}s: {ws.settings.data_dir}")
         console.print(f"sign in at {ws.settings.public_url}/login as [bold]{email}[/bold] with the password "

@@ -122,3 +122,6 @@ app.command("feedback")(_command("feedback", "Unsolicited feedback: feedback_id,
 app.command("customers")(_command("customers", "Customer attributes: customer_id, first_seen, any attribute."))
 app.command("outcomes")(_command("outcomes", "Customer outcomes (retention): customer_id, status (active/churned), "
                                              "start_date, end_date (required when churned), any attribute."))
+app.command("offers")(_command("offers", "Offers proposed to customers: offer_id, customer_id, offer, proposed_at, "
+                                         "outcome (accepted, declined, no_answer, pending), channel, agent. An "
+                                         "offer id imported again updates its outcome."))

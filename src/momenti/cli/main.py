@@ -17,9 +17,11 @@ from momenti.cli import (
     retention,
     warehouse,
 )
+from momenti.cli import customers as customers_cli
 from momenti.cli import invite as invite_cli
 from momenti.cli import jobs as jobs_cli
 from momenti.cli import query as query_cli
+from momenti.cli import review as review_cli
 from momenti.cli import surveys as surveys_cli
 from momenti.cli import text as text_cli
 from momenti.cli.output import err_console
@@ -57,6 +59,8 @@ from momenti.cli import webhooks as webhooks_cli  # noqa: E402
 
 app.add_typer(rules_cli.app, name="rules")
 app.add_typer(cases_cli.app, name="cases")
+app.add_typer(customers_cli.app, name="customer")
+app.add_typer(review_cli.app, name="review")
 app.add_typer(webhooks_cli.app, name="webhooks")
 
 app.add_typer(tokens.app, name="token")

@@ -101,6 +101,15 @@ class Settings(BaseSettings):
     webhook_rotation_hours: float = Field(
         default=24.0, ge=0, description="After a secret rotation, the old secret signs too for this long")
     rules_auto: bool = Field(default=True, description="Evaluate the alert rules on every write (the outbox)")
+    # the customer's story: the offer rule and who may read a timeline
+    offer_lookback_days: int = Field(default=180, ge=1, description="How far back the offer rule looks")
+    offer_max_declines: int = Field(default=3, ge=1, description="Declines of the same offer in the look-back "
+                                    "window after which it is not proposed again")
+    timeline_agent_scope: str = Field(default="team", description="Whose timelines an agent reads: team (customers "
+                                      "with a case of their team or a contact at a touchpoint their team owns) "
+                                      "or all")
+    review_reminder_hour: int = Field(default=15, ge=0, le=23, description="Local hour of the Friday reminder "
+                                      "to each team lead (the Monday summary goes at 9)")
 
     @cached_property
     def store_url(self) -> str:

@@ -22,7 +22,14 @@ from momenti.ingest.read import LINE, SourceTable
 from momenti.ingest.rejects import write_rejects
 from momenti.ingest.specs import KINDS
 from momenti.ingest.validate import QuestionInfo, Validated, validate
-from momenti.ingest.write import StoreWriter, chunk_answers, chunk_facts, upsert_customers, upsert_outcomes
+from momenti.ingest.write import (
+    StoreWriter,
+    chunk_answers,
+    chunk_facts,
+    upsert_customers,
+    upsert_offers,
+    upsert_outcomes,
+)
 from momenti.store.models import ImportRun, Question, Touchpoint
 from momenti.store.outbox import emit_table
 from momenti.store.raw import DbapiConnection, RawConnection
@@ -31,7 +38,7 @@ from momenti.warehouse.sync import Dimensions, push
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 # Kinds with one row per id, updated in place (KindSpec.upsert): how each writes a chunk.
-UPSERTS = {"customers": upsert_customers, "outcomes": upsert_outcomes}
+UPSERTS = {"customers": upsert_customers, "outcomes": upsert_outcomes, "offers": upsert_offers}
 
 
 @dataclass

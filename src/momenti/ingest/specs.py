@@ -126,7 +126,23 @@ OUTCOMES = KindSpec(
     rules=(RowRule("end_date", "required_if", "status", "churned"), RowRule("end_date", "not_before", "start_date")),
 )
 
-KINDS: dict[str, KindSpec] = {s.kind: s for s in (RESPONSES, EVENTS, FEEDBACK, CUSTOMERS, OUTCOMES)}
+# Offers proposed to a customer and their outcome (the timeline's "do not propose again"): one row per offer id,
+# updated in place when the outcome comes in later.
+OFFER_OUTCOMES = ("accepted", "declined", "no_answer", "pending")
+OFFERS = KindSpec(
+    "offers", "offers", "offer_id",
+    (
+        FieldSpec("customer_id", "text", required=True, max_len=ID_MAX_LEN),
+        FieldSpec("offer", "text", required=True, max_len=200),
+        FieldSpec("proposed_at", "timestamp", required=True),
+        FieldSpec("outcome", "text", required=True, choices=OFFER_OUTCOMES),
+        FieldSpec("channel", "text", max_len=50),
+        FieldSpec("agent", "text", max_len=100),
+    ),
+    upsert=True,
+)
+
+KINDS: dict[str, KindSpec] = {s.kind: s for s in (RESPONSES, EVENTS, FEEDBACK, CUSTOMERS, OUTCOMES, OFFERS)}
 
 
 def question_kind_for(key: str, numeric: bool) -> tuple[str, float | None, float | None]:

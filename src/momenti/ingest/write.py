@@ -188,8 +188,9 @@ def _merged_attributes(table: str, sqlite: bool) -> tuple[str, str]:
     return merge, f"{known}::jsonb IS DISTINCT FROM ({merge})::jsonb"
 
 
-def _upsert(writer: StoreWriter, table: str, data: pa.Table, sets: dict[str, str], changed: str) -> tuple[int, int]:
-    """Insert rows keyed by customer_key, update known ones (`sets`: column -> SQL over `excluded`) where
+def _upsert(writer: StoreWriter, table: str, data: pa.Table, sets: dict[str, str], changed: str,
+            key: str = "customer_key") -> tuple[int, int]:
+    """Insert rows keyed by `key` (customer_key), update known ones (`sets`: column -> SQL over `excluded`) where
     `changed` holds; rows written get the next `seq`, so a row equal to the store's changes nothing (not even
     `seq`). Returns (added, updated)."""
     before = int(writer.scalar(f"SELECT count(*) FROM {table}") or 0)
@@ -201,7 +202,7 @@ def _upsert(writer: StoreWriter, table: str, data: pa.Table, sets: dict[str, str
     updates = ", ".join([*(f"{c} = {e}" for c, e in sets.items()), "seq = excluded.seq"])
     writer.conn.execute(f"""
         INSERT INTO {table} ({cols}) SELECT {cols} FROM _upsert_in {where}
-        ON CONFLICT (customer_key) DO UPDATE SET {updates}
+        ON CONFLICT ({key}) DO UPDATE SET {updates}
         WHERE {changed}
     """)
     touched = int(writer.scalar(f"SELECT count(*) FROM {table} WHERE seq = {seq}") or 0)
@@ -248,3 +249,23 @@ def upsert_outcomes(writer: StoreWriter, rows: pa.Table) -> tuple[int, int]:
                            attributes_changed])
     return _upsert(writer, "outcomes", data, {"status": "excluded.status", "start_date": start,
                                               "end_date": "excluded.end_date", "attributes": merge}, changed)
+
+
+def upsert_offers(writer: StoreWriter, rows: pa.Table) -> tuple[int, int]:
+    """Insert new offers, replace what a known offer id says (its outcome, most often: pending -> accepted). A
+    row equal to the store's changes nothing. Returns (added, updated)."""
+    if not rows.num_rows:
+        return 0, 0
+    import pyarrow.compute as pc
+
+    times = _cast_times(rows.select(["proposed_at"]))
+    data = pa.table({"external_id": rows["external_id"], "customer_key": rows["customer_id"],
+                     "offer": rows["offer"], "channel": pc.utf8_lower(rows["channel"]), "agent": rows["agent"],
+                     "proposed_at": times["proposed_at"], "outcome": rows["outcome"]})
+    sqlite = writer.sqlite
+    instant = "julianday({})".format if sqlite else "{}".format
+    cols = ("customer_key", "offer", "channel", "agent", "outcome")
+    changed = " OR ".join([*(_differs(f"offers.{c}", f"excluded.{c}", sqlite) for c in cols),
+                           _differs(instant("offers.proposed_at"), instant("excluded.proposed_at"), sqlite)])
+    return _upsert(writer, "offers", data, {c: f"excluded.{c}" for c in (*cols, "proposed_at")}, changed,
+                   key="external_id")

@@ -98,6 +98,9 @@ class JobRunner:
         from momenti.pipelines import loop
 
         loop.register_jobs(self)  # webhook attempts and sweep, the SLA escalation ladder
+        from momenti.pipelines import story
+
+        story.register_jobs(self)  # the weekly review's reminder and summary e-mails
         self.huey.post_execute()(self._after)
 
     def _dispatch(self) -> None:

@@ -25,8 +25,10 @@ from momenti.pipelines.jobs import JobRunner
 from momenti.server import errors, middleware
 from momenti.server.api import analysis, contact, lifecycle, loyalty, meta, metrics, retention, writes
 from momenti.server.api import cases as cases_router
+from momenti.server.api import customers as customers_router
 from momenti.server.api import paths as journeys
 from momenti.server.api import query as query_router
+from momenti.server.api import reviews as reviews_router
 from momenti.server.api import surveys as surveys_router
 from momenti.server.api import text as text_router
 from momenti.server.auth import authorize
@@ -39,6 +41,7 @@ from momenti.server.web import (
     auth_pages,
     cases_pages,
     notifications,
+    story_pages,
     survey_builder,
     survey_pages,
 )
@@ -153,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(text_router.router)
     app.include_router(surveys_router.router)
     app.include_router(cases_router.router)
+    app.include_router(customers_router.router)
+    app.include_router(reviews_router.router)
     app.include_router(survey_pages.router)
     app.include_router(survey_builder.router)
     reach_routes.install(app)  # widget, unsubscribe, bounces; size limit of public POSTs
@@ -163,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases_pages.router)
     app.include_router(notifications.router)
     app.include_router(admin_loop.router)
+    app.include_router(story_pages.router)
     middleware.install(app)  # security headers, a 500 that keeps the connection, no NUL into SQL
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     missing = undeclared(app.routes)

@@ -27,6 +27,7 @@ _AGGREGATE_GETS = [
     "/api/v1/analysis/loyalty-bank", "/api/v1/query/kinds", "/api/v1/text/topics", "/api/v1/text/trends",
     "/api/v1/surveys", "/api/v1/surveys/{key}",
     "/", "/moments", "/trends", "/loyalty", "/paths", "/contact", "/voice", "/retention", "/loop",
+    "/api/v1/reviews", "/api/v1/reviews/improvements", "/review",
 ]
 
 ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
@@ -60,6 +61,15 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/cases"): "cases.act", ("POST", "/api/v1/cases/{case_id}/actions"): "cases.act",
     ("GET", "/cases"): "cases.read", ("GET", "/cases/{case_id}"): "cases.read",
     ("POST", "/cases/{case_id}"): "cases.act", ("POST", "/cases/assign"): "cases.act",
+    # the customer's story (the role scopes whose: domains/story/timeline.py) and the weekly review
+    ("GET", "/api/v1/customers"): "timeline.read", ("GET", "/api/v1/customers/{customer_id}/timeline"): "timeline.read",
+    ("GET", "/api/v1/customers/{customer_id}/offers/check"): "timeline.read",
+    ("POST", "/api/v1/customers/{customer_id}/notes"): "cases.act",
+    ("POST", "/api/v1/customers/{customer_id}/offers"): "cases.act",
+    ("POST", "/api/v1/offers"): "ingest",
+    ("GET", "/customers"): "timeline.read", ("GET", "/customers/{customer_id}"): "timeline.read",
+    ("POST", "/customers/{customer_id}"): "cases.act",
+    ("POST", "/api/v1/reviews"): "review.act", ("POST", "/review"): "review.act",
     # administration
     ("GET", "/admin/users"): "users.admin", ("POST", "/admin/users"): "users.admin",
     ("POST", "/admin/users/{user_id}"): "users.admin",

@@ -105,6 +105,8 @@ class GroupWriter:
 
     def _check(self, jobs: list[_Job], now: dt.datetime) -> tuple[list[_Job], list[_Job]]:
         """Split into (quick, bulk) jobs, reloading the store's keys once if something looked unknown."""
+        if KINDS[jobs[0].kind].upsert:  # rows updated in place (offers): the bulk path's upsert writes them
+            return [], jobs
         for attempt in range(2):
             checker = QuickChecker(KINDS[jobs[0].kind], self.touchpoint_ids, self.question_infos)
             quick, bulk = [], []

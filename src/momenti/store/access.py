@@ -21,6 +21,8 @@ class Team(Base):
     id: Mapped[int] = id_column()
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # where the team works: its Friday review reminder goes at its local afternoon
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Rome", server_default="Europe/Rome")
 
 
 class User(Base):

@@ -336,7 +336,7 @@ class ContactSkip(Base):
     __tablename__ = "contact_skips"
     id: Mapped[int] = id_column()
     survey_key: Mapped[str] = mapped_column(String(100), index=True)
-    customer_key: Mapped[str] = mapped_column(String(200))
+    customer_key: Mapped[str] = mapped_column(String(200), index=True)  # the customer's timeline
     reason: Mapped[str] = mapped_column(String(30))
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     trigger_event: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -24,7 +24,8 @@ from momenti.store.raw import RawConnection
 
 # The kinds emitted by the write paths, by the fact table written.
 TABLE_KINDS = {"responses": "response.committed", "feedback": "feedback.received", "events": "event.recorded",
-               "customers": "customer.changed", "outcomes": "customer.changed"}
+               "customers": "customer.changed", "outcomes": "customer.changed",
+               "offers": "offer.recorded"}
 SURVEY_COMPLETED = "survey.completed"
 
 

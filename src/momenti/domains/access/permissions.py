@@ -19,9 +19,10 @@ PERMISSIONS: Final[dict[str, str]] = {
     "comments.read": "comment text (masked), example comments",
     "customers.read": "customer-level rows: responses, journeys, segments per customer",
     "export": "CSV and JSON downloads of customer-level rows",
-    "ingest": "writes through the REST API (responses, events, feedback, customers)",
+    "ingest": "writes through the REST API (responses, events, feedback, customers, offers)",
     "journey.edit": "apply a journey map",
     "survey.edit": "create and change surveys, send invitations",
+    "timeline.read": "a customer's timeline (every contact, answer, note and offer) and the offer check",
     "cases.read": "read cases",
     "cases.act": "assign, note and close cases",
     "review.act": "the weekly review of a team",
@@ -46,11 +47,11 @@ _CASES = {"cases.read", "cases.act"}
 ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "admin": frozenset(set(PERMISSIONS) - {"ingest"}),
     "cx_manager": frozenset({"public", "signed_in", *_ANALYSIS, *_CASES, "journey.edit", "survey.edit", "review.act",
-                             "rules.edit"}),
+                             "rules.edit", "timeline.read"}),
     "analyst": frozenset({"public", "signed_in", *_ANALYSIS, "cases.read"}),
     "team_lead": frozenset({"public", "signed_in", "aggregates.read", "comments.read", "customers.read", *_CASES,
-                            "review.act"}),
-    "agent": frozenset({"public", "signed_in", "customers.read", *_CASES}),
+                            "review.act", "timeline.read"}),
+    "agent": frozenset({"public", "signed_in", "customers.read", *_CASES, "timeline.read"}),
     "viewer": frozenset({"public", "signed_in", "aggregates.read"}),
 }
 
@@ -61,7 +62,8 @@ SCOPES: Final[dict[str, str]] = {
 }
 
 SCOPE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
-    "read": frozenset({"public", "signed_in", *_ANALYSIS, "cases.read"}),
+    # a system reading with a token (a CRM asking the offer check, a contact-centre desktop showing a timeline)
+    "read": frozenset({"public", "signed_in", *_ANALYSIS, "cases.read", "timeline.read"}),
     "ingest": frozenset({"public", "signed_in", "ingest"}),
     "admin": frozenset(PERMISSIONS),
 }

@@ -116,8 +116,22 @@ class FeedbackCreate(_Create):
     language: str | None = Field(None, max_length=10)
 
 
+class OfferCreate(_Create):
+    """An offer proposed to a customer and its outcome; the same offer_id sent again updates it (pending ->
+    accepted)."""
+
+    offer_id: str | None = Field(None, max_length=200, description="Your id of the offer; without it, a hash of "
+                                 "the content")
+    customer_id: str = Field(..., min_length=1, max_length=200)
+    offer: str = Field(..., min_length=1, max_length=200, examples=["carta-gold"])
+    proposed_at: dt.datetime
+    outcome: str = Field(..., description="accepted, declined, no_answer or pending")
+    channel: str | None = Field(None, max_length=50)
+    agent: str | None = Field(None, max_length=100)
+
+
 CREATE_MODELS: dict[str, type[_Create]] = {"responses": ResponseCreate, "events": EventCreate,
-                                           "feedback": FeedbackCreate}
+                                           "feedback": FeedbackCreate, "offers": OfferCreate}
 # Where a record's nested extras go when flattened to import columns.
 NESTED = {"responses": "answers", "events": "attributes"}
 

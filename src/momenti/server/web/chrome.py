@@ -13,6 +13,8 @@ from momenti.server.route_permissions import permission_of
 from momenti.server.web.dashboard.pages import NAV
 
 EXTRA_NAV = (("cases", "/cases", {"it": "Casi", "en": "Cases"}),
+             ("customers", "/customers", {"it": "Clienti", "en": "Customers"}),
+             ("review", "/review", {"it": "Revisione settimanale", "en": "Weekly review"}),
              ("surveys", "/surveys", {"it": "Sondaggi", "en": "Surveys"}),
              ("users", "/admin/users", {"it": "Utenti", "en": "Users"}),
              ("rules", "/admin/rules", {"it": "Regole", "en": "Rules"}),
