@@ -99,12 +99,15 @@ def _message(ws: Any, item: dict[str, Any]) -> tuple[str, str]:
         if r is None:
             lines.append(t["none"].format(team=team))
             continue
-        f = (lambda v: "–" if v is None else f"{v:.1f}")
         lines.append(t["row"].format(team=team, n=r["activities"], share=round(100 * r["customer_share"]),
                                      lo=round(100 * r["customer_share_ci_low"]),
-                                     hi=round(100 * r["customer_share_ci_high"]), value=f(r["value"]),
-                                     ease=f(r["ease"]), pleasantness=f(r["pleasantness"])))
+                                     hi=round(100 * r["customer_share_ci_high"]), value=_one(r["value"]),
+                                     ease=_one(r["ease"]), pleasantness=_one(r["pleasantness"])))
     return t["summary"].format(week=label), "\n".join(lines) + "\n"
+
+
+def _one(v: float | None) -> str:
+    return "–" if v is None else f"{v:.1f}"
 
 
 def send_due(ws: Any, now: dt.datetime | None = None) -> dict[str, int]:
