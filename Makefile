@@ -52,6 +52,7 @@ bench: install-peers
 	$(BIN)/python bench/query_cache.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/loop.py
+	$(BIN)/python bench/timeline.py
 
 clean-demo:
 	rm -rf momenti-data

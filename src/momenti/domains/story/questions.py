@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from momenti.core.args import as_date
-from momenti.core.errors import ForbiddenError, InputError
+from momenti.core.errors import ForbiddenError, InputError, MomentiError
 from momenti.core.sql import sql_literal
 from momenti.domains import audit
 from momenti.domains.loop.cases import Actor
@@ -34,19 +34,34 @@ class StoryQuestions:
         (ForbiddenError) for a role that may not read this customer; every read is written to the audit log."""
         f = TimelineFilter(kinds=tuple(kinds), start=_when(start), end=_when(end, end=True), limit=limit,
                            offset=offset)
-        with self.session() as s, s.begin(), self.warehouse() as wh:  # type: ignore[attr-defined]
-            allowed = may_read(s, wh, customer_id, actor, self.settings.timeline_agent_scope)  # type: ignore[attr-defined]
-            if not allowed:  # the refusal is recorded (and committed) before the error leaves
-                audit.record(s, audit_as or actor.name, "timeline.refused", f"customer {customer_id}", ip=ip)
-        if not allowed:
-            raise ForbiddenError("this customer's timeline is not open to you: agents and team leads read the "
-                                 "customers with a case or a contact of their team")
-        with self.session() as s, s.begin(), self.warehouse() as wh:  # type: ignore[attr-defined]
-            story = timeline(s, wh, customer_id, actor, offers.OfferRule.of(self.settings), f,  # type: ignore[attr-defined]
-                             full_notes=full_notes)
-            audit.record(s, audit_as or actor.name, "timeline.read", f"customer {customer_id}",
-                         {"rows": len(story.rows)}, ip=ip)
+        settings = self.settings  # type: ignore[attr-defined]
+        with self.warehouse() as wh:  # type: ignore[attr-defined]
+            with self.session() as s, s.begin():  # type: ignore[attr-defined]
+                allowed = may_read(s, wh, customer_id, actor, settings.timeline_agent_scope)
+                if not allowed:  # the refusal is recorded (and committed) before the error leaves
+                    audit.record(s, audit_as or actor.name, "timeline.refused", f"customer {customer_id}", ip=ip)
+            if not allowed:
+                raise ForbiddenError("this customer's timeline is not open to you: agents and team leads read the "
+                                     "customers with a case or a contact of their team")
+            with self.session() as s, s.begin():  # type: ignore[attr-defined]
+                story = timeline(s, wh, customer_id, actor, offers.OfferRule.of(settings), f, full_notes=full_notes)
+                audit.record(s, audit_as or actor.name, "timeline.read", f"customer {customer_id}",
+                             {"rows": len(story.rows)}, ip=ip)
+            if not story.summary.get("loyalty_segment"):
+                story.summary["loyalty_segment"] = self._segment(wh, customer_id)
         return jsonable(story)
+
+    def _segment(self, wh: Any, customer_id: str) -> str | None:
+        """The customer's loyalty segment from their latest complete loyalty battery (truly_loyal, price_driven,
+        other), None without one (or without the battery's questions in this workspace)."""
+        from momenti.insights.loyalty.questions import SEGMENT_PLACEHOLDER
+
+        try:
+            sql = self.loyalty_segment_sql(wh)  # type: ignore[attr-defined]
+            rows = wh.rows(sql.replace(sql_literal(SEGMENT_PLACEHOLDER), sql_literal(customer_id)))
+        except MomentiError:
+            return None
+        return str(rows[-1][-1]) if rows else None
 
     def timeline(self, customer_id: str, kinds: Sequence[str] = (), start: Any = None, end: Any = None,
                  limit: int = 1000, offset: int = 0) -> pd.DataFrame:

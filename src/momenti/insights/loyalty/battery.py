@@ -187,12 +187,14 @@ def group_columns(t: ibis.Table, scope: Scope) -> dict[str, ibis.Expr]:
     return groups
 
 
-def responses(wh: WarehouseConnection, battery: Battery, scope: Scope) -> ibis.Table:
+def responses(wh: WarehouseConnection, battery: Battery, scope: Scope, customer_id: str | None = None) -> ibis.Table:
     """One row per response that answered every battery item: context columns, the items (as i0, i1, ...),
-    `loyalty_index` (0-100) and `loyalty_segment`."""
+    `loyalty_index` (0-100) and `loyalty_segment`. `customer_id`: one customer's only (a timeline's header)."""
     if not battery.loyal:
         raise InputError("a custom battery needs a truly-loyal rule: loyal='my_item>=4,other_item<=2'")
     a = answers(wh, scope, battery.items)
+    if customer_id is not None:
+        a = a.filter(a.customer_id == customer_id)
     a = a.filter(a.value_num.notnull())
     cols = {f"i{j}": (a.question == k).ifelse(a.value_num, ibis.null()).max() for j, k in enumerate(battery.items)}
     r = a.group_by("response_id", "customer_id", "touchpoint", "channel", "language", "ts").aggregate(**cols)
@@ -334,11 +336,18 @@ def latest_per_customer(r: ibis.Table) -> ibis.Table:
     return r.filter(r._rank == 0)
 
 
-def customer_segments(wh: WarehouseConnection, spec: Battery, scope: Scope) -> pd.DataFrame:
+def customer_segments(wh: WarehouseConnection, spec: Battery, scope: Scope, customer_id: str | None = None
+                      ) -> pd.DataFrame:
     """Per customer, their most recent complete battery in the scope: customer_id, response_id, submitted_at,
     the item scores (named by their keys), loyalty_index and loyalty_segment."""
+    return customer_segments_expr(wh, spec, scope, customer_id).to_pandas().reset_index(drop=True)
+
+
+def customer_segments_expr(wh: WarehouseConnection, spec: Battery, scope: Scope, customer_id: str | None = None
+                           ) -> ibis.Table:
+    """The expression of `customer_segments` (a caller may compile it once and reuse its SQL)."""
     scope.check()
-    r = responses(wh, spec, scope)
+    r = responses(wh, spec, scope, customer_id)
     r = latest_per_customer(add_dimensions(wh, r.filter(r.customer_id.notnull()), scope))
     # The response as the company knows it (its imported id), not the warehouse's surrogate key.
     ids = wh.table("responses").select(_rid=lambda t: t.id, _ext=lambda t: t.external_id)
@@ -346,4 +355,4 @@ def customer_segments(wh: WarehouseConnection, spec: Battery, scope: Scope) -> p
     expr = r.select("customer_id", response_id=ibis.coalesce(r._ext, r.response_id.cast("string")), submitted_at=r.ts,
                     **{k: r[f"i{j}"] for j, k in enumerate(spec.items)},
                     loyalty_index=r.loyalty_index, loyalty_segment=r.loyalty_segment).order_by("customer_id")
-    return expr.to_pandas().reset_index(drop=True)
+    return expr

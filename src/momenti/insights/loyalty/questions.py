@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -15,6 +16,8 @@ from momenti.insights.loyalty import price as lp
 Names = Sequence[str] | str | None
 DateLike = dt.date | str | None
 Rule = str | dict[str, str] | None
+SEGMENT_PLACEHOLDER = "momenti-customer-placeholder-5f1c"
+_SEGMENT_SQL: dict[str, str] = {}  # backend name -> the compiled SQL of one customer's segment
 
 
 class LoyaltyQuestions(WorkspaceQuestions):
@@ -85,12 +88,27 @@ class LoyaltyQuestions(WorkspaceQuestions):
 
     def loyalty_segments(self, items: Names = None, reverse: Names = None, start: DateLike = None,
                          end: DateLike = None, filters: dict[str, list[str]] | None = None,
-                         scale: Sequence[float] = (1, 5), agree_min: float = 4, loyal: Rule = None) -> pd.DataFrame:
+                         scale: Sequence[float] = (1, 5), agree_min: float = 4, loyal: Rule = None,
+                         customer_id: str | None = None) -> pd.DataFrame:
         """Per customer, from their most recent complete battery: customer_id, response_id, submitted_at, the
-        item scores, loyalty_index, loyalty_segment (truly_loyal / price_driven / other)."""
+        item scores, loyalty_index, loyalty_segment (truly_loyal / price_driven / other). `customer_id`: one
+        customer's row only."""
         spec = self._loyalty_spec(items, reverse, scale, agree_min, loyal)
         with self.warehouse() as wh:
-            return loy.customer_segments(wh, spec, self._loyalty_scope(None, None, start, end, filters))
+            return loy.customer_segments(wh, spec, self._loyalty_scope(None, None, start, end, filters), customer_id)
+
+    def loyalty_segment_sql(self, wh: Any) -> str:
+        """The SQL of one customer's default loyalty segment, with PLACEHOLDER (a string literal) where the
+        customer's id goes: compiled once per warehouse backend, so a timeline's header costs a query, not an
+        Ibis compile (70 ms)."""
+        key = wh.ibis.name
+        hit = _SEGMENT_SQL.get(key)
+        if hit is None:
+            spec = self._loyalty_spec(None, None, (1, 5), 4, None)
+            expr = loy.customer_segments_expr(wh, spec, self._loyalty_scope(None, None, None, None, None),
+                                              SEGMENT_PLACEHOLDER)
+            hit = _SEGMENT_SQL[key] = str(wh.ibis.compile(expr))
+        return hit
 
     def price_gap(self, question: str = "price_switch", by: Names = None, period: str | None = None,
                   start: DateLike = None, end: DateLike = None, filters: dict[str, list[str]] | None = None,
