@@ -172,3 +172,39 @@ def test_the_friday_reminder_and_the_monday_summary(tmp_path: Path, smtp: tuple[
     assert summary["To"] == "cx@bank.example" and "2026-W41" in summary["Subject"]
     assert "Digital banking: 1 attività, 100 % per il cliente" in body and "Rete filiali: nessuna attività" in body
     assert review_mail.send_due(ws, _utc("2026-10-12T10:01", "Europe/Rome"))["sent"] == 0
+
+
+def test_every_table_of_the_pages_downloads_as_csv_and_parquet(workspace: momenti.Workspace) -> None:
+    import io
+
+    import pyarrow.parquet as pq
+
+    gen = make_api(workspace)
+    api = next(gen)
+    try:
+        api.ws.review_add("Digital banking", WEEK, "=HYPERLINK(\"http://evil\")", 3, 3, 3, ["app-login"])
+        api.ws.import_records("responses", [{"response_id": "x1", "customer_id": "C-X", "touchpoint": "app-login",
+                                             "submitted_at": "2026-09-30T10:00:00Z", "nps": 9, "csat": 5}])
+        with api.app.state.syncer.lock:
+            api.ws.sync_written()
+        add_user(api.ws, "cx@bank.example", "cx_manager")
+        c = TestClient(api.app)
+        assert sign_in(c, "cx@bank.example").status_code == 303
+        csv = c.get("/review?since=2026-09-01&format=csv&panel=activities")
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        assert "'=HYPERLINK" in csv.text  # formula-safe
+        parquet = c.get("/review?since=2026-09-01&format=parquet&panel=weeks")
+        table = pq.read_table(io.BytesIO(parquet.content))
+        assert table.num_rows == 2 and "customer_share" in table.column_names  # the team and "all"
+        tl = pq.read_table(io.BytesIO(c.get("/customers/C-X?format=parquet").content)).to_pylist()
+        assert tl[0]["kind"] == "response" and json.loads(tl[0]["scores"]) == {"nps": 9, "csat": 5}
+        assert c.get("/customers/C-X?format=csv").text.startswith("ts,kind,id")
+        assert pq.read_table(io.BytesIO(c.get("/cases?format=parquet").content)).num_rows == 0
+        assert pq.read_table(io.BytesIO(c.get("/?format=parquet").content)).num_rows > 10  # the touchpoints
+        page = c.get("/moments?format=json").json()
+        key = page["panels"][0]["key"]
+        moments = pq.read_table(io.BytesIO(c.get(f"/moments?format=parquet&panel={key}").content))
+        assert moments.num_rows == len(page["panels"][0]["rows"])
+        assert c.get("/review?format=csv&panel=nope").status_code == 400
+    finally:
+        next(gen, None)

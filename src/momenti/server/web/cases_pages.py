@@ -20,7 +20,7 @@ from momenti.server.api.cases import actor_of, apply_action, signal_dispatcher
 from momenti.server.auth import PrincipalDep
 from momenti.server.schemas.cases import CaseAction
 from momenti.server.web.chrome import chrome, page_language
-from momenti.server.web.routes import templates
+from momenti.server.web.routes import table_download, templates
 from momenti.store.access import Team, User
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -70,6 +70,12 @@ def queue_page(request: Request, principal: PrincipalDep, team: str = "", status
         teams, assignees = _teams(s), _assignees(s, principal)
     if format == "json":
         return JSONResponse(jsonable_encoder({"rows": rows, "total": total}))
+    if format in ("csv", "parquet"):
+        import pandas as pd
+
+        from momenti.domains.loop.queue import COLUMNS
+
+        return table_download(pd.DataFrame(rows, columns=COLUMNS), "cases", format)
     return templates.TemplateResponse(request, "cases.html", {
         "lang": lang, "chrome": chrome(request, lang, "cases"), "rows": rows, "total": total, "page": page,
         "pages": max(1, -(-total // PAGE)), "error": error, "teams": teams, "assignees": assignees,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from markupsafe import Markup
 
 from momenti.core import i18n
 from momenti.core.args import Day
+from momenti.core.errors import InputError
 from momenti.core.frames import csv_text
 from momenti.domains.surveys.texts import pick_language
 from momenti.server.deps import WorkspaceDep
@@ -68,7 +70,7 @@ def overview(request: Request, ws: WorkspaceDep,
                                                                 "Accept-Language, else it")] = None,
              start: Annotated[Day | None, Query(alias="from")] = None,
              end: Annotated[Day | None, Query(alias="to")] = None,
-             format: Literal["html", "json", "csv"] = "html",  # noqa: A002 - the public parameter name
+             format: Literal["html", "json", "csv", "parquet"] = "html",  # noqa: A002 - the public parameter name
              accept_language: Annotated[str | None, Header()] = None) -> Any:
     """The journey with its stages and touchpoints in order, NPS and CSAT per touchpoint with n and 95 %
     interval, small samples and moments of truth marked, and the monthly NPS trend of each journey."""
@@ -76,8 +78,8 @@ def overview(request: Request, ws: WorkspaceDep,
     data = views.overview(ws, language, start, end)
     if format == "json":
         return JSONResponse(data)
-    if format == "csv":
-        return _overview_csv(data)
+    if format in ("csv", "parquet"):
+        return _overview_table(data, format)
     pct = f"{100 * data['confidence']:g}"
     labels = {k: v.format(min_n=data["min_n"], pct=pct) for k, v in views.LABELS[language].items()}
     svgs = {j["key"]: Markup(charts.trend_svg(j["trend"], f"{labels['trend']}: {j['name']}", labels))
@@ -95,7 +97,33 @@ def csv_download(frame: pd.DataFrame, name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
-def _overview_csv(data: dict[str, Any]) -> Response:
+def table_download(frame: pd.DataFrame, name: str, fmt: str) -> Response:
+    """A page's table as `fmt` (csv or parquet), for every page that shows one (`?format=csv|parquet`).
+    Parquet keeps the types; a column holding mixed values (lists, dicts, numbers and text) is written as
+    text, since a Parquet column has one type."""
+    if fmt == "csv":
+        return csv_download(frame, name)
+    if fmt != "parquet":
+        raise InputError(f"format {fmt!r}: html, json, csv or parquet")
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            kinds = {type(v) for v in out[col].dropna()}
+            if kinds - {str}:
+                out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else
+                                        v if isinstance(v, str) else json.dumps(v, default=str, ensure_ascii=False))
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(out, preserve_index=False), buf)
+    return Response(buf.getvalue(), media_type="application/vnd.apache.parquet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.parquet"'})
+
+
+def _overview_table(data: dict[str, Any], fmt: str = "csv") -> Response:
     """One row per touchpoint: its journey and stage, NPS and CSAT with interval and n, target status."""
     cols = ["journey", "stage", "touchpoint", "channel", "moment_of_truth", "nps", "nps_ci_low", "nps_ci_high",
             "nps_n", "csat", "csat_ci_low", "csat_ci_high", "csat_n", "target_metric", "target", "target_status"]
@@ -110,4 +138,4 @@ def _overview_csv(data: dict[str, Any]) -> Response:
                 tg = tp.get("target") or {}
                 row += [tg.get("metric"), tg.get("score"), tg.get("status")]
                 rows.append(row)
-    return csv_download(pd.DataFrame(rows, columns=cols), "overview")
+    return table_download(pd.DataFrame(rows, columns=cols), "overview", fmt)

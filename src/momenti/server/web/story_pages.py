@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import pandas as pd
 from fastapi import APIRouter, Form, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -20,7 +21,7 @@ from momenti.server.api.cases import actor_of
 from momenti.server.api.customers import story_actor
 from momenti.server.auth import PrincipalDep
 from momenti.server.web.chrome import chrome, page_language
-from momenti.server.web.routes import templates
+from momenti.server.web.routes import table_download, templates
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 PAGE = 50
@@ -65,6 +66,8 @@ def _customer_page(request: Request, principal: Any, customer_id: str, status: i
         error, status = str(exc), 400
     if qp.get("format") == "json":
         return JSONResponse(doc, status_code=status)
+    if qp.get("format") in ("csv", "parquet"):
+        return table_download(timeline_frame(doc["rows"]), f"timeline-{customer_id}"[:80], qp["format"])
     return templates.TemplateResponse(request, "customer.html", {
         "lang": lang, "chrome": chrome(request, lang, "customers"), "doc": doc, "s": doc["summary"],
         "kinds": KINDS, "chosen": kinds, "since": qp.get("since") or "", "until": qp.get("until") or "",
@@ -103,6 +106,14 @@ def customer_action(request: Request, principal: PrincipalDep, customer_id: str,
     return RedirectResponse(f"/customers/{quote(customer_id, safe='')}?lang={page_language(request)}", 303)
 
 
+def timeline_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The timeline's rows as one table: the common columns first, every kind's own fields after (nested ones,
+    a response's scores and answers or a case's notes, as JSON text)."""
+    first = ["ts", "kind", "id"]
+    cols = list(dict.fromkeys([*first, *(k for r in rows for k in r)]))
+    return pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
+
+
 # --- the weekly review -------------------------------------------------------------------------------------------
 
 
@@ -123,6 +134,12 @@ def _review_page(request: Request, principal: Any, status: int = 200, error: str
         improvements, error = [], error or str(exc)
     if qp.get("format") == "json":
         return JSONResponse(jsonable_encoder({"weeks": weeks, "activities": acts, "improvements": improvements}))
+    if qp.get("format") in ("csv", "parquet"):
+        tables = {"weeks": weeks, "activities": acts, "improvements": improvements}
+        panel = qp.get("panel") or "weeks"
+        if panel not in tables:
+            raise InputError(f"panel {panel!r}: weeks, activities or improvements")
+        return table_download(pd.DataFrame(tables[panel]), f"review-{panel}", qp["format"])
     touchpoints = [(t["key"], t.get("name_" + lang) or t["key"]) for j in ws.journey_document()["journeys"]
                    for st in j["stages"] for t in st["touchpoints"]]
     return templates.TemplateResponse(request, "review.html", {

@@ -1,4 +1,4 @@
-"""The dashboard pages: HTML, `?format=json` (the page's data) and `?format=csv&panel=KEY` (one table).
+"""The dashboard pages: HTML, `?format=json` (the page's data) and `?format=csv|parquet&panel=KEY` (one table).
 
 Thin: the filters come from the URL (so a permalink reproduces the page), build.page_data answers the page's
 queries, the template lays them out.
@@ -24,11 +24,11 @@ from momenti.server.web.chrome import chrome
 from momenti.server.web.dashboard import svg
 from momenti.server.web.dashboard.build import FILTER_DIMS, Filters, page_data
 from momenti.server.web.dashboard.pages import PAGES, Page
-from momenti.server.web.routes import csv_download, templates
+from momenti.server.web.routes import table_download, templates
 
 router = APIRouter(tags=["web"])
 Lang = Annotated[Literal["it", "en"] | None, Query(description="Language; default from Accept-Language, else it")]
-Format = Literal["html", "json", "csv"]
+Format = Literal["html", "json", "csv", "parquet"]
 
 
 def serve_page(request: Request, ws: Any, principal: Any, page: Page, lang: str, filters: Filters, fmt: str,
@@ -36,13 +36,13 @@ def serve_page(request: Request, ws: Any, principal: Any, page: Page, lang: str,
     data = page_data(ws, page, filters, principal, lang)
     if fmt == "json":
         return JSONResponse(jsonable_encoder(data))
-    if fmt == "csv":
+    if fmt in ("csv", "parquet"):
         key = panel_key or (data["panels"][0]["key"] if data["panels"] else None)
         panel = next((p for p in data["panels"] if p["key"] == key), None)
         if panel is None:
             raise NotFoundError(f"panel {key!r}: choose one of {', '.join(p['key'] for p in data['panels'])}")
         columns = panel["columns"] + (["withheld"] if any("withheld" in r for r in panel["rows"]) else [])
-        return csv_download(pd.DataFrame(panel["rows"], columns=columns), f"{page.key}-{panel['key']}")
+        return table_download(pd.DataFrame(panel["rows"], columns=columns), f"{page.key}-{panel['key']}", fmt)
     specs = {p.key: p for p in page.panels}
     charts = {p["key"]: Markup(svg.chart(specs[p["key"]], p["rows"], lang)) for p in data["panels"]}
     limits = {p.key: p.limit for p in page.panels}
@@ -67,7 +67,7 @@ def _route(page: Page):  # noqa: ANN202 - a FastAPI endpoint
                  journey: str | None = None, touchpoint: str | None = None, channel: str | None = None,
                  segment: Annotated[str | None, Query(description="A customer attribute: attr=value")] = None,
                  format: Format = "html",  # noqa: A002 - the public parameter name
-                 panel: Annotated[str | None, Query(description="The table of ?format=csv")] = None,
+                 panel: Annotated[str | None, Query(description="The table of ?format=csv or parquet")] = None,
                  accept_language: Annotated[str | None, Header()] = None) -> Response:
         language = pick_language(lang, accept_language=accept_language)
         # The filter form sends every field, the empty ones as "": an empty field is no filter.
