@@ -21,6 +21,7 @@ from momenti.cli import customers as customers_cli
 from momenti.cli import invite as invite_cli
 from momenti.cli import jobs as jobs_cli
 from momenti.cli import query as query_cli
+from momenti.cli import report as report_cli
 from momenti.cli import review as review_cli
 from momenti.cli import surveys as surveys_cli
 from momenti.cli import text as text_cli
@@ -42,6 +43,7 @@ app.add_typer(journeys_alias, name="journeys", hidden=True)
 analysis.register(app)
 lifecycle.register(app)
 query_cli.register(app)
+report_cli.register(app)
 app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(retention.app, name="retention")
 app.add_typer(text_cli.app, name="text")

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
                                       "or all")
     review_reminder_hour: int = Field(default=15, ge=0, le=23, description="Local hour of the Friday reminder "
                                       "to each team lead (the Monday summary goes at 9)")
+    # the management-meeting report by e-mail (pipelines/reports.py, docs/reports.md)
+    report_recipients: str = Field(default="", description="Who gets the report by e-mail: email:weekly or "
+                                   "email:monthly, comma-separated (weekly on Mondays for the ISO week before, "
+                                   "monthly on the 1st for the month before)")
 
     @cached_property
     def store_url(self) -> str:

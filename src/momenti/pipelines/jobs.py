@@ -101,6 +101,9 @@ class JobRunner:
         from momenti.pipelines import story
 
         story.register_jobs(self)  # the weekly review's reminder and summary e-mails
+        from momenti.pipelines import reports
+
+        reports.register_jobs(self)  # the management-meeting report by e-mail (MOMENTI_REPORT_RECIPIENTS)
         self.huey.post_execute()(self._after)
 
     def _dispatch(self) -> None:
