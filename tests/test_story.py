@@ -174,8 +174,10 @@ def test_who_reads_a_timeline(workspace: momenti.Workspace) -> None:
 
         from momenti.store.access import AuditEntry
 
+        ref = api.ws.customer_ref(CUST)  # the log holds the customer's pseudonym, never the id
+        assert ref.startswith("customer#") and CUST not in ref
         with api.ws.session() as s:
-            acts = [a for a, t in s.execute(select(AuditEntry.action, AuditEntry.target)) if t == f"customer {CUST}"]
+            acts = [a for a, t in s.execute(select(AuditEntry.action, AuditEntry.target)) if t == ref]
         assert acts.count("timeline.refused") == 2 and acts.count("timeline.read") >= 5  # the other team's agent
     finally:
         next(gen, None)

@@ -26,6 +26,7 @@ from momenti.domains.journey_map.apply import (
     parse_document,
 )
 from momenti.domains.loop import queries as _case_queries  # noqa: F401 - registers the case metrics kinds
+from momenti.domains.privacy.questions import PrivacyQuestions
 from momenti.domains.story.questions import StoryQuestions
 from momenti.ingest.options import ImportOptions, apply_options
 from momenti.ingest.read import SourceTable, read_source, records_to_table, table_source
@@ -53,7 +54,7 @@ DateLike = dt.date | str | None
 
 
 class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQuestions, RetentionQuestions,
-                LifecycleQuestions, TextQuestions, TextPipelineQuestions, StoryQuestions):
+                LifecycleQuestions, TextQuestions, TextPipelineQuestions, StoryQuestions, PrivacyQuestions):
     def __init__(self, settings: Settings, bulk: bool = True) -> None:
         """`bulk`: use ADBC for imports and sync (fast; for CLI and notebooks). The server passes False."""
         self.settings = settings

@@ -20,6 +20,7 @@ from momenti.cli import (
 from momenti.cli import customers as customers_cli
 from momenti.cli import invite as invite_cli
 from momenti.cli import jobs as jobs_cli
+from momenti.cli import privacy as privacy_cli
 from momenti.cli import query as query_cli
 from momenti.cli import report as report_cli
 from momenti.cli import review as review_cli
@@ -63,6 +64,7 @@ app.add_typer(rules_cli.app, name="rules")
 app.add_typer(cases_cli.app, name="cases")
 app.add_typer(customers_cli.app, name="customer")
 app.add_typer(review_cli.app, name="review")
+app.add_typer(privacy_cli.app, name="privacy")
 app.add_typer(webhooks_cli.app, name="webhooks")
 
 app.add_typer(tokens.app, name="token")

@@ -173,3 +173,33 @@ def open_warehouse(url: str, wait_s: float = 120.0) -> Iterator[WarehouseConnect
         yield conn
     finally:
         conn.ibis.disconnect()
+
+
+def rewrite_duckdb_file(url: str, wait_s: float = 120.0) -> str:
+    """Copy a DuckDB warehouse into a fresh file and put it in the old one's place, so the blocks that held
+    deleted rows (an erased customer's) do not survive in the file. Holds the file's lock throughout: no other
+    process has it open, and one waiting for it opens the new file. Returns what was done ("rewritten", or why
+    not: not a DuckDB file, in use by this process)."""
+    import os
+
+    path = duckdb_path(url)
+    if path is None or not path.exists():
+        return "not a DuckDB file"
+    path = path.resolve()
+    with _SharedDuckDB.lock:
+        if path in _SharedDuckDB.open:
+            return "in use by this process"
+        con = _connect_duckdb(path, wait_s)
+        try:
+            con.execute("CHECKPOINT")
+            name = con.execute("SELECT current_database()").fetchone()[0]
+            fresh = path.with_name(path.name + ".rewrite")
+            for leftover in (fresh, Path(str(fresh) + ".wal")):
+                leftover.unlink(missing_ok=True)
+            con.execute(f"ATTACH {sql_literal(str(fresh))} AS momenti_fresh")
+            con.execute(f'COPY FROM DATABASE "{name}" TO momenti_fresh')
+            con.execute("DETACH momenti_fresh")
+            os.replace(fresh, path)
+        finally:
+            con.close()
+    return "rewritten"

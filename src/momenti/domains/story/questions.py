@@ -39,17 +39,21 @@ class StoryQuestions:
             with self.session() as s, s.begin():  # type: ignore[attr-defined]
                 allowed = may_read(s, wh, customer_id, actor, settings.timeline_agent_scope)
                 if not allowed:  # the refusal is recorded (and committed) before the error leaves
-                    audit.record(s, audit_as or actor.name, "timeline.refused", f"customer {customer_id}", ip=ip)
+                    audit.record(s, audit_as or actor.name, "timeline.refused", self._ref(customer_id), ip=ip)
             if not allowed:
                 raise ForbiddenError("this customer's timeline is not open to you: agents and team leads read the "
                                      "customers with a case or a contact of their team")
             with self.session() as s, s.begin():  # type: ignore[attr-defined]
                 story = timeline(s, wh, customer_id, actor, offers.OfferRule.of(settings), f, full_notes=full_notes)
-                audit.record(s, audit_as or actor.name, "timeline.read", f"customer {customer_id}",
+                audit.record(s, audit_as or actor.name, "timeline.read", self._ref(customer_id),
                              {"rows": len(story.rows)}, ip=ip)
             if not story.summary.get("loyalty_segment"):
                 story.summary["loyalty_segment"] = self._segment(wh, customer_id)
         return jsonable(story)
+
+    def _ref(self, customer_id: str) -> str:
+        """The audit log's name of the customer: their pseudonym, never the id (domains/privacy)."""
+        return self.customer_ref(customer_id)  # type: ignore[attr-defined]
 
     def _segment(self, wh: Any, customer_id: str) -> str | None:
         """The customer's loyalty segment from their latest complete loyalty battery (truly_loyal, price_driven,
@@ -87,14 +91,14 @@ class StoryQuestions:
         with self.session() as s, s.begin():  # type: ignore[attr-defined]
             row, before = offers.log_offer(s, customer_id, offer, outcome, actor.name, channel,
                                            rule=offers.OfferRule.of(self.settings))  # type: ignore[attr-defined]
-            audit.record(s, actor.name, "offer.log", f"customer {customer_id}", {"offer": row.offer})
+            audit.record(s, actor.name, "offer.log", self._ref(customer_id), {"offer": row.offer})
         return {"offer_id": row.external_id, "offer": row.offer, "outcome": row.outcome,
                 "warning": None if before["allowed"] else before["reason"]}
 
     def add_customer_note(self, customer_id: str, text: str, actor: Actor = CLI) -> dict[str, Any]:
         with self.session() as s, s.begin():  # type: ignore[attr-defined]
             note = notes.add_note(s, customer_id, actor.name, text, actor.team)
-            audit.record(s, actor.name, "customer.note", f"customer {customer_id}")
+            audit.record(s, actor.name, "customer.note", self._ref(customer_id))
             return {"id": note.id, "at": note.at, "author": note.author}
 
     def find_customers(self, q: str, limit: int = 20) -> pd.DataFrame:

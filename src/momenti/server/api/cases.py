@@ -57,7 +57,7 @@ def list_route(request: Request, ws: WorkspaceDep, principal: PrincipalDep,
     with ws.session() as s, s.begin():
         rows, total = list_cases(s, actor_of(principal), f)
         if customer_id:
-            audit.record(s, principal.label, "cases.read", f"customer {customer_id}", {"rows": len(rows)},
+            audit.record(s, principal.label, "cases.read", ws.customer_ref(customer_id), {"rows": len(rows)},
                          ip=_ip(request))
     return {"rows": rows, "total": total}
 

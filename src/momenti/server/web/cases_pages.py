@@ -66,7 +66,7 @@ def queue_page(request: Request, principal: PrincipalDep, team: str = "", status
         except InputError as exc:
             rows, total, error = [], 0, str(exc)
         if customer:
-            audit.record(s, principal.label, "cases.read", f"customer {customer}", {"rows": len(rows)})
+            audit.record(s, principal.label, "cases.read", ws.customer_ref(customer), {"rows": len(rows)})
         teams, assignees = _teams(s), _assignees(s, principal)
     if format == "json":
         return JSONResponse(jsonable_encoder({"rows": rows, "total": total}))

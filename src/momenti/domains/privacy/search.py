@@ -1,0 +1,173 @@
+"""Where a customer still appears: every column of every table of the store and of the warehouse, and every other
+file of the data directory, searched for the customer's id, e-mail addresses and phone numbers (as free text may
+hold them). The erasure's proof: it runs after the erase and must find nothing.
+
+The database search is one statement per table (`lower(CAST(col AS TEXT)) LIKE '%needle%'` over every column);
+a candidate row is then checked in Python against the exact patterns (a phone with any separators), so a
+needle's substring elsewhere ("7731" in an amount) is not reported.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, inspect, text
+
+from momenti.core.sql import sql_literal
+from momenti.domains.privacy.subject import Subject
+from momenti.warehouse.connection import duckdb_path
+
+# Files of the data directory that are databases, searched through SQL (the store, the warehouse), not as bytes.
+DB_SUFFIXES = ("-wal", "-shm", "-journal", ".wal")
+
+
+@dataclass
+class Hit:
+    where: str  # "store", "warehouse", "file"
+    table: str
+    column: str
+    rows: int
+
+    def __str__(self) -> str:
+        return f"{self.where} {self.table}.{self.column}: {self.rows} row(s)" if self.where != "file" else \
+            f"file {self.table}: {self.rows} occurrence(s)"
+
+
+@dataclass
+class SearchReport:
+    hits: list[Hit] = field(default_factory=list)
+    searched: dict[str, int] = field(default_factory=dict)  # "store tables", "warehouse tables", "files"
+    unread: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(h.rows for h in self.hits)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"found": self.total, "where": [str(h) for h in self.hits], "searched": self.searched,
+                "unread": self.unread}
+
+
+def like_any(cols: list[str], needles: list[str], cast: str) -> str:
+    parts = []
+    for c in cols:
+        expr = f"lower(CAST(\"{c}\" AS {cast}))"
+        parts += [f"{expr} LIKE {sql_literal('%' + n.replace('%', '').replace('_', '') + '%')}" for n in needles]
+    return " OR ".join(parts) or "false"
+
+
+def _check(rows: list[tuple], cols: list[str], subject: Subject) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        for c, v in zip(cols, row, strict=True):
+            if v is not None and subject.found_in(str(v)):
+                counts[c] = counts.get(c, 0) + 1
+    return counts
+
+
+def search_store(engine: Engine, subject: Subject, report: SearchReport) -> None:
+    insp = inspect(engine)
+    tables = [t for t in insp.get_table_names() if t != "alembic_version"]
+    cast = "TEXT"
+    with engine.connect() as conn:
+        for t in tables:
+            cols = [c["name"] for c in insp.get_columns(t)]
+            where = like_any(cols, subject.needles, cast)
+            try:
+                rows = [tuple(r) for r in conn.execute(text(f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} '
+                                                            f'FROM "{t}" WHERE {where}'))]
+            except Exception as exc:  # noqa: BLE001 - a table that cannot be read is reported, not skipped silently
+                report.unread.append(f"store {t}: {str(exc).splitlines()[0][:120]}")
+                conn.rollback()
+                continue
+            for c, n in _check(rows, cols, subject).items():
+                report.hits.append(Hit("store", t, c, n))
+    report.searched["store tables"] = len(tables)
+
+
+def search_warehouse(wh: Any, subject: Subject, report: SearchReport) -> None:
+    names = sorted(wh.tables())
+    for t in names:
+        try:
+            cols = list(wh.table(t).columns)
+            where = like_any(cols, subject.needles, "VARCHAR")
+            quoted = ", ".join(f'"{c}"' for c in cols)
+            rows = wh.rows(f'SELECT {quoted} FROM "{t}" WHERE {where}')
+        except Exception as exc:  # noqa: BLE001 - reported, as in the store
+            report.unread.append(f"warehouse {t}: {str(exc).splitlines()[0][:120]}")
+            continue
+        for c, n in _check(rows, cols, subject).items():
+            report.hits.append(Hit("warehouse", t, c, n))
+    report.searched["warehouse tables"] = len(names)
+
+
+def database_files(data_dir: Path, settings: Any) -> set[Path]:
+    """The data directory's database files (and their journals): searched through SQL, never as bytes."""
+    out: set[Path] = set()
+    paths = [duckdb_path(settings.warehouse), data_dir / "jobs.db"]
+    if settings.store_url.startswith("sqlite:///"):
+        paths.append(Path(settings.store_url.removeprefix("sqlite:///")))
+    for p in paths:
+        if p is not None:
+            p = p.resolve()
+            out |= {p, *(Path(str(p) + s) for s in DB_SUFFIXES)}
+    return out
+
+
+def search_files(data_dir: Path, subject: Subject, skip: set[Path], report: SearchReport) -> None:
+    n = 0
+    for root, _, files in os.walk(data_dir):
+        for f in files:
+            p = Path(root, f).resolve()
+            if p in skip or p.is_symlink():
+                continue
+            n += 1
+            try:
+                blob = p.read_bytes()
+            except OSError as exc:
+                report.unread.append(f"file {p.name}: {exc}")
+                continue
+            textual = blob.decode("utf-8", errors="replace")
+            count = sum(len(pat.findall(textual)) for pat in subject.patterns())
+            if count:
+                report.hits.append(Hit("file", str(p.relative_to(data_dir.resolve())), "", count))
+    report.searched["files"] = n
+
+
+def search_jobs(data_dir: Path, subject: Subject, report: SearchReport) -> None:
+    """The job queue's SQLite file (Huey), when there is one: its queued payloads are pickled, searched as
+    bytes."""
+    path = data_dir / "jobs.db"
+    if not path.exists():
+        return
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for t in tables:
+            cols = [r[1] for r in con.execute(f'PRAGMA table_info("{t}")')]
+            rows = con.execute(f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{t}"').fetchall()
+            decoded = [tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in r) for r in rows]
+            for c, k in _check(decoded, cols, subject).items():
+                report.hits.append(Hit("store", f"jobs.db:{t}", c, k))
+    except sqlite3.Error as exc:
+        report.unread.append(f"jobs.db: {exc}")
+    finally:
+        con.close()
+
+
+def search(ctx: Any, subject: Subject) -> SearchReport:
+    """Every place the customer may be left in: the store, the warehouse, the job queue, the data directory."""
+    report = SearchReport()
+    search_store(ctx.engine, subject, report)
+    with ctx.warehouse() as wh:
+        search_warehouse(wh, subject, report)
+    data_dir = Path(ctx.settings.data_dir)
+    if data_dir.exists():
+        search_jobs(data_dir, subject, report)
+        search_files(data_dir, subject, database_files(data_dir, ctx.settings), report)
+    return report
