@@ -20,6 +20,7 @@ from momenti.cli import (
 from momenti.cli import customers as customers_cli
 from momenti.cli import invite as invite_cli
 from momenti.cli import jobs as jobs_cli
+from momenti.cli import operations as operations_cli
 from momenti.cli import privacy as privacy_cli
 from momenti.cli import query as query_cli
 from momenti.cli import report as report_cli
@@ -55,6 +56,7 @@ app.command("demo")(demo.demo)
 app.add_typer(jobs_cli.app, name="jobs")
 app.command("worker")(jobs_cli.worker)
 
+from momenti.cli import audit as audit_cli  # noqa: E402 - the audit log's commands
 from momenti.cli import cases as cases_cli  # noqa: E402 - the closed loop's commands
 from momenti.cli import rules as rules_cli  # noqa: E402
 from momenti.cli import serve, tokens, users  # noqa: E402 - grouped with the server's commands
@@ -65,7 +67,9 @@ app.add_typer(cases_cli.app, name="cases")
 app.add_typer(customers_cli.app, name="customer")
 app.add_typer(review_cli.app, name="review")
 app.add_typer(privacy_cli.app, name="privacy")
+operations_cli.register(app)
 app.add_typer(webhooks_cli.app, name="webhooks")
+app.add_typer(audit_cli.app, name="audit")
 
 app.add_typer(tokens.app, name="token")
 app.add_typer(users.app, name="user")

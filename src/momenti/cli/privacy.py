@@ -79,3 +79,16 @@ def search(customer_id: str = typer.Argument(...), email: list[str] = EMAIL, pho
     console.print(f"{found['found']} occurrence(s)")
     if found["found"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def retention(dry_run: bool = typer.Option(False, "--dry-run", help="Show what would go, purge nothing")) -> None:
+    """Apply the retention policies now (the job runner does it daily): MOMENTI_RETENTION_<KIND>_DAYS."""
+    from momenti.domains.privacy import retention as policy
+
+    with momenti.open() as ws:
+        rows = policy.plan(ws) if dry_run else policy.apply(ws, actor=_actor())
+    for r in rows:
+        keep = f"kept {r['days']} days (before {r['cutoff']:%Y-%m-%d})" if r["days"] else "kept for ever"
+        verb = "would go" if dry_run else "purged"
+        console.print(f"{r['kind']:13} {keep}: {r['rows']:,} rows {verb}", highlight=False)

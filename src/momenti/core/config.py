@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     public_max_body_bytes: int = Field(default=65_536, description="Largest body of a public survey POST")
     # --- background jobs (pipelines/jobs.py) ---
     jobs_url: str | None = Field(
-        default=None, description="Job queue: redis://host:port/db; default: SQLite file jobs.db in the data dir")
+        default=None, description="Job queue: redis://host:port/db; default: SQLite file jobs.sqlite in the data dir")
     jobs_embedded: bool = Field(
         default=True, description="`momenti serve` runs the job consumer itself; false when `momenti worker` runs")
     jobs_workers: int = Field(default=2, description="Job consumer threads")
@@ -110,6 +110,14 @@ class Settings(BaseSettings):
                                       "or all")
     review_reminder_hour: int = Field(default=15, ge=0, le=23, description="Local hour of the Friday reminder "
                                       "to each team lead (the Monday summary goes at 9)")
+    # retention (domains/privacy/retention.py): days each kind of raw data is kept; 0 keeps it for ever
+    retention_comment_text_days: int = Field(default=0, ge=0, description="Days the text of comments and feedback "
+                                             "is kept (scores, topics and sentiment stay)")
+    retention_events_days: int = Field(default=0, ge=0, description="Days interactions are kept")
+    retention_feedback_days: int = Field(default=0, ge=0, description="Days feedback items are kept")
+    retention_cases_days: int = Field(default=0, ge=0, description="Days resolved or closed cases are kept")
+    retention_invitations_days: int = Field(default=0, ge=0, description="Days invitation logs are kept")
+    retention_audit_days: int = Field(default=0, ge=0, description="Days audit log entries are kept")
     # the management-meeting report by e-mail (pipelines/reports.py, docs/reports.md)
     report_recipients: str = Field(default="", description="Who gets the report by e-mail: email:weekly or "
                                    "email:monthly, comma-separated (weekly on Mondays for the ISO week before, "
@@ -126,6 +134,12 @@ class Settings(BaseSettings):
         if self.warehouse_url:
             return self.warehouse_url
         return f"duckdb://{(self.data_dir / 'warehouse.duckdb').resolve()}"
+
+    @property
+    def jobs_file(self) -> Path:
+        """The job queue's SQLite file (without MOMENTI_JOBS_URL). Not named *.db: the store is the data
+        directory's only *.db, so tools (and people) looking for "the database" find the store."""
+        return self.data_dir / "jobs.sqlite"
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -1,6 +1,6 @@
 """Background jobs on Huey: the event dispatcher, survey session sweeps and invitation reminders.
 
-The queue is a SQLite file (`jobs.db`) in the data directory, or Redis when MOMENTI_JOBS_URL=redis://...; a job
+The queue is a SQLite file (`jobs.sqlite`) in the data directory, or Redis when MOMENTI_JOBS_URL=redis://...; a job
 waiting in it survives a restart. `momenti serve` runs the consumer in its own process (threads, no extra
 server) unless MOMENTI_JOBS_EMBEDDED=false, when `momenti worker` runs it. A failed job is retried after
 MOMENTI_JOBS_RETRY_DELAY_S, doubling at each retry, MOMENTI_JOBS_RETRIES times; a job that still fails lands in
@@ -52,7 +52,12 @@ def make_huey(settings: Any, name: str = "momenti") -> Huey:
     elif url:
         raise ValueError(f"MOMENTI_JOBS_URL {url!r}: expected redis://... or sqlite:///path")
     else:
-        path = Path(settings.data_dir) / "jobs.db"
+        path = Path(settings.jobs_file)
+        old = path.with_name("jobs.db")  # the queue's name before 0.13: its pending jobs move with it
+        if old.exists() and not path.exists():
+            for suffix in ("", "-wal", "-shm"):
+                if Path(str(old) + suffix).exists():
+                    Path(str(old) + suffix).rename(str(path) + suffix)
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(name, filename=str(path))
 
@@ -104,6 +109,9 @@ class JobRunner:
         from momenti.pipelines import reports
 
         reports.register_jobs(self)  # the management-meeting report by e-mail (MOMENTI_REPORT_RECIPIENTS)
+        from momenti.domains.privacy import retention
+
+        self.task(lambda: retention.apply(self.ws), "privacy_retention", periodic=crontab(minute="15", hour="3"))
         self.huey.post_execute()(self._after)
 
     def _dispatch(self) -> None:

@@ -27,6 +27,7 @@ from momenti.server.api import analysis, contact, lifecycle, loyalty, meta, metr
 from momenti.server.api import cases as cases_router
 from momenti.server.api import customers as customers_router
 from momenti.server.api import paths as journeys
+from momenti.server.api import privacy as privacy_router
 from momenti.server.api import query as query_router
 from momenti.server.api import reviews as reviews_router
 from momenti.server.api import surveys as surveys_router
@@ -36,7 +37,9 @@ from momenti.server.route_permissions import undeclared
 from momenti.server.schemas import CREATE_MODELS
 from momenti.server.syncer import DebouncedSync
 from momenti.server.web import (
+    admin_audit,
     admin_loop,
+    admin_privacy,
     admin_users,
     auth_pages,
     cases_pages,
@@ -165,10 +168,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(auth_pages.router)
     app.include_router(admin_users.router)
+    app.include_router(admin_audit.router)
     app.include_router(cases_pages.router)
     app.include_router(notifications.router)
     app.include_router(admin_loop.router)
     app.include_router(story_pages.router)
+    app.include_router(admin_privacy.router)
+    app.include_router(privacy_router.router)
     middleware.install(app)  # security headers, a 500 that keeps the connection, no NUL into SQL
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     missing = undeclared(app.routes)

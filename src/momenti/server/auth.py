@@ -9,6 +9,10 @@
 - CSRF: a state-changing request authenticated by the session cookie must carry the session's token (form
   field `csrf_token` or header `X-CSRF-Token`) and must not come from another site (Origin, Sec-Fetch-Site).
   Token-authenticated requests carry no ambient credential, so they need no CSRF token.
+- Audit: here, for every route at once, every read of customer-level data or of administration, every
+  state-changing call (bar the ingest writes, counted by the import log) and every refusal of a signed-in caller
+  go to the audit log (domains/audit.py): who, the route, the customer's pseudonym when the route names one,
+  the query's parameter names (never their values, which may be personal), the caller's address.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from momenti.core.errors import AuthError, ForbiddenError
 from momenti.domains.access import sessions
@@ -32,6 +37,10 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 TOKEN_CACHE_SECONDS = 1.0
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# Reads recorded in the audit log: customer-level data, comments, exports, administration.
+AUDITED_READS = frozenset({"comments.read", "customers.read", "export", "timeline.read", "privacy.admin",
+                           "users.admin", "tokens.admin", "settings.admin"})
+UNAUDITED_WRITES = frozenset({"public", "signed_in", "ingest"})  # ingest: the import log counts every write
 
 
 class SignInRequired(AuthError):
@@ -131,8 +140,29 @@ async def authorize(request: Request) -> None:
     if principal.kind == "user" and request.method in UNSAFE:
         await check_csrf(request, principal.csrf_token)
     if not principal.allows(permission):
+        await run_in_threadpool(_audit_access, request, principal, path, permission, "access.refused")
         who = f"role {principal.role}" if principal.kind == "user" else f"token scopes {','.join(principal.scopes)}"
         raise ForbiddenError(f"{who} may not do this (needs {permission})")
+    unsafe = request.method in UNSAFE
+    if (unsafe and permission not in UNAUDITED_WRITES) or (not unsafe and permission in AUDITED_READS):
+        await run_in_threadpool(_audit_access, request, principal, path, permission,
+                                "access.write" if unsafe else "access.read")
+
+
+def _audit_access(request: Request, principal: Principal, path: str, permission: str, action: str) -> None:
+    from momenti.domains import audit
+
+    ws = request.app.state.workspace
+    target = path
+    customer = request.path_params.get("customer_id")
+    if customer:
+        target = f"{path} {ws.customer_ref(str(customer))}"
+    detail = {"method": request.method, "permission": permission}
+    if request.query_params:
+        detail["params"] = sorted(set(request.query_params.keys()))[:20]
+    with ws.session() as s, s.begin():
+        audit.record(s, principal.label, action, target, detail,
+                     ip=request.client.host if request.client else None)
 
 
 def principal_dep(request: Request) -> Principal:

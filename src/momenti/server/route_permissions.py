@@ -70,9 +70,15 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/customers"): "timeline.read", ("GET", "/customers/{customer_id}"): "timeline.read",
     ("POST", "/customers/{customer_id}"): "cases.act",
     ("POST", "/api/v1/reviews"): "review.act", ("POST", "/review"): "review.act",
+    # privacy: a customer's data exported, searched, erased (admins only)
+    ("GET", "/api/v1/privacy/customers/{customer_id}/export"): "privacy.admin",
+    ("GET", "/api/v1/privacy/customers/{customer_id}/search"): "privacy.admin",
+    ("POST", "/api/v1/privacy/customers/{customer_id}/erase"): "privacy.admin",
+    ("GET", "/admin/privacy"): "privacy.admin", ("POST", "/admin/privacy"): "privacy.admin",
     # administration
     ("GET", "/admin/users"): "users.admin", ("POST", "/admin/users"): "users.admin",
     ("POST", "/admin/users/{user_id}"): "users.admin",
+    ("GET", "/admin/audit"): "users.admin",
     ("GET", "/admin/rules"): "rules.edit", ("POST", "/admin/rules"): "rules.edit",
     ("GET", "/admin/webhooks"): "settings.admin", ("POST", "/admin/webhooks"): "settings.admin",
 }

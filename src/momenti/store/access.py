@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from momenti.store.models import Base, BigId, id_column
@@ -78,6 +78,39 @@ class AuditEntry(Base):
     detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The hash chain (domains/audit.py): SHA-256 of the previous entry's hash and this entry's fields.
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The audit chain's one row (id 1): its last entry, how many entries it holds, and where it starts (the
+    prev_hash of its first entry: 64 zeros, or the hash of the last entry a retention purge removed)."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    base_hash: Mapped[str] = mapped_column(String(64))
+
+
+# The database's own guard: no UPDATE and no DELETE of audit_log rows (purge_before lifts it for a moment).
+AUDIT_GUARD_MESSAGE = "audit_log is append-only"
+AUDIT_GUARD_SQLITE = {
+    "audit_log_no_update": "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+                           f"BEGIN SELECT RAISE(ABORT, '{AUDIT_GUARD_MESSAGE}'); END",
+    "audit_log_no_delete": "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+                           f"BEGIN SELECT RAISE(ABORT, '{AUDIT_GUARD_MESSAGE}'); END",
+}
+AUDIT_GUARD_POSTGRES_FUNCTION = ("CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger "
+                                 f"LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{AUDIT_GUARD_MESSAGE}'; END $$")
+AUDIT_GUARD_POSTGRES = {
+    "audit_log_no_update": "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+                           "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "audit_log_no_delete": "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+                           "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+}
 
 
 class ApiToken(Base):

@@ -175,17 +175,13 @@ def open_warehouse(url: str, wait_s: float = 120.0) -> Iterator[WarehouseConnect
         conn.ibis.disconnect()
 
 
-def rewrite_duckdb_file(url: str, wait_s: float = 120.0) -> str:
-    """Copy a DuckDB warehouse into a fresh file and put it in the old one's place, so the blocks that held
-    deleted rows (an erased customer's) do not survive in the file. Holds the file's lock throughout: no other
-    process has it open, and one waiting for it opens the new file. Returns what was done ("rewritten", or why
-    not: not a DuckDB file, in use by this process)."""
-    import os
-
-    path = duckdb_path(url)
-    if path is None or not path.exists():
-        return "not a DuckDB file"
+def copy_duckdb(path: Path, dst: Path, wait_s: float = 120.0) -> str:
+    """A consistent copy of the DuckDB file `path` into the new file `dst`, taken under the file's lock (no
+    other process writes meanwhile; `COPY FROM DATABASE` writes only live rows, so the copy holds none of the
+    deleted ones). "copied", or why not ("no warehouse file", "in use by this process")."""
     path = path.resolve()
+    if not path.exists():
+        return "no warehouse file"
     with _SharedDuckDB.lock:
         if path in _SharedDuckDB.open:
             return "in use by this process"
@@ -193,13 +189,30 @@ def rewrite_duckdb_file(url: str, wait_s: float = 120.0) -> str:
         try:
             con.execute("CHECKPOINT")
             name = con.execute("SELECT current_database()").fetchone()[0]
-            fresh = path.with_name(path.name + ".rewrite")
-            for leftover in (fresh, Path(str(fresh) + ".wal")):
+            for leftover in (dst, Path(str(dst) + ".wal")):
                 leftover.unlink(missing_ok=True)
-            con.execute(f"ATTACH {sql_literal(str(fresh))} AS momenti_fresh")
-            con.execute(f'COPY FROM DATABASE "{name}" TO momenti_fresh')
-            con.execute("DETACH momenti_fresh")
-            os.replace(fresh, path)
+            con.execute(f"ATTACH {sql_literal(str(dst))} AS momenti_copy")
+            con.execute(f'COPY FROM DATABASE "{name}" TO momenti_copy')
+            con.execute("DETACH momenti_copy")
         finally:
             con.close()
+    return "copied"
+
+
+def rewrite_duckdb_file(url: str, wait_s: float = 120.0) -> str:
+    """Copy a DuckDB warehouse into a fresh file and put it in the old one's place, so the blocks that held
+    deleted rows (an erased customer's) do not survive in the file. Returns what was done ("rewritten", or
+    why not: not a DuckDB file, in use by this process). Between the copy and the swap the file's lock is
+    released: a process that writes in that instant is the only window, and the warehouse is a replica (a sync
+    brings it back)."""
+    import os
+
+    path = duckdb_path(url)
+    if path is None or not path.exists():
+        return "not a DuckDB file"
+    fresh = path.resolve().with_name(path.name + ".rewrite")
+    done = copy_duckdb(path, fresh, wait_s)
+    if done != "copied":
+        return done
+    os.replace(fresh, path.resolve())
     return "rewritten"

@@ -29,6 +29,7 @@ PERMISSIONS: Final[dict[str, str]] = {
     "users.admin": "create, disable and change users and teams",
     "tokens.admin": "create and revoke API tokens",
     "settings.admin": "settings, webhooks and retention",
+    "privacy.admin": "export, search and erase a customer's data",
     "rules.edit": "try and apply the alert rules",
 }
 

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import inspect, text
 
 from momenti.core.errors import InputError
-from momenti.domains.privacy.search import SearchReport, database_files, like_any, search
+from momenti.domains.privacy.search import SearchReport, database_files, like_any, search, search_warehouse
 from momenti.domains.privacy.subject import Subject
 from momenti.domains.privacy.tables import ANONYMISE_DROP, ANONYMISE_KEEP, CUSTOMER_ROWS, ID_COLUMNS
 from momenti.warehouse.connection import rewrite_duckdb_file
@@ -147,8 +147,7 @@ def _redact_files(data_dir: Path, settings: Any, subject: Subject, report: Erase
             report.redacted[f"file {p.relative_to(data_dir.resolve())}"] = len(lines) - len(kept)
 
 
-def _redact_jobs(data_dir: Path, subject: Subject, report: EraseReport) -> None:
-    path = data_dir / "jobs.db"
+def _redact_jobs(path: Path, subject: Subject, report: EraseReport) -> None:
     if not path.exists():
         return
     import sqlite3
@@ -162,10 +161,19 @@ def _redact_jobs(data_dir: Path, subject: Subject, report: EraseReport) -> None:
             for rid in gone:  # a queued job quoting the customer (none of momenti's jobs carries personal data)
                 con.execute(f'DELETE FROM "{t}" WHERE rowid = ?', (rid,))
             if gone:
-                report.redacted[f"jobs.db:{t}"] = len(gone)
+                report.redacted[f"{path.name}:{t}"] = len(gone)
         con.commit()
     finally:
         con.close()
+
+
+def search_warehouse_hits(ctx: Any, subject: Subject) -> bool:
+    """Whether the warehouse still holds the customer although the store does not (an erasure interrupted
+    before its rebuild): the erasure then rebuilds it all the same."""
+    found = SearchReport()
+    with ctx.warehouse() as wh:
+        search_warehouse(wh, subject, found)
+    return found.total > 0
 
 
 def erase(ctx: Any, subject: Subject, mode: str = "delete") -> EraseReport:
@@ -185,14 +193,16 @@ def erase(ctx: Any, subject: Subject, mode: str = "delete") -> EraseReport:
         if sqlite:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             conn.commit()
-    ctx.sync(rebuild=True)  # the replica, its rollups and every feed, from the store as it now is
-    done = rewrite_duckdb_file(ctx.settings.warehouse)  # freed blocks of the old file hold what was erased
-    if done not in ("rewritten", "not a DuckDB file"):
-        report.notes.append(f"warehouse file not rewritten ({done}): erased rows may remain in its free blocks "
-                            "until the next erase")
+    changed = any(report.rows.values()) or bool(report.redacted)
+    if changed or search_warehouse_hits(ctx, subject):
+        ctx.sync(rebuild=True)  # the replica, its rollups and every feed, from the store as it now is
+        done = rewrite_duckdb_file(ctx.settings.warehouse)  # freed blocks of the old file hold what was erased
+        if done not in ("rewritten", "not a DuckDB file"):
+            report.notes.append(f"warehouse file not rewritten ({done}): erased rows may remain in its free "
+                                "blocks until the next erase")
     data_dir = Path(ctx.settings.data_dir)
     if data_dir.exists():
-        _redact_jobs(data_dir, subject, report)
+        _redact_jobs(Path(ctx.settings.jobs_file), subject, report)
         _redact_files(data_dir, ctx.settings, subject, report)
     report.left = search(ctx, subject)
     return report

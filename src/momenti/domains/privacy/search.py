@@ -107,7 +107,7 @@ def search_warehouse(wh: Any, subject: Subject, report: SearchReport) -> None:
 def database_files(data_dir: Path, settings: Any) -> set[Path]:
     """The data directory's database files (and their journals): searched through SQL, never as bytes."""
     out: set[Path] = set()
-    paths = [duckdb_path(settings.warehouse), data_dir / "jobs.db"]
+    paths = [duckdb_path(settings.warehouse), Path(settings.jobs_file)]
     if settings.store_url.startswith("sqlite:///"):
         paths.append(Path(settings.store_url.removeprefix("sqlite:///")))
     for p in paths:
@@ -137,10 +137,9 @@ def search_files(data_dir: Path, subject: Subject, skip: set[Path], report: Sear
     report.searched["files"] = n
 
 
-def search_jobs(data_dir: Path, subject: Subject, report: SearchReport) -> None:
+def search_jobs(path: Path, subject: Subject, report: SearchReport) -> None:
     """The job queue's SQLite file (Huey), when there is one: its queued payloads are pickled, searched as
     bytes."""
-    path = data_dir / "jobs.db"
     if not path.exists():
         return
     import sqlite3
@@ -153,9 +152,9 @@ def search_jobs(data_dir: Path, subject: Subject, report: SearchReport) -> None:
             rows = con.execute(f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{t}"').fetchall()
             decoded = [tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in r) for r in rows]
             for c, k in _check(decoded, cols, subject).items():
-                report.hits.append(Hit("store", f"jobs.db:{t}", c, k))
+                report.hits.append(Hit("store", f"{path.name}:{t}", c, k))
     except sqlite3.Error as exc:
-        report.unread.append(f"jobs.db: {exc}")
+        report.unread.append(f"{path.name}: {exc}")
     finally:
         con.close()
 
@@ -168,6 +167,6 @@ def search(ctx: Any, subject: Subject) -> SearchReport:
         search_warehouse(wh, subject, report)
     data_dir = Path(ctx.settings.data_dir)
     if data_dir.exists():
-        search_jobs(data_dir, subject, report)
+        search_jobs(Path(ctx.settings.jobs_file), subject, report)
         search_files(data_dir, subject, database_files(data_dir, ctx.settings), report)
     return report

@@ -17,8 +17,10 @@ EXTRA_NAV = (("cases", "/cases", {"it": "Casi", "en": "Cases"}),
              ("review", "/review", {"it": "Revisione settimanale", "en": "Weekly review"}),
              ("surveys", "/surveys", {"it": "Sondaggi", "en": "Surveys"}),
              ("users", "/admin/users", {"it": "Utenti", "en": "Users"}),
+             ("privacy", "/admin/privacy", {"it": "Privacy", "en": "Privacy"}),
              ("rules", "/admin/rules", {"it": "Regole", "en": "Rules"}),
              ("webhooks", "/admin/webhooks", {"it": "Webhook", "en": "Webhooks"}),
+             ("audit", "/admin/audit", {"it": "Audit", "en": "Audit"}),
              ("docs", "/docs", {"it": "API", "en": "API"}))
 
 
