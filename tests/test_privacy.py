@@ -216,3 +216,17 @@ def test_retention_purges_raw_data_and_keeps_the_aggregates(tmp_path: Path,
     assert sorted(purges) == ["comment_text", "events"]
     assert ws.warehouse_counts()["events"] == 1  # the replica holds nothing the store no longer has
     assert all(r["rows"] == 0 for r in retention.plan(ws))  # nothing more is due
+
+
+def test_a_short_id_is_erased_by_its_keys_and_numbers_are_never_redacted(workspace: momenti.Workspace) -> None:
+    ws = workspace
+    ws.import_records("responses", [
+        {"response_id": "s1", "customer_id": "0", "touchpoint": "branch-visit", "submitted_at": "2026-09-01T10:00:00Z",
+         "nps": 0, "comment": "0 stelle"},
+        {"response_id": "s2", "customer_id": "C-10", "touchpoint": "branch-visit",
+         "submitted_at": "2026-09-02T10:00:00Z", "nps": 10, "comment": "voto 0 al ritardo, 10 al resto"}])
+    with ws.session() as s, s.begin():
+        open_manual(s, Actor("cli"), "C-10", "Richiamare 0 volte", team="Rete filiali", touchpoint="branch-visit")
+    report = ws.privacy_erase("0", phones=["", " "])  # empty phones are no phone
+    assert report["ok"] and report["rows"]["responses"] == 1 and not report["redacted"]
+    assert "voto 0 al ritardo" in json.dumps(ws.story("C-10"))

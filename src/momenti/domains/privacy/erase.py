@@ -91,6 +91,8 @@ def _redact_store(conn: Any, subject: Subject, report: EraseReport) -> None:
             continue
         cols = [c["name"] for c in insp.get_columns(table)]
         pk = insp.get_pk_constraint(table).get("constrained_columns") or []
+        if not subject.needles:
+            continue
         where = like_any(cols, subject.needles, "TEXT")
         rows = list(conn.execute(text(f'SELECT * FROM "{table}" WHERE {where}')))
         for r in rows:
@@ -100,16 +102,15 @@ def _redact_store(conn: Any, subject: Subject, report: EraseReport) -> None:
                 v = m[c]
                 if v is None:
                     continue
-                raw = json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else str(v)
-                if not subject.found_in(raw):
+                if not subject.holds(v):  # text and JSON only: a number or a time never quotes anyone
                     continue
+                raw = json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else str(v)
                 if table.startswith("audit") or not pk or c in pk:
                     report.not_removed.append(f"store {table}.{c}: " + ("the audit log is append-only"
                                               if table.startswith("audit") else "a key column"))
                     continue
                 new = subject.redact(raw)
-                changes[c] = json.loads(new) if isinstance(v, dict | list) else (
-                    new if isinstance(v, str) else None)
+                changes[c] = json.loads(new) if isinstance(v, dict | list) else new
             if changes:
                 sets = ", ".join(f'"{c}" = :v_{i}' for i, c in enumerate(changes))
                 cond = " AND ".join(f'"{k}" = :k_{i}' for i, k in enumerate(pk))

@@ -55,17 +55,26 @@ def like_any(cols: list[str], needles: list[str], cast: str) -> str:
     parts = []
     for c in cols:
         expr = f"lower(CAST(\"{c}\" AS {cast}))"
-        parts += [f"{expr} LIKE {sql_literal('%' + n.replace('%', '').replace('_', '') + '%')}" for n in needles]
+        # % and _ in a needle stay wildcards: a wider prefilter; the exact check is `Subject.holds`
+        parts += [f"{expr} LIKE {sql_literal('%' + n + '%')}" for n in needles]
     return " OR ".join(parts) or "false"
+
+
+KEY_COLUMNS = ("customer_key", "customer_id")  # where the id is a key, looked for exactly (any length)
 
 
 def _check(rows: list[tuple], cols: list[str], subject: Subject) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in rows:
         for c, v in zip(cols, row, strict=True):
-            if v is not None and subject.found_in(str(v)):
+            if v is not None and (subject.holds(v) or (c in KEY_COLUMNS and v == subject.customer_id)):
                 counts[c] = counts.get(c, 0) + 1
     return counts
+
+
+def _where(cols: list[str], subject: Subject, cast: str) -> str:
+    keys = [f'"{c}" = {sql_literal(subject.customer_id)}' for c in cols if c in KEY_COLUMNS]
+    return " OR ".join([like_any(cols, subject.needles, cast), *keys])
 
 
 def search_store(engine: Engine, subject: Subject, report: SearchReport) -> None:
@@ -75,7 +84,7 @@ def search_store(engine: Engine, subject: Subject, report: SearchReport) -> None
     with engine.connect() as conn:
         for t in tables:
             cols = [c["name"] for c in insp.get_columns(t)]
-            where = like_any(cols, subject.needles, cast)
+            where = _where(cols, subject, cast)
             try:
                 rows = [tuple(r) for r in conn.execute(text(f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} '
                                                             f'FROM "{t}" WHERE {where}'))]
@@ -93,7 +102,7 @@ def search_warehouse(wh: Any, subject: Subject, report: SearchReport) -> None:
     for t in names:
         try:
             cols = list(wh.table(t).columns)
-            where = like_any(cols, subject.needles, "VARCHAR")
+            where = _where(cols, subject, "VARCHAR")
             quoted = ", ".join(f'"{c}"' for c in cols)
             rows = wh.rows(f'SELECT {quoted} FROM "{t}" WHERE {where}')
         except Exception as exc:  # noqa: BLE001 - reported, as in the store
@@ -151,6 +160,7 @@ def search_jobs(path: Path, subject: Subject, report: SearchReport) -> None:
             cols = [r[1] for r in con.execute(f'PRAGMA table_info("{t}")')]
             rows = con.execute(f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{t}"').fetchall()
             decoded = [tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in r) for r in rows]
+            # a pickled job: its strings are in the bytes, so the bytes are searched as text
             for c, k in _check(decoded, cols, subject).items():
                 report.hits.append(Hit("store", f"{path.name}:{t}", c, k))
     except sqlite3.Error as exc:

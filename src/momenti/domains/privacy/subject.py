@@ -23,6 +23,7 @@ from momenti.store.models import Customer, Invitation, Unsubscribe
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE_KEYS = ("phone", "telefono", "mobile", "cellulare", "tel")
+MIN_ID_IN_TEXT = 4
 
 
 def pseudonym(key: bytes, customer_id: str) -> str:
@@ -48,19 +49,29 @@ class Subject:
     phones: set[str] = field(default_factory=set)  # national digits
 
     @property
+    def id_in_text(self) -> bool:
+        """Whether the id is distinctive enough to look for inside free text: "0" or "42" would match any
+        number in any comment, so short ids are found (and removed) only by their key columns."""
+        return len(self.customer_id) >= MIN_ID_IN_TEXT
+
+    @property
     def needles(self) -> list[str]:
         """Lower-case strings a search looks for with LIKE (the phone by its last 7 digits, any separators
         being checked afterwards by `patterns`)."""
-        out = [self.customer_id.lower(), *sorted(e.lower() for e in self.emails)]
+        out = [self.customer_id.lower()] if self.id_in_text else []
+        out += sorted(e.lower() for e in self.emails)
         out += sorted({p[-7:] for p in self.phones if len(p) >= 7})
         return out
 
     def patterns(self) -> list[re.Pattern[str]]:
-        pats = [re.compile(re.escape(self.customer_id), re.I)]
+        """The id as a whole word (not inside a longer id), e-mails without regard to case, phones by their
+        digits with any separators and an optional country prefix, not inside a longer number."""
+        pats = [re.compile(r"(?<![A-Za-z0-9])" + re.escape(self.customer_id) + r"(?![A-Za-z0-9])", re.I)] \
+            if self.id_in_text else []
         pats += [re.compile(re.escape(e), re.I) for e in sorted(self.emails)]
         for p in sorted(self.phones):
             body = r"[\s.\-/()]*".join(re.escape(d) for d in p)
-            pats.append(re.compile(r"(?:(?:\+|00)\d{1,3}[\s.\-/()]*)?" + body))
+            pats.append(re.compile(r"(?<!\d)(?:(?:\+|00)\d{1,3}[\s.\-/()]*)?" + body + r"(?!\d)"))
         return pats
 
     def redact(self, text: str) -> str:
@@ -70,6 +81,15 @@ class Subject:
 
     def found_in(self, text: str) -> bool:
         return any(p.search(text) for p in self.patterns())
+
+    def holds(self, value: object) -> bool:
+        """Whether a column's value quotes the customer: text (and JSON) only; a number or a time never does,
+        whatever its digits."""
+        if isinstance(value, dict | list):
+            import json as _json
+
+            value = _json.dumps(value, ensure_ascii=False)
+        return isinstance(value, str) and self.found_in(value)
 
     def describe(self) -> dict[str, Any]:
         return {"customer_id": self.customer_id, "emails": len(self.emails), "phones": len(self.phones)}

@@ -6,13 +6,37 @@ A route returns a plain dict and FastAPI validates it against the route's `respo
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+import datetime as dt
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    WithJsonSchema,
+    model_serializer,
+)
 
 # NaN is sent as null: every measure may be missing (no answers in a group, a failed fit, ...).
 Num = float | None
 Count = int | None
 # Timestamps are sent as the tables hold them (ISO 8601 text); parsing them again would only reformat them.
 Stamp = str | None
+
+
+def _utc_text(value: dt.datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat() + "Z"
+
+
+# A time of the store (naive UTC) as RFC 3339 text with its zone ("2026-10-27T22:56:47Z"): what the schema's
+# "date-time" format promises, and what a client can parse without guessing the zone.
+UtcTime = Annotated[dt.datetime, PlainSerializer(_utc_text, return_type=str, when_used="json"),
+                    WithJsonSchema({"type": "string", "format": "date-time", "description": "UTC"},
+                                   mode="serialization")]
 
 
 class Row(BaseModel):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from momenti.server.schemas.base import UtcTime
 
 
 class CasePublic(BaseModel):
@@ -18,12 +19,12 @@ class CasePublic(BaseModel):
     priority: str
     rule: str = Field(..., description="The alert rule that opened it (manual: opened by hand)")
     title: str
-    opened_at: dt.datetime = Field(..., description="UTC")
-    updated_at: dt.datetime
-    first_contact_due: dt.datetime | None = Field(None, description="UTC, in the SLA policy's business hours")
-    resolution_due: dt.datetime | None
-    first_contact_at: dt.datetime | None
-    resolved_at: dt.datetime | None
+    opened_at: UtcTime = Field(..., description="UTC")
+    updated_at: UtcTime
+    first_contact_due: UtcTime | None = Field(None, description="UTC, in the SLA policy's business hours")
+    resolution_due: UtcTime | None
+    first_contact_at: UtcTime | None
+    resolved_at: UtcTime | None
     sla_state: str = Field(..., description="on_track, at_risk (75 % used), breached or met")
     first_contact_state: str
     resolution_state: str
@@ -38,7 +39,7 @@ class CaseListPublic(BaseModel):
 
 
 class CaseEntryPublic(BaseModel):
-    at: dt.datetime
+    at: UtcTime
     actor: str
     kind: str = Field(..., description="trigger, status, assign, priority, note, contact, escalation")
     old: str | None

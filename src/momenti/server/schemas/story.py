@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from momenti.server.schemas.base import UtcTime
 
 
 class TimelineRow(BaseModel):
@@ -26,7 +27,7 @@ class TimelinePublic(BaseModel):
 
 class CustomerFound(BaseModel):
     customer_id: str
-    first_seen: dt.datetime | None
+    first_seen: UtcTime | None
     matched: str
 
 
@@ -40,7 +41,7 @@ class OfferCheckPublic(BaseModel):
     reason: str
     proposed: int = Field(..., description="Proposals of this offer in the look-back window")
     declined: int
-    last_proposed_at: dt.datetime | None
+    last_proposed_at: UtcTime | None
     lookback_days: int
 
 
@@ -51,7 +52,7 @@ class NoteCreate(BaseModel):
 
 class NotePublic(BaseModel):
     id: int
-    at: dt.datetime
+    at: UtcTime
     author: str
 
 
@@ -100,7 +101,7 @@ class ReviewActivityPublic(BaseModel):
     pleasantness: int
     evidence: str | None
     author: str
-    created_at: dt.datetime
+    created_at: UtcTime
     created: bool = True
 
 
