@@ -4,6 +4,7 @@ error that says what to write instead of a traceback."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated
@@ -118,6 +119,8 @@ def duration_seconds(value: str | float | dt.timedelta | None, what: str = "dura
         seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
     if seconds <= 0:
         raise InputError(f"{what} must be positive (got {value!r})")
+    if not math.isfinite(seconds):  # nan passed `<= 0` and inf ("9" * 400) was returned as a duration
+        raise InputError(f"{what} {value!r}: not a finite number of seconds")
     return seconds
 
 
@@ -126,4 +129,7 @@ def parse_duration(value: str | float | dt.timedelta, what: str = "duration") ->
     seconds = duration_seconds(value, what)
     if seconds is None:
         raise InputError(f"{what}: write a number and a unit, e.g. 30d, 12h, 90m, 45s or 2w")
-    return dt.timedelta(seconds=seconds)
+    try:
+        return dt.timedelta(seconds=seconds)
+    except OverflowError:  # "99999999999d" is past timedelta's 999,999,999 days: it leaked out as OverflowError
+        raise InputError(f"{what} {value!r}: too long (at most 999,999,999 days)") from None

@@ -79,7 +79,9 @@ def sniff_text(path: Path, what: str = "CSV") -> tuple[TextInput, str]:
             try:
                 return TextInput(path, enc, gzipped), raw.decode(enc)
             except UnicodeDecodeError as exc:
-                if exc.start >= len(raw) - 4:  # cut in the middle of a character at the sample end
+                # Cut in the middle of a character at the sample end; only when the sample is cut (a whole small
+                # file is not: a cp1252 "caffè" in its last bytes was taken for cut UTF-8, and the file refused).
+                if len(raw) == HEAD and exc.start >= len(raw) - 4:
                     return TextInput(path, enc, gzipped), raw[: exc.start].decode(enc)
         return TextInput(path, "cp1252", gzipped), raw.decode("cp1252", errors="replace")
     if len(raw) == HEAD:  # a code unit may be cut at the sample end
@@ -156,7 +158,8 @@ def read_csv(path: Path, delimiter: str | None = None) -> SourceTable:
 
     inp, sample = sniff_text(path)
     delimiter = delimiter or _sniff_delimiter(sample, path)
-    header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=delimiter), None)
+    # newline="": a lone "\r" ends a line (as it does for Arrow's reader); without it csv.Error leaked out.
+    header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff"), newline=""), delimiter=delimiter), None)
     if not header:
         raise InputError(f"{path}: empty file (no header line)")
     # An unnamed column (a spreadsheet's or pandas' index) still holds data: name it by its position.
@@ -219,6 +222,12 @@ def read_csv(path: Path, delimiter: str | None = None) -> SourceTable:
                 raise
         except pa.ArrowInvalid as exc2:
             raise InputError(f"{path}: {_csv_error(exc2)}") from exc2
+        except UnicodeDecodeError as exc2:
+            raise _undecodable(path, inp, exc2) from exc2
+    except UnicodeDecodeError as exc:
+        # Arrow decodes a text that is not UTF-8 through Python's strict codec: cp1252 has no character for the
+        # bytes 0x81, 0x8d, 0x8f, 0x90 and 0x9d, and a UTF-16 text may be cut. It leaked out as UnicodeDecodeError.
+        raise _undecodable(path, inp, exc) from exc
     lines, unterminated = _csv_lines(opener, inp, table.num_rows + len(invalid), delimiter)
     problems: list[tuple[int, str, str]] = [
         (n, "csv", f"line of {size:,} bytes, longer than the {BLOCK_SIZE:,} a line may have: not read")
@@ -290,6 +299,12 @@ def _reread(opener: Callable[[], IO[bytes]], inp: TextInput, header: list[str], 
     return sub
 
 
+def _undecodable(path: Path, inp: TextInput, exc: UnicodeDecodeError) -> InputError:
+    byte = exc.object[exc.start:exc.start + 1].hex() if isinstance(exc.object, bytes) else "?"
+    return InputError(f"{path}: not {inp.encoding.upper()} text (byte 0x{byte} cannot be read as it): "
+                      "save the file as UTF-8 and import it again")
+
+
 def _csv_error(exc: Exception) -> str:
     msg = str(exc)
     if "straddl" in msg:  # a record over many lines (no single line too long) bigger than a read block
@@ -330,14 +345,20 @@ def _csv_lines(opener: Callable[[], IO[bytes]], inp: TextInput, rows: int, delim
     sit between records: then the lines are counted exactly, by Python's csv module over the same text."""
     import numpy as np
 
-    physical, last = 0, b""
+    physical, last, lone_cr, tail = 0, b"", False, b""
     if inp.encoding in ("utf-8", "utf-8-sig", "cp1252"):  # one byte "\n" per line in these encodings
         with opener() as fh:
             for chunk in iter(lambda: fh.read(1 << 24), b""):
                 physical += chunk.count(b"\n")
-                last = chunk[-1:]
+                # A "\r" alone ends a line for the count below (Python's universal newlines) but not for this
+                # one: a row's line depended on whether some other value spanned lines. Such files go below.
+                lone_cr = lone_cr or chunk.count(b"\r") != chunk.count(b"\r\n")
+                last, tail = chunk[-1:], chunk[-HEAD:]
     lines = physical + (1 if last not in (b"\n", b"") else 0)  # a last line without its newline counts too
-    if lines == rows + 1:  # header + one line per record: no value spans lines, no blank line
+    # A last line that opens a quote and never closes it (a file cut short) goes below too, to be reported.
+    last_line = tail.rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+    open_end = b'"' in last_line and _ends_in_quote(last_line.decode(inp.encoding, errors="replace"), delimiter)
+    if lines == rows + 1 and not lone_cr and not open_end:  # one line per record: none spans lines, none blank
         return np.arange(2, rows + 2, dtype=np.int64), []
     out = np.empty(rows, dtype=np.int64)
     unterminated: list[tuple[int, str, str, tuple[int, int]]] = []
@@ -365,14 +386,26 @@ def _csv_lines(opener: Callable[[], IO[bytes]], inp: TextInput, rows: int, delim
                                             "lines after it are read as rows", _first_line(text), (start + 1, end)))
             i += 1
             start = reader.line_num + 1
-    if last is not None and last[2] > last[1] and last[3].count('"') % 2 and (not unterminated or
-                                                                             unterminated[-1][0] != last[0]):
+    # Asked of the record's text itself: an odd count of quotes over several lines missed `x,"oops` on the last
+    # line (read as a row, its value taking the line's end: "oops\n") and took `x,"a\nb",5"` for one.
+    if last is not None and _ends_in_quote(last[3], delimiter) and (not unterminated or
+                                                                   unterminated[-1][0] != last[0]):
         # The file ends inside a quoted value: the rows after its opening quote were read into it.
         n, start, end, text = last
         unterminated.append((n, "unterminated quote: a quoted value opened on this line runs to the end of the file: "
                                 "this row is left out, the lines after it are read as rows", _first_line(text),
                              (start + 1, end)))
     return out, unterminated
+
+
+def _ends_in_quote(text: str, delimiter: str) -> bool:
+    """Whether a record's text ends inside a quoted value (Python's strict reader: "unexpected end of data")."""
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _first_line(text: str) -> str:

@@ -73,6 +73,14 @@ def as_strings(table: pa.Table) -> pa.Table:
             col = pc.strftime(col, format=fmt)
         elif pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
+        if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+            # Text written without its UTF8 annotation (older Hive, Impala): its text, where it was the JSON of
+            # the bytes' Python repr ('"b\'abc\'"').
+            try:
+                col = col.cast(pa.string())
+            except pa.ArrowInvalid:  # not UTF-8: decoded with replacement characters
+                col = pa.array([None if v is None else v.decode("utf-8", "replace") for v in col.to_pylist()],
+                               pa.string())
         if pa.types.is_decimal(col.type):  # a number, not nested: its plain text ("9.50"), not JSON ('"9.50"')
             col = col.cast(pa.string())
         if not pa.types.is_string(col.type):
@@ -90,20 +98,39 @@ def _read_jsonl(path: Path) -> SourceTable:
     if inp.gzipped or inp.encoding not in ("utf-8", "utf-8-sig", "cp1252"):
         raise InputError(f"{path}: {'gzip-compressed' if inp.gzipped else inp.encoding.upper()} JSON Lines; "
                          "momenti reads them as plain UTF-8 (gunzip or convert the file first)")
-    try:
-        table = pajson.read_json(path, read_options=pajson.ReadOptions(block_size=1 << 24))
-        table = as_strings(table)
-        lines = _jsonl_lines(path)
-        if len(lines) == table.num_rows:
-            return SourceTable(table.append_column(LINE, pa.array(lines, pa.int64())), "line", [])
-    except pa.ArrowInvalid:
-        pass
+    # Arrow's reader only when every line is an object: on a file whose first line is `null` pyarrow (26) crashes
+    # the whole process (a segfault), and a later `null` line it reads as a row of nulls, not as a bad line.
+    lines = _jsonl_lines(path)
+    if lines is not None:
+        try:
+            options = pajson.ReadOptions(block_size=1 << 24)
+            table = pajson.read_json(path, read_options=options)
+            stamps = {f.name for f in table.schema if pa.types.is_timestamp(f.type)}
+            if stamps:
+                # Arrow took text that looks like a time for a timestamp and gave it back rewritten ("2025-01-02"
+                # as "2025-01-02T00:00:00", "10:00+02:00" as "08:00"): those columns again, as the text they are.
+                schema = pa.schema([pa.field(f.name, pa.string()) if f.name in stamps else f for f in table.schema])
+                table = pajson.read_json(path, read_options=options,
+                                         parse_options=pajson.ParseOptions(explicit_schema=schema))
+            table = as_strings(table)
+            if len(lines) == table.num_rows:
+                return SourceTable(table.append_column(LINE, pa.array(lines, pa.int64())), "line", [])
+        except pa.ArrowInvalid:
+            pass
     return _read_jsonl_slow(path)
 
 
-def _jsonl_lines(path: Path) -> list[int]:
+def _jsonl_lines(path: Path) -> list[int] | None:
+    """The number of each non-blank line, or None when one of them does not start with "{" (not an object)."""
+    out = []
     with path.open("rb") as fh:
-        return [i for i, line in enumerate(fh, start=1) if line.strip()]
+        for i, line in enumerate(fh, start=1):
+            text = (line.removeprefix(b"\xef\xbb\xbf") if i == 1 else line).strip()
+            if text:
+                if text[:1] != b"{":
+                    return None
+                out.append(i)
+    return out
 
 
 def _read_jsonl_slow(path: Path) -> SourceTable:
@@ -126,6 +153,10 @@ def _read_jsonl_slow(path: Path) -> SourceTable:
                 problems.append((i, "json", f"not valid JSON: {exc.msg} at column {exc.colno}"))
                 raw[i] = line.rstrip("\r\n")
                 continue
+            except ValueError as exc:  # an integer of more than 4,300 digits (Python's limit): it leaked out
+                problems.append((i, "json", f"not valid JSON: {exc}"))
+                raw[i] = line.rstrip("\r\n")
+                continue
             if not isinstance(obj, dict):
                 problems.append((i, "json", "each line must be a JSON object"))
                 raw[i] = line.rstrip("\r\n")
@@ -144,6 +175,8 @@ def _array_document(first_line: str) -> bool:
         value = json.loads(first_line)
     except json.JSONDecodeError:
         return True  # "[" alone, or "[{...}," : the array goes on over the next lines
+    except ValueError:  # an integer too long for Python (it leaked out): a broken line, not an array
+        return False
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 

@@ -208,8 +208,11 @@ def validate(
     line_at = len(original) - 1 - original[::-1].index(LINE)  # readers append the line number last
     duck_names = _duckdb_names(original, {*spec.names, spec.id_field}, line_at)
     ref = {c: d for i, (c, d) in enumerate(zip(original, duck_names, strict=True)) if i != line_at}
-    con.register("src", src.table.rename_columns(duck_names))
-    # Columns starting with "_" are ours (the line number, or a rejects file's error column): never data.
+    # Columns starting with "_" are ours (the line number, or a rejects file's error column): never data. Nor are
+    # they handed to DuckDB: one named like an alias below ("__v_touchpoint", "__a0") was read in the alias's place
+    # (its text written as the touchpoint id, which broke every later sync), or failed the query.
+    data_at = [i for i, c in enumerate(original) if i == line_at or not c.startswith("_")]
+    con.register("src", src.table.rename_columns(duck_names).select(data_at))
     cols = [c for c in original if not c.startswith("_")]
     if spec.kind == "events" and "activity" not in cols and "touchpoint" not in cols:
         raise InputError(f"{source_name}: needs an 'activity' or a 'touchpoint' column")

@@ -205,7 +205,8 @@ def load_rules(source: str | Path | dict[str, Any], label: str | None = None) ->
     if not isinstance(doc, dict):
         raise InputError(f"{label}: a rules document is a mapping with `rules:` (see `momenti rules template`)")
     # YAML 1.1 reads a bare `on:` key as the boolean true (as GitHub Actions files know): take it back.
-    for part in [doc.get("recovery"), *(doc.get("rules") or [])]:
+    rules = doc.get("rules")  # not a list (`rules: 5`): pydantic says so below; unpacking it was a TypeError
+    for part in [doc.get("recovery"), *(rules if isinstance(rules, list) else [])]:
         if isinstance(part, dict) and True in part and "on" not in part:
             part["on"] = part.pop(True)
     try:

@@ -48,7 +48,7 @@ def week_start(week: str | dt.date | dt.datetime) -> dt.date:
 
 def week_label(monday: dt.date) -> str:
     y, w, _ = monday.isocalendar()
-    return f"{y}-W{w:02d}"
+    return f"{y:04d}-W{w:02d}"  # four digits: week_start reads YYYY-Www back ("999-W18" it did not)
 
 
 def known_teams(s: Session) -> list[str]:

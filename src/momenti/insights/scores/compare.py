@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import replace
@@ -22,6 +23,8 @@ def parse_period(spec: str) -> tuple[dt.date, dt.date, str]:
     try:
         if ".." in s:
             a, b = s.split("..", 1)
+            if ".." in b:  # "A..B..C": one range only (each ".." recursed: a long chain was a RecursionError)
+                raise InputError(f"period {spec!r}: one range A..B, with a single '..'")
             return parse_period(a)[0], parse_period(b)[1], s
         if re.fullmatch(r"\d{4}", s):
             y = int(s)
@@ -29,18 +32,19 @@ def parse_period(spec: str) -> tuple[dt.date, dt.date, str]:
         if m := re.fullmatch(r"(\d{4})-[Qq]([1-4])", s):
             y, qn = int(m[1]), int(m[2])
             start = dt.date(y, 3 * qn - 2, 1)
-            end = (dt.date(y + 1, 1, 1) if qn == 4 else dt.date(y, 3 * qn + 1, 1)) - dt.timedelta(days=1)
+            # The last day of the quarter's last month (the day before the next quarter failed for 9999-Q4).
+            end = dt.date(y, 3 * qn, calendar.monthrange(y, 3 * qn)[1])
             return start, end, s.upper()
         if m := re.fullmatch(r"(\d{4})-[Ww](\d{1,2})", s):
             start = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
             return start, start + dt.timedelta(days=6), s.upper()
         if m := re.fullmatch(r"(\d{4})-(\d{2})", s):
             y, mo = int(m[1]), int(m[2])
-            end = (dt.date(y + 1, 1, 1) if mo == 12 else dt.date(y, mo + 1, 1)) - dt.timedelta(days=1)
-            return dt.date(y, mo, 1), end, s
+            start = dt.date(y, mo, 1)  # first: a month 13 is a ValueError before monthrange sees it
+            return start, dt.date(y, mo, calendar.monthrange(y, mo)[1]), s  # (9999-12 failed on year 10000)
         day = dt.date.fromisoformat(s)
         return day, day, s
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: the Sunday of 9999-W52 is past 9999-12-31
         raise InputError(f"period {spec!r}: {exc}") from exc
     raise InputError(f"period {spec!r}: use 2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-01 or A..B")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,10 +30,20 @@ from momenti.workspace import Workspace
 
 log = logging.getLogger("momenti.domains.surveys.pages")
 router = APIRouter(tags=["survey pages"], include_in_schema=False)
-# nosniff and X-Frame-Options (from frame-ancestors) are added to every response by api/middleware.py.
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                                      "img-src 'self'; base-uri 'none'; frame-ancestors 'self'"}
+# nosniff and X-Frame-Options (from frame-ancestors) are added to every response by server/middleware.py.
+# A page is one request: its stylesheet (survey/style.css) is inline in a <style> element allowed by a nonce
+# of its own, no other inline style (the progress bar is a <progress> element, no style attribute).
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+CSP = ("default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; img-src 'self'; base-uri 'none'; "
+       "frame-ancestors 'self'")
+
+
+def _headers(lang: str) -> tuple[str, dict[str, str]]:
+    """A new nonce, and the headers of a page whose <style> carries it."""
+    nonce = secrets.token_urlsafe(12)
+    return nonce, {**HEADERS, "Content-Security-Policy": CSP.format(nonce=nonce), "Content-Language": lang}
+
+
 _SID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
@@ -169,8 +180,8 @@ def render_page(request: Request, d: SurveyDefinition, state: ss.SessionState, l
            "errors": errors or {}, "sid": state.token, "page": index, "position": position, "total": total,
            "last": ss.next_page(d, index, state.answers) is None, "can_back": bool(state.trail),
            "action": f"/s/{d.key}", "carry": carry or [], "switch_url": switch}
-    return templates.TemplateResponse(request, "survey/page.html", ctx, status_code=status,
-                                      headers={**HEADERS, "Content-Language": lang})
+    ctx["nonce"], headers = _headers(lang)
+    return templates.TemplateResponse(request, "survey/page.html", ctx, status_code=status, headers=headers)
 
 
 def render_message(request: Request, kind: str, lang: str, status: int = 200, d: SurveyDefinition | None = None,
@@ -180,8 +191,8 @@ def render_message(request: Request, kind: str, lang: str, status: int = 200, d:
     if kind == "thanks" and d is not None:
         heading, text = d.title.get(lang), d.thanks.get(lang)
     ctx = {"lang": lang, "kind": kind, "heading": heading, "text": text, "detail": detail}
-    return templates.TemplateResponse(request, "survey/message.html", ctx, status_code=status,
-                                      headers={**HEADERS, "Content-Language": lang})
+    ctx["nonce"], headers = _headers(lang)
+    return templates.TemplateResponse(request, "survey/message.html", ctx, status_code=status, headers=headers)
 
 
 def _done(request: Request, ws: Workspace, state: ss.SessionState, lang: str) -> HTMLResponse:

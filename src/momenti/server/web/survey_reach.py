@@ -45,18 +45,22 @@ def install(app: FastAPI) -> None:
     app.add_middleware(abuse.BodySizeLimit, limit=app.state.workspace.settings.public_max_body_bytes)
 
 
-def _csp(nonce: str) -> str:
-    # The widget page loads nothing: inline CSS, one inline script (its nonce), forms posting to itself.
-    return (f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; form-action 'self'; "
-            "base-uri 'none'")
+def _csp(nonce: str, frame_ancestors: str | None = None) -> str:
+    # These pages load their stylesheet from /static/ (no inline style) and run one inline script, by its
+    # nonce; forms post to themselves. The widget and its messages (frame_ancestors None) have no
+    # frame-ancestors: any host site embeds them; the unsubscribe page none.
+    framing = f"; frame-ancestors {frame_ancestors}" if frame_ancestors else ""
+    return (f"default-src 'none'; style-src 'self'; script-src 'nonce-{nonce}'; form-action 'self'; "
+            f"base-uri 'none'{framing}")
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200,
-          headers: dict[str, str] | None = None) -> HTMLResponse:
+          headers: dict[str, str] | None = None, frame_ancestors: str | None = None) -> HTMLResponse:
     nonce = secrets.token_urlsafe(12)
     page = templates.TemplateResponse(request, name, {"nonce": nonce, **context}, status_code=status,
-                                      headers={"Content-Security-Policy": _csp(nonce), "Cache-Control": "no-store",
-                                               "Referrer-Policy": "no-referrer", **(headers or {})})
+                                      headers={"Content-Security-Policy": _csp(nonce, frame_ancestors),
+                                               "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                                               **(headers or {})})
     return page
 
 
@@ -174,7 +178,7 @@ def _unsubscribe_page(request: Request, token: str, lang: str | None, act: bool)
         state, status = ("done" if fatigue.is_opted_out(ws, str(who["customer_id"])) else "confirm"), 200
     return _page(request, "reach/unsubscribe.html", {"lang": language, "t": UNSUB_TEXTS[language], "state": state,
                                                      "other": "en" if language == "it" else "it"}, status,
-                 {"Content-Language": language})
+                 {"Content-Language": language}, frame_ancestors="'none'")
 
 
 @router.get("/u/{token}", response_class=HTMLResponse, summary="Unsubscribe page (asks to confirm)",
