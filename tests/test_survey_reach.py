@@ -245,8 +245,8 @@ def test_flood_gets_429_and_the_store_stays_consistent(tmp_path: Path, smtp: tup
     ws.close()
 
 
-def test_token_bucket_refills() -> None:
-    bucket = abuse.TokenBucket(per_minute=60, burst=3)
+def test_token_bucket_refills(workspace: momenti.Workspace) -> None:
+    bucket = abuse.TokenBucket(workspace.engine, per_minute=60, burst=3, prefix="test")
     assert [bucket.allow("k", now=100.0)[0] for _ in range(4)] == [True, True, True, False]
     ok, wait = bucket.allow("k", now=100.0)
     assert not ok and wait == pytest.approx(1.0)

@@ -112,6 +112,10 @@ class JobRunner:
         from momenti.domains.privacy import retention
 
         self.task(lambda: retention.apply(self.ws), "privacy_retention", periodic=crontab(minute="15", hour="3"))
+        from momenti.domains.surveys import abuse
+
+        # the rate limits' buckets (in the store) idle long enough to be full again: a missing row is the same
+        self.task(lambda: abuse.cleanup(self.ws), "rate_bucket_cleanup", periodic=crontab(minute="7"))
         self.huey.post_execute()(self._after)
 
     def _dispatch(self) -> None:

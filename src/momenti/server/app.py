@@ -20,7 +20,7 @@ from pydantic.json_schema import models_json_schema
 
 import momenti
 from momenti.core.config import Settings, get_settings
-from momenti.domains.surveys.abuse import TokenBucket
+from momenti.domains.surveys.abuse import login_bucket
 from momenti.pipelines.jobs import JobRunner
 from momenti.server import errors, middleware
 from momenti.server.api import analysis, contact, lifecycle, loyalty, meta, metrics, retention, writes
@@ -119,8 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.writer = writer
     app.state.jobs = jobs
     app.state.token_cache = {}  # server/auth.py
-    # server/web/auth_pages.py: MOMENTI_LOGIN_RATE_PER_MINUTE attempts per IP at once, then that many a minute
-    app.state.login_limiter = TokenBucket(settings.login_rate_per_minute, settings.login_rate_per_minute)
+    # server/web/auth_pages.py: MOMENTI_LOGIN_RATE_PER_MINUTE attempts per IP at once, then that many a minute;
+    # the bucket is in the store, shared by every server process
+    app.state.login_limiter = login_bucket(ws.engine, settings)
     app.state.known_questions = set()  # api/routers/writes.py check_new_questions
     errors.install(app)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")

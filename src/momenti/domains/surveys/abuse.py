@@ -2,10 +2,11 @@
 
 - Request size: `BodySizeLimit`, an ASGI middleware, refuses a public POST larger than
   MOMENTI_PUBLIC_MAX_BODY_BYTES (413) before anything parses it, whether it declares its length or streams it.
-- Rate: token buckets in memory, one per client IP and one per link token (MOMENTI_RATE_IP_* and
-  MOMENTI_RATE_LINK_*). A bucket holds `burst` tokens and refills at `per_minute`; an empty bucket answers
-  429 with Retry-After. In memory is enough: the limits protect one server process from a flood; they are not
-  an accounting of anything.
+- Rate: token buckets kept in the store (store/rate.py, table rate_buckets), one per client IP and one per
+  link token (MOMENTI_RATE_IP_* and MOMENTI_RATE_LINK_*), so a limit holds across every server process. A
+  bucket holds `burst` tokens and refills at `per_minute`; an empty bucket answers 429 with Retry-After. A link
+  token is hashed before it becomes a key. The sign-in limit (server/web/auth_pages.py) is a bucket of the same
+  kind; the hourly `rate_bucket_cleanup` job (`cleanup`) deletes the buckets idle long enough to be full.
 - Honeypot: a form field `website`, hidden from people (CSS and aria-hidden, and tabindex -1); a bot that fills
   it gets the normal "thank you" and nothing is written.
 
@@ -23,12 +24,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import HTTPException, Request
+from sqlalchemy import Engine
 from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from momenti.store import rate
+
 HONEYPOT = "website"
 PUBLIC_PREFIXES = ("/s/", "/w/", "/u/")
-MAX_KEYS = 100_000  # buckets kept per limiter; beyond that the idle (full) ones are dropped
+MAX_KEY = 200  # the length of rate_buckets.key
 
 
 class RateLimited(HTTPException):
@@ -40,43 +44,42 @@ class RateLimited(HTTPException):
 
 
 class TokenBucket:
-    """Per-key token buckets: `allow(key)` takes one token if there is one."""
+    """Per-key token buckets in the store: `allow(key)` takes one token if there is one. `prefix` names the
+    limit (`ip`, `link`, `login`): the stored key is `prefix:key`."""
 
-    def __init__(self, per_minute: float, burst: int) -> None:
+    def __init__(self, engine: Engine, per_minute: float, burst: int, prefix: str) -> None:
+        self.engine = engine
         self.rate = max(per_minute, 1e-9) / 60.0  # tokens per second
         self.burst = max(1, int(burst))
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, monotonic time of last update)
-        self._lock = threading.Lock()  # handlers run in a thread pool
+        self.prefix = prefix
 
     def allow(self, key: str, now: float | None = None) -> tuple[bool, float]:
-        """(allowed, seconds until a token is available)."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                ok, wait = True, 0.0
-            else:
-                self._buckets[key] = (tokens, now)
-                ok, wait = False, (1.0 - tokens) / self.rate
-            if len(self._buckets) > MAX_KEYS:
-                self._prune(now)
-        return ok, wait
+        """(allowed, seconds until a token is available). `now`: epoch seconds (the wall clock, which every
+        process shares), injectable for tests."""
+        now = time.time() if now is None else now
+        return rate.take(self.engine, f"{self.prefix}:{key}"[:MAX_KEY], self.rate, self.burst, now)
 
-    def _prune(self, now: float) -> None:
-        full_after = self.burst / self.rate  # a bucket idle this long is full again: forgetting it changes nothing
-        stale = [k for k, (_, last) in self._buckets.items() if now - last >= full_after]
-        for k in stale:
-            del self._buckets[k]
-        if len(self._buckets) > MAX_KEYS:  # a flood of distinct keys: start over rather than grow without bound
-            self._buckets.clear()
+    def cleanup(self, now: float | None = None) -> int:
+        """Delete this limit's buckets that are full again (idle for burst / rate seconds); how many."""
+        now = time.time() if now is None else now
+        return rate.forget_full(self.engine, f"{self.prefix}:", self.rate, self.burst, now)
+
+
+def login_bucket(engine: Engine, settings: Any) -> TokenBucket:
+    """MOMENTI_LOGIN_RATE_PER_MINUTE sign-in attempts per IP at once, then that many a minute."""
+    return TokenBucket(engine, settings.login_rate_per_minute, settings.login_rate_per_minute, "login")
 
 
 class Limiter:
-    def __init__(self, settings: Any) -> None:
-        self.ip = TokenBucket(settings.rate_ip_per_minute, settings.rate_ip_burst)
-        self.link = TokenBucket(settings.rate_link_per_minute, settings.rate_link_burst)
+    def __init__(self, engine: Engine, settings: Any) -> None:
+        self.ip = TokenBucket(engine, settings.rate_ip_per_minute, settings.rate_ip_burst, "ip")
+        self.link = TokenBucket(engine, settings.rate_link_per_minute, settings.rate_link_burst, "link")
+
+
+def cleanup(ws: Any, now: float | None = None) -> int:
+    """The periodic job: forget the full buckets of every limit of the workspace `ws`; how many rows."""
+    lim = Limiter(ws.engine, ws.settings)
+    return sum(b.cleanup(now) for b in (lim.ip, lim.link, login_bucket(ws.engine, ws.settings)))
 
 
 _LIMITER_LOCK = threading.Lock()
@@ -90,7 +93,7 @@ def limiter(request: Request) -> Limiter:
         with _LIMITER_LOCK:
             found = getattr(state, "reach_limiter", None)
             if found is None:
-                found = state.reach_limiter = Limiter(state.workspace.settings)
+                found = state.reach_limiter = Limiter(state.workspace.engine, state.workspace.settings)
     return found
 
 

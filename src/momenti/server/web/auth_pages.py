@@ -33,7 +33,7 @@ def _safe_next(value: str | None) -> str:
 
 def _rate_ok(request: Request) -> bool:
     """MOMENTI_LOGIN_RATE_PER_MINUTE sign-in attempts per IP at once, then that many a minute (app.py makes
-    the token bucket, the one the public survey POSTs use)."""
+    the token bucket, of the kind the public survey POSTs use: in the store, so it holds across processes)."""
     limiter: TokenBucket = request.app.state.login_limiter
     return limiter.allow(client_ip(request))[0]
 

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from momenti.store import access, loop, outbox, story  # noqa: F401 - their tables belong to the metadata
+from momenti.store import access, loop, outbox, rate, story  # noqa: F401 - their tables belong to the metadata
 from momenti.store.models import Base
 
 config = context.config
