@@ -84,6 +84,12 @@ def test_the_review_over_the_api_and_the_page(workspace: momenti.Workspace) -> N
         assert api.client.post("/api/v1/reviews", json={**body, "value": 9}).status_code == 422
         got = api.client.get("/api/v1/reviews?team=Digital%20banking", headers=read).json()
         assert got["rows"][0]["activities"] == 1 and got["rows"][0]["customer_share"] == 1.0
+        # found by schemathesis: a huge or negative window was a 500 (date arithmetic out of range)
+        for weeks in ("-163280264252", "0", "105"):
+            bad = api.client.get(f"/api/v1/reviews/improvements?weeks={weeks}", headers=read)
+            assert bad.status_code == 422 and "weeks" in bad.text
+        with pytest.raises(InputError, match="weeks must be between 1 and 104"):
+            api.ws.review_improvements(weeks=-5)
 
         lead = TestClient(api.app)
         assert sign_in(lead, "lead@bank.example").status_code == 303

@@ -159,6 +159,8 @@ class StoryQuestions:
                             weeks: int = 8) -> pd.DataFrame:
         """Each improvement beside its touchpoint's metric (the touchpoint's target metric, else NPS) in the
         `weeks` weeks before and after it: the compare query's figures, interval and significance."""
+        if not 1 <= weeks <= review.MAX_COMPARE_WEEKS:
+            raise InputError(f"weeks must be between 1 and {review.MAX_COMPARE_WEEKS}, not {weeks}")
         with self.session() as s:  # type: ignore[attr-defined]
             acts = [a for a in review.activities(s, team, as_date(start) if start else None,
                                                  as_date(end) if end else None) if a.improvement]

@@ -157,6 +157,9 @@ def weekly(s: Session, team: str | None = None, start: dt.date | None = None, en
     return [_row(t, monday, acts, confidence) for (monday, t), acts in sorted(groups.items())]
 
 
+MAX_COMPARE_WEEKS = 104  # two years each side: more reaches past any data and past date arithmetic's range
+
+
 def improvement_windows(monday: dt.date, weeks: int = 8) -> tuple[str, str]:
     """The compare periods of an improvement made in the week of `monday`: the `weeks` weeks before it and the
     `weeks` weeks after it (the week itself left out: the change lands during it)."""

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from momenti.core.errors import ForbiddenError
 from momenti.core.frames import records
 from momenti.domains.access.sessions import Principal
+from momenti.domains.story.review import MAX_COMPARE_WEEKS
 from momenti.server.api.cases import actor_of
 from momenti.server.auth import PrincipalDep
 from momenti.server.deps import WorkspaceDep
@@ -36,7 +37,8 @@ def reviews_route(ws: WorkspaceDep, principal: PrincipalDep, team: str | None = 
 
 @router.get("/reviews/improvements", response_model=ImprovementsPublic)
 def improvements_route(ws: WorkspaceDep, principal: PrincipalDep, team: str | None = None, since: str | None = None,
-                       until: str | None = None, weeks: int = 8) -> dict[str, Any]:
+                       until: str | None = None,
+                       weeks: Annotated[int, Query(ge=1, le=MAX_COMPARE_WEEKS)] = 8) -> dict[str, Any]:
     return {"rows": records(ws.review_improvements(_team_of(principal, team), since, until, weeks))}
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from momenti.core.args import as_date
 from momenti.core.errors import InputError
 from momenti.domains import audit
+from momenti.server.deps import PageNumber
 from momenti.server.web.chrome import chrome, page_language
 from momenti.server.web.routes import templates
 
@@ -23,7 +24,7 @@ PAGE = 100
 @router.get("/admin/audit", response_class=HTMLResponse)
 def audit_page(request: Request, actor: str = "", action: str = "",
                start: Annotated[str, Query(alias="from", max_length=40)] = "",
-               end: Annotated[str, Query(alias="to", max_length=40)] = "", page: int = 1, verify: str = "",
+               end: Annotated[str, Query(alias="to", max_length=40)] = "", page: PageNumber = 1, verify: str = "",
                format: str = "html") -> Response:  # noqa: A002 - the query parameter's name
     lang = page_language(request)
     ws = request.app.state.workspace

@@ -18,6 +18,7 @@ from momenti.domains.loop.queue import SLA_STATES, CaseFilter, case_detail, list
 from momenti.domains.loop.rules import active_rules
 from momenti.server.api.cases import actor_of, apply_action, signal_dispatcher
 from momenti.server.auth import PrincipalDep
+from momenti.server.deps import PageNumber
 from momenti.server.schemas.cases import CaseAction
 from momenti.server.web.chrome import chrome, page_language
 from momenti.server.web.routes import table_download, templates
@@ -53,7 +54,7 @@ def _assignees(s: Any, principal: Any) -> list[str]:
 
 @router.get("/cases", response_class=HTMLResponse)
 def queue_page(request: Request, principal: PrincipalDep, team: str = "", status: str = "open", sla: str = "",
-               owner: str = "", priority: str = "", customer: str = "", page: int = 1,
+               owner: str = "", priority: str = "", customer: str = "", page: PageNumber = 1,
                format: str = "html") -> Response:  # noqa: A002 - the query parameter's name
     lang = page_language(request)
     ws = request.app.state.workspace
