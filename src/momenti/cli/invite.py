@@ -126,11 +126,11 @@ def links_verify(link: str = typer.Argument(..., help="A link or its token")) ->
     """Check a link: its claims if genuine and unexpired, the reason otherwise."""
     from urllib.parse import parse_qs, urlparse
 
-    from momenti.domains.surveys.links import is_consumed, secret_key, verify
+    from momenti.domains.surveys.links import is_consumed, secret_keys, verify
 
     token = parse_qs(urlparse(link).query).get("t", [link])[0] if "://" in link else link
     with momenti.open() as ws:
-        claims = verify(token, secret_key(ws.settings))
+        claims = verify(token, secret_keys(ws.settings))
         used = is_consumed(ws, claims)
     doc = {**claims.__dict__, "expires_at": f"{claims.expires_at:%Y-%m-%dT%H:%M:%SZ}", "used": used}
     sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")

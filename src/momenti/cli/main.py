@@ -59,6 +59,7 @@ app.command("worker")(jobs_cli.worker)
 from momenti.cli import audit as audit_cli  # noqa: E402 - the audit log's commands
 from momenti.cli import cases as cases_cli  # noqa: E402 - the closed loop's commands
 from momenti.cli import rules as rules_cli  # noqa: E402
+from momenti.cli import secret as secret_cli  # noqa: E402 - the secret key's rotation
 from momenti.cli import serve, tokens, users  # noqa: E402 - grouped with the server's commands
 from momenti.cli import webhooks as webhooks_cli  # noqa: E402
 
@@ -70,6 +71,7 @@ app.add_typer(privacy_cli.app, name="privacy")
 operations_cli.register(app)
 app.add_typer(webhooks_cli.app, name="webhooks")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(secret_cli.app, name="secret")
 
 app.add_typer(tokens.app, name="token")
 app.add_typer(users.app, name="user")

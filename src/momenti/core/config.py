@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # --- survey reach: links, invitations, fatigue, widget, abuse limits ---
     secret_key: str | None = Field(
         default=None, description="Signs survey and unsubscribe links; default: random, kept in data_dir/secret.key")
+    secret_keys_retired: str | None = Field(
+        default=None, description="With MOMENTI_SECRET_KEY: the keys it replaced, comma-separated, oldest first; "
+        "links they signed verify until they expire")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of links sent to customers")
     link_days: int = Field(default=30, description="Default lifetime of a survey link, in days")
     fatigue_days: int = Field(default=30, description="At most one invitation per customer in this many days")

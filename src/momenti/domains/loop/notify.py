@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from momenti.core.clock import utcnow
 from momenti.core.errors import InputError
-from momenti.core.secrets import derived_key
+from momenti.core.secrets import stable_derived_key
 from momenti.domains.loop.rules import active_rules
 from momenti.domains.surveys.fatigue import parse_quiet_hours, quiet_end
 from momenti.store.access import Team, User
@@ -46,7 +46,10 @@ def check_mode(mode: str) -> str:
 
 
 def unsubscribe_token(settings: Any, email: str) -> str:
-    mac = hmac.new(derived_key(settings, _KEY), email.lower().encode(), hashlib.sha256).hexdigest()[:32]
+    # The e-mail's HMAC under a key derived from the FIRST key of the ring, not the current one: the token has
+    # no expiry and sits in e-mails already sent (RFC 8058 one-click unsubscribe), so a rotation (`momenti secret
+    # rotate`) must not change it.
+    mac = hmac.new(stable_derived_key(settings, _KEY), email.lower().encode(), hashlib.sha256).hexdigest()[:32]
     return f"{email.lower()}.{mac}"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from momenti.core.errors import NotFoundError
-from momenti.core.secrets import derived_key
+from momenti.core.secrets import stable_derived_key
 from momenti.domains import audit
 from momenti.domains.privacy import erase as eraser
 from momenti.domains.privacy import export as exporter
@@ -22,8 +22,11 @@ class PrivacyQuestions:
     def customer_ref(self, customer_id: str) -> str:
         """The customer's pseudonym ("customer#<16 hex>"): what the audit log records of a customer-level read,
         so the log never holds a customer's id and an erasure never needs to rewrite it. An admin finds a
-        customer's entries by computing it (`momenti audit list --customer ID`)."""
-        return pseudonym(derived_key(self.settings, b"momenti audit customer pseudonym"), customer_id)  # type: ignore[attr-defined]
+        customer's entries by computing it (`momenti audit list --customer ID`).
+
+        Its key derives from the FIRST key of the ring, not the current one: entries written before a rotation
+        (`momenti secret rotate`) must still be found by the same pseudonym."""
+        return pseudonym(stable_derived_key(self.settings, b"momenti audit customer pseudonym"), customer_id)  # type: ignore[attr-defined]
 
     def _decrypt(self) -> Any:
         from momenti.insights.text.kept import decrypt_original, original_cipher

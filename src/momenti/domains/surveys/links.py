@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from momenti.core.args import parse_duration  # noqa: F401 - where callers have imported it
 from momenti.core.clock import naive_utc, utcnow
 from momenti.core.errors import InputError
-from momenti.core.secrets import secret_key  # noqa: F401 - re-exported: links are signed with it
+from momenti.core.secrets import secret_key, secret_keys  # noqa: F401 - re-exported: sign with one, verify with all
 
 if TYPE_CHECKING:
     from momenti.domains.context import Context
@@ -95,14 +96,31 @@ def sign(claims: LinkClaims, secret: bytes) -> str:
     return f"{payload}.{_mac(payload, secret)}"
 
 
-def verify(token: str, secret: bytes, now: dt.datetime | None = None) -> LinkClaims:
-    """The claims of a genuine, unexpired token; LinkInvalid or LinkExpired otherwise."""
+def _keys(secret: bytes | Sequence[bytes]) -> list[bytes]:
+    keys = [secret] if isinstance(secret, bytes | bytearray) else list(secret)
+    if not keys:
+        raise InputError("no key to verify a link with")
+    return keys
+
+
+def _signed_by_one(payload: str, signature: str, keys: list[bytes]) -> bool:
+    # compare_digest against every key (no early exit): the time taken must not tell an attacker how many
+    # signature bytes were right, nor which key of the ring matched.
+    found = False
+    for key in keys:
+        found |= hmac.compare_digest(_mac(payload, key), signature)
+    return found
+
+
+def verify(token: str, secret: bytes | Sequence[bytes], now: dt.datetime | None = None) -> LinkClaims:
+    """The claims of a genuine, unexpired token; LinkInvalid or LinkExpired otherwise. `secret`: one key, or the
+    keys of the ring (`secret_keys(settings)`: current and retired), any of which may have signed it; the link's
+    own expiry applies whichever key signed it."""
     token = (token or "").strip()
     payload, dot, signature = token.partition(".")
     if not dot or not payload or not signature or len(token) > 4096:
         raise LinkInvalid("this link is not valid (malformed token)")
-    # compare_digest: the time taken must not tell an attacker how many signature bytes were right.
-    if not hmac.compare_digest(_mac(payload, secret), signature):
+    if not _signed_by_one(payload, signature, _keys(secret)):
         raise LinkInvalid("this link is not valid (signature mismatch: changed, or made by another server)")
     try:
         doc = json.loads(_unb64(payload))
@@ -172,10 +190,12 @@ def sign_unsubscribe(customer_id: str, secret: bytes, email: str | None = None, 
     return f"{payload}.{_mac(payload, _unsubscribe_key(secret))}"
 
 
-def verify_unsubscribe(token: str, secret: bytes) -> dict[str, str | None]:
-    """{"customer_id", "email", "lang"} of a genuine unsubscribe token; LinkInvalid otherwise."""
+def verify_unsubscribe(token: str, secret: bytes | Sequence[bytes]) -> dict[str, str | None]:
+    """{"customer_id", "email", "lang"} of a genuine unsubscribe token; LinkInvalid otherwise. `secret`: one key
+    or the keys of the ring, as for `verify`."""
     payload, dot, signature = (token or "").strip().partition(".")
-    if not dot or len(token) > 4096 or not hmac.compare_digest(_mac(payload, _unsubscribe_key(secret)), signature):
+    keys = [_unsubscribe_key(k) for k in _keys(secret)]
+    if not dot or len(token) > 4096 or not _signed_by_one(payload, signature, keys):
         raise LinkInvalid("this unsubscribe link is not valid")
     try:
         doc = json.loads(_unb64(payload))

@@ -96,7 +96,7 @@ def resolve(ws: Context, survey_key: str, *, lang: str | None = None, customer: 
         raise InputError(f"question {question!r}: the widget asks nps or csat")
     claims = None
     if token:
-        claims = links.verify(token, links.secret_key(ws.settings), now=now)
+        claims = links.verify(token, links.secret_keys(ws.settings), now=now)
         if claims.survey != info.key:
             raise links.LinkInvalid("this link belongs to another survey")
         customer, touchpoint = claims.customer_id, claims.touchpoint or touchpoint

@@ -29,7 +29,8 @@ def taxonomy_source(settings: Settings) -> str:
 def original_cipher(settings: Settings):  # noqa: ANN201 - cryptography.fernet.Fernet
     """The Fernet cipher of kept originals: its key is HKDF-SHA256(MOMENTI_SECRET_KEY, salt none,
     info ORIGINAL_KEY_INFO), 32 bytes. Without MOMENTI_SECRET_KEY, the random key kept in the data directory
-    (`momenti.core.secrets.secret_key`) is used."""
+    (`momenti.core.secrets.secret_key`) is used. A MultiFernet: it encrypts with the current key and decrypts
+    with any key of the ring, so originals kept before `momenti secret rotate` stay readable."""
     from momenti.core.secrets import fernet
 
     return fernet(settings, ORIGINAL_KEY_INFO)
@@ -41,8 +42,9 @@ def decrypt_original(cipher, token: str) -> str:  # noqa: ANN001 - a Fernet
     try:
         return cipher.decrypt(token.encode("ascii")).decode("utf-8")
     except InvalidToken as exc:
-        raise InputError("a kept original text cannot be decrypted with the current key (MOMENTI_SECRET_KEY, or "
-                         "secret.key in the data directory, changed since it was encrypted): restore that key, or "
+        raise InputError("a kept original text cannot be decrypted with any key of the ring (MOMENTI_SECRET_KEY and "
+                         "MOMENTI_SECRET_KEYS_RETIRED, or secret.key and secret.retired in the data directory: the "
+                         "key it was encrypted with is not among them): restore that key, or "
                          "set MOMENTI_TEXT_KEEP_ORIGINAL=false to drop the kept originals") from exc
 
 

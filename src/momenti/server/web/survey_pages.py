@@ -69,7 +69,7 @@ def _touch_sync(request: Request) -> None:
 def verify_link(ws: Workspace, token: str, now: Any = None) -> Any:
     """The claims of a signed link (`momenti.domains.surveys.links`); PageError when invalid or expired."""
     try:
-        return links.verify(token, links.secret_key(ws.settings), now=now)
+        return links.verify(token, links.secret_keys(ws.settings), now=now)
     except links.LinkExpired as exc:
         raise PageError("link_expired", 410, str(exc)) from None
     except InputError as exc:

@@ -164,7 +164,7 @@ def _widget_write(request: Request, survey_key: str, form: dict[str, str], days:
 def _unsubscribe_page(request: Request, token: str, lang: str | None, act: bool) -> Response:
     ws = request.app.state.workspace
     try:
-        who: dict[str, str | None] | None = links.verify_unsubscribe(token, links.secret_key(ws.settings))
+        who: dict[str, str | None] | None = links.verify_unsubscribe(token, links.secret_keys(ws.settings))
     except links.LinkInvalid:
         who = None
     language = pick_language(lang, who.get("lang") if who else None,
