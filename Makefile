@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-peers install-models demo serve test lint bench clean-demo architecture i18n
+.PHONY: install install-peers install-models demo serve test lint bench clean-demo architecture i18n audit lock fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,6 +38,20 @@ test: install
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
+
+# Known vulnerabilities in the pinned dependencies (requirements.lock), through pip-audit (.ci/audit says when
+# no vulnerability service answers from the machine).
+audit: install
+	bash .ci/audit
+
+# Re-pin requirements.lock from the CI environment (after make install install-peers install-models).
+lock: install
+	{ sed -n '1,2p' requirements.lock; $(BIN)/pip freeze --exclude-editable | grep -v '^#'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+# The long hostile-input run: schemathesis over the OpenAPI, 90 examples per operation and mode (> 10,000 cases).
+fuzz: install
+	MOMENTI_FUZZ_EXAMPLES=90 $(BIN)/python -m pytest -q -p no:cacheprovider -s tests/test_api_fuzz.py
 
 bench: install-peers
 	$(BIN)/python bench/metrics.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from momenti.core.config import Settings
@@ -65,3 +65,5 @@ async def read_json_body(request: Request) -> Any:
 JsonBody = Annotated[Any, Depends(read_json_body)]
 # A page of a paged list: bounded, so the offset it gives stays within what the databases' integers hold
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
+# A row id in a path: within a 64-bit integer (a larger one cannot name a row, and the drivers refuse it)
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -17,7 +17,7 @@ from momenti.domains.loop import cases
 from momenti.domains.loop.queue import CaseFilter, case_detail, list_cases
 from momenti.domains.loop.rules import active_rules
 from momenti.server.auth import PrincipalDep
-from momenti.server.deps import WorkspaceDep
+from momenti.server.deps import RowId, WorkspaceDep
 from momenti.server.schemas.cases import CaseAction, CaseCreate, CaseDetailPublic, CaseListPublic
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -63,7 +63,7 @@ def list_route(request: Request, ws: WorkspaceDep, principal: PrincipalDep,
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetailPublic)
-def show_route(case_id: int, request: Request, ws: WorkspaceDep, principal: PrincipalDep) -> dict[str, Any]:
+def show_route(case_id: RowId, request: Request, ws: WorkspaceDep, principal: PrincipalDep) -> dict[str, Any]:
     with ws.session() as s, s.begin():
         case = cases.get_case(s, case_id, actor_of(principal))
         detail = case_detail(s, case)
@@ -98,7 +98,7 @@ def apply_action(s: Any, case: Any, actor: cases.Actor, body: CaseAction) -> Non
 
 
 @router.post("/cases/{case_id}/actions", response_model=CaseDetailPublic)
-def act_route(case_id: int, body: CaseAction, request: Request, ws: WorkspaceDep,
+def act_route(case_id: RowId, body: CaseAction, request: Request, ws: WorkspaceDep,
               principal: PrincipalDep) -> dict[str, Any]:
     actor = actor_of(principal)
     with ws.session() as s, s.begin():

@@ -12,6 +12,7 @@ from momenti.core.errors import MomentiError, NotFoundError
 from momenti.domains.access import users
 from momenti.domains.access.permissions import ROLES
 from momenti.server.auth import PrincipalDep
+from momenti.server.deps import RowId
 from momenti.server.web.chrome import chrome, page_language
 from momenti.server.web.routes import templates
 from momenti.store.access import User
@@ -51,7 +52,7 @@ def create(request: Request, principal: PrincipalDep, email: Annotated[str, Form
 
 
 @router.post("/admin/users/{user_id}", response_class=HTMLResponse)
-def change(request: Request, principal: PrincipalDep, user_id: int, action: Annotated[str, Form(max_length=20)],
+def change(request: Request, principal: PrincipalDep, user_id: RowId, action: Annotated[str, Form(max_length=20)],
            role: Annotated[str, Form(max_length=20)] = "", team: Annotated[str, Form(max_length=200)] = "") -> Response:
     ws = request.app.state.workspace
     link = None

@@ -18,7 +18,7 @@ from momenti.domains.loop.queue import SLA_STATES, CaseFilter, case_detail, list
 from momenti.domains.loop.rules import active_rules
 from momenti.server.api.cases import actor_of, apply_action, signal_dispatcher
 from momenti.server.auth import PrincipalDep
-from momenti.server.deps import PageNumber
+from momenti.server.deps import PageNumber, RowId
 from momenti.server.schemas.cases import CaseAction
 from momenti.server.web.chrome import chrome, page_language
 from momenti.server.web.routes import table_download, templates
@@ -131,12 +131,12 @@ def _case_page(request: Request, principal: Any, case_id: int, status: int = 200
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, principal: PrincipalDep, case_id: int) -> Response:
+def case_page(request: Request, principal: PrincipalDep, case_id: RowId) -> Response:
     return _case_page(request, principal, case_id)
 
 
 @router.post("/cases/{case_id}", response_class=HTMLResponse)
-def case_action(request: Request, principal: PrincipalDep, case_id: int,
+def case_action(request: Request, principal: PrincipalDep, case_id: RowId,
                 action: Annotated[str, Form(max_length=20)], text: Annotated[str, Form(max_length=10_000)] = "",
                 user: Annotated[str, Form(max_length=320)] = "", channel: Annotated[str, Form(max_length=20)] = "",
                 outcome: Annotated[str, Form(max_length=20)] = "", status: Annotated[str, Form(max_length=20)] = "",
