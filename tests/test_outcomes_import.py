@@ -121,8 +121,8 @@ def test_parquet_and_jsonl(workspace: momenti.Workspace, tmp_path: Path) -> None
     (tmp_path / "o.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
     s = workspace.import_file("outcomes", tmp_path / "o.jsonl")
     # (the JSON Lines reader has already typed the dates: the message shows them as it read them)
-    assert s.errors == [f"{tmp_path / 'o.jsonl'}:1: end_date: 2023-01-01T00:00:00 is before start_date "
-                        "2024-01-01T00:00:00"]
+    assert s.errors == [f"{tmp_path / 'o.jsonl'}:1: end_date: 2023-01-01 is before start_date "
+                        "2024-01-01"]
     assert workspace.warehouse_counts()["outcomes"] == 2
 
 
