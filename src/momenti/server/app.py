@@ -6,6 +6,7 @@ own SQLite library that must not meet the sqlite3 one in the same process (see s
 
 from __future__ import annotations
 
+import gc
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,6 +34,7 @@ from momenti.server.api import reviews as reviews_router
 from momenti.server.api import surveys as surveys_router
 from momenti.server.api import text as text_router
 from momenti.server.auth import authorize
+from momenti.server.leader import Leadership
 from momenti.server.route_permissions import undeclared
 from momenti.server.schemas import CREATE_MODELS
 from momenti.server.syncer import DebouncedSync
@@ -82,28 +84,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # empty schema makes a fresh server answer "no data" instead.
     with open_warehouse(settings.warehouse) as wh:
         ensure_schema(wh)
-    # The debounced signal of the event dispatcher (pipelines/events.py): many writes, one run. Embedded, it
-    # runs here and the job consumer's catch-up runs share its lock; with a separate `momenti worker`, each
-    # debounced signal queues one dispatch job for it.
-    syncer = DebouncedSync(ws.sync_written, settings.sync_debounce_s)
+    # The debounced signal of the event dispatcher (pipelines/events.py): many writes, one run. In the process
+    # that leads (server/leader.py: the only one, or one of `--workers N`) with embedded jobs, it runs here and
+    # the job consumer's catch-up runs share its lock; elsewhere (a follower, or a separate `momenti worker`)
+    # each debounced signal queues one dispatch job for whoever consumes the queue.
+    leader = Leadership(settings.data_dir)
+    role = {"leads": True}  # decided at start (lifespan); an app used without one does its own work, as before
+
+    def run_dispatch() -> object:
+        if settings.jobs_embedded and role["leads"]:
+            return ws.sync_written()
+        return jobs.enqueue_dispatch()
+
+    syncer = DebouncedSync(run_dispatch, settings.sync_debounce_s)
     jobs = JobRunner(ws, lock=syncer.lock, signal=syncer.touch)
-    if not settings.jobs_embedded:
-        syncer = DebouncedSync(jobs.enqueue_dispatch, settings.sync_debounce_s, lock=syncer.lock)
     writer = GroupWriter(ws)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Only a process that would run the jobs competes to lead (a follower of `--workers` does not).
+        role["leads"] = settings.jobs_embedded and leader.acquire_leadership()
+        _app.state.leads = role["leads"]
+        _app.state.known_questions.update(writes.known_question_keys(ws))  # the ingest path then asks the store nothing
         writer.start()
         syncer.start()
         syncer.touch()  # catch up with anything written while no server ran
-        if settings.jobs_embedded:
+        if settings.jobs_embedded and role["leads"]:
             jobs.start()
+        # The objects made so far (modules, the app, the text engines) live as long as the process: a full
+        # garbage collection walking them all paused every request of the process by ~100-200 ms under load
+        # (bench/http_ingest.py). Frozen, collections walk only what requests allocate.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
             writer.close()  # answer every queued write first
             jobs.stop()
-            syncer.close()  # flush pending API writes to the warehouse before exit
+            syncer.close()  # flush pending API writes to the warehouse (or queue their dispatch) before exit
+            leader.release()
             ws.close()
 
     # docs_url/redoc_url off: FastAPI's defaults load Swagger UI and ReDoc from a CDN; /docs is served below
@@ -118,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.syncer = syncer
     app.state.writer = writer
     app.state.jobs = jobs
+    app.state.leads = True
     app.state.token_cache = {}  # server/auth.py
     # server/web/auth_pages.py: MOMENTI_LOGIN_RATE_PER_MINUTE attempts per IP at once, then that many a minute;
     # the bucket is in the store, shared by every server process

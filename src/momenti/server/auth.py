@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
@@ -59,13 +59,18 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _token_principal(request: Request, secret: str) -> Principal:
-    cache: dict[str, tuple[float, Principal]] = request.app.state.token_cache
+def token_principal(state: Any, secret: str, cached_only: bool = False) -> Principal | None:
+    """The principal of a bearer `secret` for the app whose state is `state`; AuthError when the store knows no
+    such live token. `cached_only`: None instead of asking the store (a caller on the event loop then asks from a
+    thread)."""
+    cache: dict[str, tuple[float, Principal]] = state.token_cache
     now = time.monotonic()
     hit = cache.get(secret)
     if hit is not None and hit[0] > now:
         return hit[1]
-    ws = request.app.state.workspace
+    if cached_only:
+        return None
+    ws = state.workspace
     # A Core connection, not an ORM session: this runs on every API call not answered from the cache.
     with ws.engine.connect() as conn:
         token = verify_token(conn, secret)
@@ -90,7 +95,7 @@ def current_principal(request: Request) -> Principal | None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise AuthError("send 'Authorization: Bearer <token>'")
-        principal = _token_principal(request, secret.strip())
+        principal = token_principal(request.app.state, secret.strip())
     else:
         sid = request.cookies.get(SESSION_COOKIE)
         if sid:

@@ -15,11 +15,13 @@ from momenti.store.access import ApiToken
 from momenti.workspace import Workspace
 
 
-def get_workspace(request: Request) -> Workspace:
+# These dependencies are `async def` although they await nothing: FastAPI runs a plain `def` dependency in the
+# thread pool, a hop per dependency per request that the ingest path measurably paid (bench/http_ingest.py).
+async def get_workspace(request: Request) -> Workspace:
     return request.app.state.workspace
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.workspace.settings
 
 
@@ -29,10 +31,11 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _bearer = HTTPBearer(auto_error=False, description="An API token: `momenti token create NAME --scope ...`.")
 
 
-def get_token(request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None,
+async def get_token(request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None,
                                                     Depends(_bearer)]) -> ApiToken:
     """The API token of a write: server/auth.py has resolved and authorised it already (the route's
-    permission is a token-only one); `_credentials` only documents the bearer scheme in /docs."""
+    permission is a token-only one, and cached the principal on the request: no store query here);
+    `_credentials` only documents the bearer scheme in /docs."""
     principal = current_principal(request)
     if principal is None or principal.kind != "token":
         raise AuthError("this endpoint takes an API token: send 'Authorization: Bearer <token>'")

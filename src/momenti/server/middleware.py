@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from momenti.server.fast_ingest import FastIngest
 from momenti.server.svg_styles import presentation_attributes
 
 log = logging.getLogger("momenti.server")
@@ -176,9 +177,12 @@ def _nul_problem(scope: Scope) -> dict | None:
 
 
 def install(app: FastAPI) -> None:
-    """Add the three; the last added is the outermost, so the headers reach every answer, the 500 included."""
+    """Add the three (and the ingest fast path, server/fast_ingest.py); the last added is the outermost, so the
+    headers reach every answer, the 500 included."""
     ws = getattr(app.state, "workspace", None)
     https = ws is not None and ws.settings.public_url.lower().startswith("https://")
+    if ws is not None:
+        app.add_middleware(FastIngest, state=app.state)  # innermost: the three below apply to its answers
     app.add_middleware(RejectNul)
     app.add_middleware(CatchErrors)
     app.add_middleware(SecurityHeaders, https=https)

@@ -12,11 +12,13 @@ import path, which words every error the same way a file import does.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import queue
 import threading
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,7 @@ from momenti.ingest.quick import NotQuick, QuickChecker, QuickRows, write_quick
 from momenti.ingest.run import ImportSummary, question_infos, touchpoint_ids
 from momenti.ingest.specs import KINDS
 from momenti.ingest.write import StoreWriter
+from momenti.server.leader import writers_lock
 from momenti.store.raw import DbapiConnection
 from momenti.workspace import Workspace
 
@@ -53,6 +56,10 @@ class GroupWriter:
         self.groups = 0  # transactions written (tests and the health page read these)
         self.quick_batches = 0
         self.bulk_batches = 0
+        # Processes of one server group take turns on a file lock before SQLite's write lock (server/leader.py);
+        # PostgreSQL queues lock waiters itself.
+        self._turn: AbstractContextManager = (writers_lock(ws.settings.data_dir)
+                                              if ws.engine.dialect.name == "sqlite" else nullcontext())
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -74,6 +81,14 @@ class GroupWriter:
         job = _Job(kind, records)
         self._queue.put(job)
         return job.future.result()
+
+    async def write_async(self, kind: str, records: list[dict[str, Any]]) -> ImportSummary:
+        """`write` for a coroutine: the event loop goes on serving while the writer thread works."""
+        if self._thread is None:
+            self.start()
+        job = _Job(kind, records)
+        self._queue.put(job)
+        return await asyncio.wrap_future(job.future)
 
     # -- the writer thread ------------------------------------------------------------------------
 
@@ -126,24 +141,32 @@ class GroupWriter:
 
     def _write_group(self, kind: str, jobs: list[_Job]) -> None:
         try:
-            quick, bulk = self._check(jobs, utcnow())
-            if quick:
-                try:
-                    self._write_quick(kind, quick)
-                except Exception:  # e.g. a touchpoint deleted since the cache was read: let the bulk path judge
-                    log.warning("quick write of %d batch(es) failed; retrying one by one", len(quick),
-                                exc_info=True)
-                    self._reload()
-                    bulk = quick + bulk
-            for job in bulk:
-                self._write_bulk(job)
+            pending = jobs
+            while pending:
+                quick, bulk = self._check(pending, utcnow())
+                if quick:
+                    try:
+                        self._write_quick(kind, quick)
+                    except Exception:  # e.g. a touchpoint deleted since the cache was read: the bulk path judges
+                        log.warning("quick write of %d batch(es) failed; retrying one by one", len(quick),
+                                    exc_info=True)
+                        self._reload()
+                        for job in quick + bulk:
+                            self._write_bulk(job)
+                        return
+                if not bulk:
+                    return
+                # One through the bulk path, then the rest checked again: when the first writes of a new store
+                # all carry the same new answer key, the first creates its question and the others are quick.
+                self._write_bulk(bulk[0])
+                pending = bulk[1:]
         except BaseException as exc:  # never leave a request waiting
             for job in jobs:
                 if not job.future.done():
                     job.future.set_exception(exc)
 
     def _write_quick(self, kind: str, jobs: list[_Job]) -> None:
-        with StoreWriter(DbapiConnection(self.ws.engine)) as writer:
+        with self._turn, StoreWriter(DbapiConnection(self.ws.engine)) as writer:
             with writer.locked(kind):
                 counts = write_quick(writer, kind, [j.rows for j in jobs])  # type: ignore[misc]
         self.groups += 1
@@ -154,7 +177,8 @@ class GroupWriter:
 
     def _write_bulk(self, job: _Job) -> None:
         try:
-            summary = self.ws.import_records(job.kind, job.records, source="api", strict=True, sync=False)
+            with self._turn:
+                summary = self.ws.import_records(job.kind, job.records, source="api", strict=True, sync=False)
         except BaseException as exc:
             job.future.set_exception(exc)
             return

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from momenti.ingest.specs import KINDS
 from momenti.server.deps import JsonBody, TokenDep, WorkspaceDep
@@ -17,30 +19,40 @@ from momenti.store.models import Question
 from momenti.workspace import Workspace
 
 router = APIRouter(prefix="/api/v1", tags=["write"])
+_DECLARED_RESPONSE_FIELDS = frozenset(KINDS["responses"].names) | {KINDS["responses"].id_field}
 
 IdempotencyKeyHeader = Annotated[str | None, Header(
     alias="Idempotency-Key", description="Any unique string (e.g. a UUID). A retry with the same key and body "
     "replays the first answer (header `Idempotent-Replay: true`) and writes nothing; another body -> 409.")]
 
 
-def ingest(request: Request, ws: Workspace, kind: str, payload: Any, token_id: int) -> tuple[int, dict[str, Any]]:
-    """Validate and write; (status, body). Shape errors and value errors alike answer 422, nothing written."""
+async def ingest(request: Request, ws: Workspace, kind: str, payload: Any,
+                 token_id: int) -> tuple[int, dict[str, Any]]:
+    """Validate and write; (status, body). Shape errors and value errors alike answer 422, nothing written.
+
+    Runs on the event loop and awaits the writer thread (server/writer.py), which commits concurrent requests
+    together: no thread-pool hop on the common path. What asks the store (a new answer key) goes to the pool."""
     models = validate_items(kind, payload, ws.settings.api_max_batch)
     records = flatten(kind, models)
-    new = check_new_questions(request, ws, records, token_id) if KINDS[kind].answers else []
-    # The writer thread commits concurrent requests together (api/writer.py); the debounced sync then
-    # carries them to the warehouse.
-    summary = request.app.state.writer.write(kind, records)
+    new: list[str] = []
+    if KINDS[kind].answers and not _answer_keys(records) <= request.app.state.known_questions:
+        new = await run_in_threadpool(check_new_questions, request, ws, records, token_id)
+    summary = await request.app.state.writer.write_async(kind, records)
     if summary.rejected:
         raise BodyError(import_errors(kind, summary.errors, records))
     if new:
-        _credit(ws, new, token_id)
+        await run_in_threadpool(_credit, ws, new, token_id)
         request.app.state.known_questions.update(new)
     if summary.added:
-        request.app.state.syncer.touch()
+        request.app.state.syncer.touch()  # the debounced sync then carries them to the warehouse
     body = WriteResult(added=summary.added, duplicates=summary.duplicates,
                        ids=[r[KINDS[kind].id_field] for r in records])
     return (201 if summary.added else 200), body.model_dump()
+
+
+def _answer_keys(records: list[dict[str, Any]]) -> set[str]:
+    declared = _DECLARED_RESPONSE_FIELDS
+    return {k for r in records for k in r if k not in declared}
 
 
 def check_new_questions(request: Request, ws: Workspace, records: list[dict[str, Any]], token_id: int) -> list[str]:
@@ -48,13 +60,12 @@ def check_new_questions(request: Request, ws: Workspace, records: list[dict[str,
     permanent question, and classifying thousands of them would hold the single writer. A request may create
     at most MOMENTI_API_MAX_NEW_QUESTIONS, a token MOMENTI_API_MAX_NEW_QUESTIONS_PER_TOKEN over its life. The
     keys known are cached per app (questions are only added), so an ordinary write asks the store nothing."""
-    declared = set(KINDS["responses"].names) | {KINDS["responses"].id_field}
-    keys = {k for r in records for k in r if k not in declared}
+    keys = _answer_keys(records)
     known: set[str] = request.app.state.known_questions
     if keys <= known:
         return []
     with ws.session() as s:
-        known |= set(s.scalars(select(Question.key)))
+        known |= known_question_keys(ws, s)
         new = sorted(keys - known)
         made = int(s.scalar(select(func.count()).select_from(Question).where(
             Question.created_by_token == token_id)) or 0) if new else 0
@@ -72,6 +83,14 @@ def check_new_questions(request: Request, ws: Workspace, records: list[dict[str,
     return new
 
 
+def known_question_keys(ws: Workspace, session: Session | None = None) -> set[str]:
+    """Every answer key the store has a question for."""
+    if session is not None:
+        return set(session.scalars(select(Question.key)))
+    with ws.session() as s:
+        return set(s.scalars(select(Question.key)))
+
+
 def _credit(ws: Workspace, keys: list[str], token_id: int) -> None:
     """The keys this request created count against its token (a key someone else created first stays theirs)."""
     with ws.session() as s, s.begin():
@@ -80,19 +99,19 @@ def _credit(ws: Workspace, keys: list[str], token_id: int) -> None:
 
 
 def _endpoint(kind: str):  # noqa: ANN202
-    def write(request: Request, ws: WorkspaceDep, token: TokenDep, payload: JsonBody,
-              idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+    async def write(request: Request, ws: WorkspaceDep, token: TokenDep, payload: JsonBody,
+                    idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
         key = check_key(idempotency_key) if idempotency_key is not None else None
         where = f"POST {request.url.path}"
-        digest = canonical_hash(payload)
         if key is not None:
-            stored = lookup(ws.engine, token.id, key, where, digest)
+            digest = canonical_hash(payload)
+            stored = await run_in_threadpool(lookup, ws.engine, token.id, key, where, digest)
             if stored is not None:
                 return JSONResponse(stored.body, stored.status_code, headers={"Idempotent-Replay": "true"})
-        status, body = ingest(request, ws, kind, payload, token.id)
+        status, body = await ingest(request, ws, kind, payload, token.id)
         if key is not None:
             # Only successes are remembered (as Stripe does): a rejected body can be fixed and resent.
-            stored = remember(ws.engine, token.id, key, where, digest, status, body)
+            stored = await run_in_threadpool(remember, ws.engine, token.id, key, where, digest, status, body)
             if stored.body != body:  # a concurrent request with this key answered first: say what it said
                 return JSONResponse(stored.body, stored.status_code, headers={"Idempotent-Replay": "true"})
         return JSONResponse(body, status)
