@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -31,7 +32,8 @@ def journeys(ws: WorkspaceDep) -> dict:
 def health(ws: WorkspaceDep, request: Request) -> Any:
     syncer = request.app.state.syncer
     body = {"status": "ok", "version": momenti.__version__, "store": ws.engine.dialect.name,
-            "sync_pending": syncer.pending, "last_sync_error": syncer.last_error}
+            "sync_pending": syncer.pending, "last_sync_error": syncer.last_error, "process": os.getpid(),
+            "leads": bool(getattr(request.app.state, "leads", True))}
     try:
         with ws.engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -13,6 +13,10 @@ class HealthPublic(BaseModel):
     store: str = Field(..., description="The store's SQL dialect: sqlite or postgresql")
     sync_pending: bool = Field(..., description="Writes not yet carried to the warehouse")
     last_sync_error: str | None = None
+    process: int | None = Field(None, description="The id of the server process that answered (one of "
+                                "`momenti serve --workers N`)")
+    leads: bool | None = Field(None, description="Whether this process runs the background work (the job consumer "
+                               "and the sync); with --workers, a separate background process does")
 
 
 class TouchpointPublic(BaseModel):
