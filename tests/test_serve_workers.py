@@ -18,12 +18,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 import momenti
 from auth_helpers import add_user, make_token
 from browser_helpers import free_port
 from momenti.core.config import Settings
-from momenti.server.leader import FileLock, Leadership
+from momenti.core.locks import FileLock
+from momenti.server.leader import Leadership
 from momenti.server.topology import check_topology
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +62,7 @@ def test_two_processes_one_truth(tmp_path: Path) -> None:
     ws = momenti.open(data)
     ws.apply_journey(ROOT / "src/momenti/domains/journey_map/templates/bank.yaml")
     token = make_token(ws, "ingest")
+    reader = make_token(ws, "read")
     add_user(ws, "ada@example.com", "viewer")
     ws.close()
     port = free_port()
@@ -128,6 +131,13 @@ def test_two_processes_one_truth(tmp_path: Path) -> None:
         for t in threads:
             t.join()
         assert not failures, failures[:3]
+
+        # A scrape, whichever process answers it, counts the answers of both.
+        for _ in range(4):
+            text = httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {reader}"}, timeout=30).text
+            posted = sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
+                         if s.name == "momenti_http_requests_total" and s.labels["route"] == "/api/v1/responses")
+            assert posted == 880  # 800 records, 80 of them sent twice
 
         # The sign-in limit (3 attempts a minute per address, the successful one above included) is the group's:
         # counted per process, up to 6 attempts would get through.

@@ -40,7 +40,7 @@ def serve(
         # Child processes that import the app by name; the factory reads MOMENTI_* itself (inherited).
         from momenti.server.workers import run_workers
 
-        raise typer.Exit(run_workers(workers, options, background=settings.jobs_embedded))
+        raise typer.Exit(run_workers(workers, options, settings.data_dir, background=settings.jobs_embedded))
     if reload:
         uvicorn.run("momenti.server.app:create_app", factory=True, reload=True, **options)
     else:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import text
 
 from momenti.store.outbox import SURVEY_COMPLETED, TABLE_KINDS
+from momenti.store.turns import write_turn
 
 log = logging.getLogger("momenti.events")
 BATCH = 5_000  # events handed to a subscriber per call: a long backlog is handled in bounded steps
@@ -86,7 +87,7 @@ def pending(engine: Any, sub: Subscriber, limit: int = BATCH) -> list[Event]:
 def mark_delivered(engine: Any, name: str, events: list[Event]) -> None:
     if not events:
         return
-    with engine.begin() as conn:
+    with write_turn(engine), engine.begin() as conn:  # the ingest writers' turn too (store/turns.py)
         conn.execute(text("INSERT INTO outbox_delivered (subscriber, event_id) VALUES (:s, :e) "
                           "ON CONFLICT DO NOTHING"), [{"s": name, "e": e.id} for e in events])
 

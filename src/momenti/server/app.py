@@ -24,6 +24,7 @@ from momenti.core.config import Settings, get_settings
 from momenti.domains.surveys.abuse import login_bucket
 from momenti.pipelines.jobs import JobRunner
 from momenti.server import errors, middleware
+from momenti.server import metrics as metrics_route
 from momenti.server.api import analysis, contact, lifecycle, loyalty, meta, metrics, retention, writes
 from momenti.server.api import cases as cases_router
 from momenti.server.api import customers as customers_router
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(app.openapi())
 
     app.include_router(meta.router)
+    app.include_router(metrics_route.router)
     app.include_router(metrics.router)
     app.include_router(writes.router)
     app.include_router(journeys.router)

@@ -56,7 +56,8 @@ class CsrfRefused(ForbiddenError):
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """Answered as an API (401/403 JSON), not as a page (a redirect to /login): a scraper has no browser."""
+    return request.url.path.startswith("/api/") or request.url.path == "/metrics"
 
 
 def token_principal(state: Any, secret: str, cached_only: bool = False) -> Principal | None:

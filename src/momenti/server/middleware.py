@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from momenti.server.fast_ingest import FastIngest
+from momenti.server.metrics import RequestMetrics
 from momenti.server.svg_styles import presentation_attributes
 
 log = logging.getLogger("momenti.server")
@@ -186,3 +187,4 @@ def install(app: FastAPI) -> None:
     app.add_middleware(RejectNul)
     app.add_middleware(CatchErrors)
     app.add_middleware(SecurityHeaders, https=https)
+    app.add_middleware(RequestMetrics)  # outermost: every answer counted, with the status the client got

@@ -43,6 +43,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/openapi.json"): "signed_in", ("GET", "/docs"): "signed_in", ("POST", "/logout"): "signed_in",
     ("GET", "/api/v1/me"): "signed_in", ("PUT", "/api/v1/me/notifications"): "signed_in",
     **{("GET", p): "aggregates.read" for p in _AGGREGATE_GETS},
+    ("GET", "/metrics"): "aggregates.read",  # Prometheus: counts and queue depths, nothing about a customer
     ("POST", "/api/v1/query"): "aggregates.read",  # and KIND_PERMISSIONS of the kind asked
     ("GET", "/api/v1/text/comments"): "comments.read",
     ("GET", "/api/v1/paths/instances"): "customers.read", ("GET", "/api/v1/journeys/instances"): "customers.read",

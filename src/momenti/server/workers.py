@@ -24,9 +24,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("momenti.server.workers")
@@ -52,8 +54,8 @@ def _worker(options: dict[str, Any], loaded: Any, go: Any, ready: Any) -> None: 
     os.environ["MOMENTI_JOBS_EMBEDDED"] = "false"  # a follower: its writes queue dispatch jobs (module doc)
 
     from momenti.core.config import get_settings
+    from momenti.core.locks import FileLock
     from momenti.server.app import create_app  # the slow part, imports: done by every worker before any listens
-    from momenti.server.leader import FileLock
 
     with FileLock(get_settings().data_dir / STARTING_FILE):  # one at a time: the first migrates a new store
         app = create_app()
@@ -87,9 +89,6 @@ def _background(loaded: Any, go: Any, ready: Any) -> None:  # pragma: no cover -
     from momenti.server.leader import Leadership
     from momenti.workspace import Workspace
 
-    # Requests first: on a busy machine the sync and the analysis take the CPU the servers leave (they catch up
-    # when the load eases; what was written is in the store meanwhile).
-    os.nice(10)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -196,6 +195,12 @@ class Supervisor:
                     proc.join()
 
 
-def run_workers(workers: int, options: dict[str, Any], background: bool = True) -> int:
+def run_workers(workers: int, options: dict[str, Any], data_dir: Path, background: bool = True) -> int:
     """Serve with `workers` processes (and the background one) until SIGINT/SIGTERM; the exit code."""
+    # The processes' request counters, summed by whichever answers a scrape (server/metrics.py); a new group
+    # starts from zero, as a single process does.
+    metrics = Path(data_dir) / "metrics"
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     return Supervisor(workers, options, background).run()

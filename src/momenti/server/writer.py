@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,8 +29,8 @@ from momenti.ingest.quick import NotQuick, QuickChecker, QuickRows, write_quick
 from momenti.ingest.run import ImportSummary, question_infos, touchpoint_ids
 from momenti.ingest.specs import KINDS
 from momenti.ingest.write import StoreWriter
-from momenti.server.leader import writers_lock
 from momenti.store.raw import DbapiConnection
+from momenti.store.turns import write_turn
 from momenti.workspace import Workspace
 
 log = logging.getLogger("momenti.server.writer")
@@ -56,10 +56,9 @@ class GroupWriter:
         self.groups = 0  # transactions written (tests and the health page read these)
         self.quick_batches = 0
         self.bulk_batches = 0
-        # Processes of one server group take turns on a file lock before SQLite's write lock (server/leader.py);
-        # PostgreSQL queues lock waiters itself.
-        self._turn: AbstractContextManager = (writers_lock(ws.settings.data_dir)
-                                              if ws.engine.dialect.name == "sqlite" else nullcontext())
+        # Writers of a SQLite store take turns on a file lock before its write lock (store/turns.py). One lock
+        # object, kept: only this thread uses it.
+        self._turn: AbstractContextManager = write_turn(ws.engine)
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
