@@ -2,7 +2,7 @@
 
 `answers` is the fact table most metrics read: one row per answer, carrying its response's context
 (customer, touchpoint, time, channel) so that a metric is a filter and a group-by without joins.
-`score_daily` is a rollup (counts per day x touchpoint x channel x score question x score) kept up to date
+`score_daily` is a rollup (counts per day x touchpoint x channel x language x score question x score) kept up to date
 at each sync; every score metric is a function of those counts, so a dashboard never scans raw answers.
 It is append-only: each sync adds its own counts and readers sum them.
 """
@@ -45,10 +45,19 @@ TABLES: dict[str, ibis.Schema] = {
     }),
     "questions": ibis.schema({"question": "string", "kind": "string", "scale_min": "float64",
                               "scale_max": "float64"}),
+    # `language` last: added in place to a rollup of an older layout, which is then refolded from `answers`
     "score_daily": ibis.schema({"day": "date", "touchpoint": "string", "channel": "string", "question": "string",
-                                "score": "float64", "n": "int64"}),
+                                "score": "float64", "n": "int64", "language": "string"}),
     "_meta": ibis.schema({"key": "string", "value": "string"}),
 }
+
+# --- segment rollups (src/momenti/insights/scores/segment_rollup.py) ----------------------------------------
+# Counts per customer attribute value, made for an attribute the first time a score is cut by it and kept up to
+# date at each later question (the customers' attributes are current values, not history: a change rebuilds it).
+TABLES["segment_daily"] = ibis.schema({
+    "attr": "string", "value": "string", "day": "date", "touchpoint": "string", "channel": "string",
+    "language": "string", "question": "string", "score": "float64", "n": "int64",
+})
 
 # Questions whose answers feed the score rollup.
 SCORE_KINDS = ("nps", "csat", "ces")

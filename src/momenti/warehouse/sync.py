@@ -116,7 +116,7 @@ def shape(kind: str, facts: pa.Table, answers: pa.Table | None, dims: Dimensions
         qlist = ", ".join(sql_literal(q) for q in scores)
         out["score_daily"] = con.execute(f"""
             SELECT CAST(submitted_at AS DATE) AS day, touchpoint, channel, question, value_num AS score,
-                   count(*)::BIGINT AS n
+                   count(*)::BIGINT AS n, language
             FROM shaped_answers WHERE question IN ({qlist}) AND value_num IS NOT NULL
             GROUP BY ALL""").to_arrow_table()
     con.close()
@@ -131,21 +131,25 @@ def layout_fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _add_missing_columns(wh: WarehouseConnection, have: set[str]) -> None:
+def _add_missing_columns(wh: WarehouseConnection, have: set[str]) -> set[tuple[str, str]]:
     """Additive layout changes (a new column on an existing table) applied in place, so a warehouse made by an
-    earlier version keeps its data; the readers of a new column check their own freshness markers."""
+    earlier version keeps its data; the readers of a new column check their own freshness markers. The
+    (table, column) pairs added."""
     rows = wh.ibis.sql("SELECT table_name, column_name FROM information_schema.columns "
                        "WHERE table_schema = current_schema()").to_pyarrow().to_pylist()
     present: dict[str, set[str]] = {}
     for row in rows:
         present.setdefault(row["table_name"], set()).add(row["column_name"])
     mapper = wh.ibis.compiler.type_mapper
+    added = set()
     for name, schema in TABLES.items():
         if name not in have:
             continue
         for column, dtype in schema.items():
             if column not in present.get(name, set()):
                 wh.sql(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {mapper.from_ibis(dtype).sql(wh.ibis.name)}')
+                added.add((name, column))
+    return added
 
 
 def ensure_schema(wh: WarehouseConnection, rebuild: bool = False) -> bool:
@@ -164,8 +168,8 @@ def ensure_schema(wh: WarehouseConnection, rebuild: bool = False) -> bool:
         have = set()
         rebuild = True
     layout = layout_fingerprint()
-    if have and meta.get("layout") != layout:
-        _add_missing_columns(wh, have)
+    if have and meta.get("layout") != layout and ("score_daily", "language") in _add_missing_columns(wh, have):
+        refold_rollup(wh)  # its old rows carry no language: counted again from the answers, which hold them all
     for name, schema in TABLES.items():
         if name not in have:
             wh.ibis.create_table(name, schema=schema)
@@ -176,11 +180,28 @@ def ensure_schema(wh: WarehouseConnection, rebuild: bool = False) -> bool:
     return rebuild
 
 
+ROLLUP_KEYS = ["day", "touchpoint", "channel", "language", "question", "score"]
+
+
 def compact_rollup(wh: WarehouseConnection) -> None:
     """Fold the counts each sync appended into one row per key (readers sum either way; this keeps it small)."""
     t = wh.table("score_daily")
-    keys = ["day", "touchpoint", "channel", "question", "score"]
-    folded = t.group_by(keys).aggregate(n=t.n.sum().cast("int64"))
+    _replace_rollup(wh, t.group_by(ROLLUP_KEYS).aggregate(n=t.n.sum().cast("int64")))
+
+
+def refold_rollup(wh: WarehouseConnection) -> None:
+    """The rollup counted again from `answers` (every score answer is kept there: retention never purges
+    scores, an erase rebuilds everything): for a rollup of an older layout, which lacked a key."""
+    a, q = wh.table("answers"), wh.table("questions")
+    scores = q.filter(q.kind.isin(SCORE_KINDS)).select("question")
+    a = a.filter(a.value_num.notnull() & a.question.isin(scores.question))
+    a = a.select(day=a.submitted_at.cast("date"), touchpoint=a.touchpoint, channel=a.channel, language=a.language,
+                 question=a.question, score=a.value_num)
+    _replace_rollup(wh, a.group_by(ROLLUP_KEYS).aggregate(n=a.count().cast("int64")))
+
+
+def _replace_rollup(wh: WarehouseConnection, folded: ibis.Table) -> None:
+    folded = folded.select(list(TABLES["score_daily"].names))  # the table's column order: inserted by position
     if wh.is_duckdb:
         with wh.transaction():
             wh.duck.execute("CREATE TEMP TABLE _folded AS " + wh.ibis.compile(folded))

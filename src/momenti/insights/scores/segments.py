@@ -67,13 +67,13 @@ def add_segment(wh: WarehouseConnection, t: ibis.Table, dim: str, ts: str = "ts"
         j = t.left_join(fs, t[customer] == fs._fs_customer)
         return j.mutate(**{name: _derived(attr, j[ts].cast("timestamp"), j._first_seen)}).drop(
             "_fs_customer", "_first_seen")
-    _check_not_an_outcome_column(wh, attr)
+    check_attribute(wh, attr)
     ca = wh.table("customer_attributes")
     seg = ca.filter(ca.attr == attr).select(_seg_customer=ca.customer_id, **{name: ca.value})
     return t.left_join(seg, t[customer] == seg._seg_customer).drop("_seg_customer")
 
 
-def _check_not_an_outcome_column(wh: WarehouseConnection, attr: str) -> None:
+def check_attribute(wh: WarehouseConnection, attr: str) -> None:
     """An extra column of an outcomes file is kept with the outcome, not as a customer attribute: a segment
     named after one would come back empty without a word, so say where such a column has to go."""
     if wh.rows(f'SELECT 1 FROM "customer_attributes" WHERE attr = {sql_literal(attr)} LIMIT 1'):
