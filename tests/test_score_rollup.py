@@ -50,6 +50,10 @@ def test_language_cuts_come_from_the_rollup(tmp_path: Path) -> None:
         # a derived segment (per moment, from first_seen) is not an attribute: raw answers
         assert '"answers"' in ws.explain("nps", by=["touchpoint", "segment:lifecycle"], period="month")
         pd.testing.assert_frame_equal(_asked(ws), _expected(rows))
+        # asked again: from the question's compiled SQL (query.py), the same frame, types included
+        for by in (["touchpoint", "language"], ["segment:tier"], []):
+            first, again = ws.nps(by=by, period="month"), ws.nps(by=by, period="month")
+            pd.testing.assert_frame_equal(first, again)
         only_en = ws.nps(by=["touchpoint"], filters={"language": ["en"]})
         assert int(only_en["n"].sum()) == sum(1 for r in rows if r["language"] == "en")
     finally:

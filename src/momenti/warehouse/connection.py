@@ -24,9 +24,10 @@ from momenti.warehouse.schema import TABLES
 
 
 class WarehouseConnection:
-    def __init__(self, backend: BaseBackend, is_duckdb: bool) -> None:
+    def __init__(self, backend: BaseBackend, is_duckdb: bool, url: str = "") -> None:
         self.ibis = backend
         self.is_duckdb = is_duckdb
+        self.url = url  # which warehouse: part of the key of what is cached about its questions
 
     @property
     def duck(self):  # noqa: ANN201 - the raw duckdb connection
@@ -159,7 +160,7 @@ def open_warehouse(url: str, wait_s: float = 120.0) -> Iterator[WarehouseConnect
             con = shared.con.cursor() if shared is not None else _connect_duckdb(None, wait_s)
             con.execute("SET TimeZone='UTC'")
             con.execute("SET enable_progress_bar = false")  # never a progress bar on a user's terminal
-            conn = WarehouseConnection(ibis.duckdb.from_connection(con), True)
+            conn = WarehouseConnection(ibis.duckdb.from_connection(con), True, url)
             try:
                 yield conn
             finally:
@@ -168,7 +169,7 @@ def open_warehouse(url: str, wait_s: float = 120.0) -> Iterator[WarehouseConnect
             if shared is not None:
                 shared.release(path.resolve())
         return
-    conn = WarehouseConnection(ibis.connect(url), False)
+    conn = WarehouseConnection(ibis.connect(url), False, url)
     try:
         yield conn
     finally:
