@@ -26,12 +26,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from momenti.core.errors import AuthError
 from momenti.ingest.specs import KINDS
 from momenti.server.auth import token_principal
-from momenti.server.records import BodyError, flatten, parse_json, validate_items
+from momenti.server.records import BodyError, answer_keys, flatten, parse_json, validate_items
 from momenti.server.route_permissions import permission_of
 from momenti.server.schemas import WriteResult
 
 PATHS = {f"/api/v1/{kind}": kind for kind in ("responses", "events", "feedback")}
-_DECLARED = frozenset(KINDS["responses"].names) | {KINDS["responses"].id_field}
 
 
 class FastIngest:
@@ -75,7 +74,7 @@ class FastIngest:
             records = flatten(kind, validate_items(kind, parse_json(body), ws.settings.api_max_batch))
         except BodyError:
             return None
-        if KINDS[kind].answers and not {k for r in records for k in r if k not in _DECLARED} <= state.known_questions:
+        if KINDS[kind].answers and not answer_keys(records) <= state.known_questions:
             return None
         summary = await state.writer.write_async(kind, records)
         if summary.rejected:  # nothing was written: the route writes nothing either and words the refusal

@@ -105,6 +105,14 @@ def parse_json(raw: bytes) -> Any:
     return payload
 
 
+_DECLARED_RESPONSE_FIELDS = frozenset(KINDS["responses"].names) | {KINDS["responses"].id_field}
+
+
+def answer_keys(records: list[dict[str, Any]]) -> set[str]:
+    """The answer keys (questions) of flattened response records: every field a response does not declare."""
+    return {k for r in records for k in r if k not in _DECLARED_RESPONSE_FIELDS}
+
+
 def canonical_hash(payload: Any) -> str:
     """Hash of the parsed body, so whitespace or key order do not make a retry look different."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

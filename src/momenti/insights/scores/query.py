@@ -78,11 +78,16 @@ class MetricQuery:
     def uses_rollup(self) -> bool:
         return all(d in ROLLUP_DIMENSIONS for d in [*self.by, *self.filters])
 
+    @property
+    def segment_attribute(self) -> str | None:
+        """The customer attribute whose rollup answers the question (segment_rollup.py), if one does."""
+        return None if self.uses_rollup else rollup_attribute(self.by, self.filters, ROLLUP_DIMENSIONS)
+
 
 def score_source(wh: WarehouseConnection, q: MetricQuery) -> ibis.Table:
     """A relation of (ts, dimensions..., score, n): from the rollup when it can answer, else raw answers."""
     question = q.question or q.metric
-    attr = None if q.uses_rollup else rollup_attribute(q.by, q.filters, ROLLUP_DIMENSIONS)
+    attr = q.segment_attribute
     segmented = segment_counts(wh, attr, question) if attr is not None else None
     if segmented is not None:  # a cut by one customer attribute: its rollup (segment_rollup.py)
         t = segmented
@@ -154,7 +159,7 @@ def _compiled(wh: WarehouseConnection, q: MetricQuery) -> tuple[str, ibis.Schema
         if hit is not None:
             _COMPILED.move_to_end((wh.url, repr(q)))
     if hit is not None:
-        attr = None if q.uses_rollup else rollup_attribute(q.by, q.filters, ROLLUP_DIMENSIONS)
+        attr = q.segment_attribute
         if attr is not None:
             segment_counts(wh, attr, q.question or q.metric)
     return hit

@@ -13,13 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from momenti.ingest.specs import KINDS
 from momenti.server.deps import JsonBody, TokenDep, WorkspaceDep
 from momenti.server.idempotency import check_key, lookup, remember
-from momenti.server.records import BodyError, canonical_hash, flatten, import_errors, validate_items
+from momenti.server.records import BodyError, answer_keys, canonical_hash, flatten, import_errors, validate_items
 from momenti.server.schemas import CREATE_MODELS, WriteResult
 from momenti.store.models import Question
 from momenti.workspace import Workspace
 
 router = APIRouter(prefix="/api/v1", tags=["write"])
-_DECLARED_RESPONSE_FIELDS = frozenset(KINDS["responses"].names) | {KINDS["responses"].id_field}
 
 IdempotencyKeyHeader = Annotated[str | None, Header(
     alias="Idempotency-Key", description="Any unique string (e.g. a UUID). A retry with the same key and body "
@@ -35,7 +34,7 @@ async def ingest(request: Request, ws: Workspace, kind: str, payload: Any,
     models = validate_items(kind, payload, ws.settings.api_max_batch)
     records = flatten(kind, models)
     new: list[str] = []
-    if KINDS[kind].answers and not _answer_keys(records) <= request.app.state.known_questions:
+    if KINDS[kind].answers and not answer_keys(records) <= request.app.state.known_questions:
         new = await run_in_threadpool(check_new_questions, request, ws, records, token_id)
     summary = await request.app.state.writer.write_async(kind, records)
     if summary.rejected:
@@ -50,17 +49,12 @@ async def ingest(request: Request, ws: Workspace, kind: str, payload: Any,
     return (201 if summary.added else 200), body.model_dump()
 
 
-def _answer_keys(records: list[dict[str, Any]]) -> set[str]:
-    declared = _DECLARED_RESPONSE_FIELDS
-    return {k for r in records for k in r if k not in declared}
-
-
 def check_new_questions(request: Request, ws: Workspace, records: list[dict[str, Any]], token_id: int) -> list[str]:
     """The answer keys of `records` that are new, refused (422) beyond the caps: every new key becomes a
     permanent question, and classifying thousands of them would hold the single writer. A request may create
     at most MOMENTI_API_MAX_NEW_QUESTIONS, a token MOMENTI_API_MAX_NEW_QUESTIONS_PER_TOKEN over its life. The
     keys known are cached per app (questions are only added), so an ordinary write asks the store nothing."""
-    keys = _answer_keys(records)
+    keys = answer_keys(records)
     known: set[str] = request.app.state.known_questions
     if keys <= known:
         return []
