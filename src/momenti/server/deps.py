@@ -9,7 +9,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from momenti.core.config import Settings
 from momenti.core.errors import AuthError
+from momenti.domains.access.permissions import AGGREGATE_ONLY_ROLES
 from momenti.server.auth import current_principal
+from momenti.server.disclosure import AggregateView
 from momenti.server.records import BodyError, parse_json
 from momenti.store.access import ApiToken
 from momenti.workspace import Workspace
@@ -18,7 +20,14 @@ from momenti.workspace import Workspace
 # These dependencies are `async def` although they await nothing: FastAPI runs a plain `def` dependency in the
 # thread pool, a hop per dependency per request that the ingest path measurably paid (bench/http_ingest.py).
 async def get_workspace(request: Request) -> Workspace:
-    return request.app.state.workspace
+    """The workspace, or for an aggregate-only reader (the viewer role) the view of it that withholds small
+    groups from every answer (server/disclosure.py). The caller is the one server/auth.py resolved for the
+    route's permission; a public route resolves nobody and serves no aggregate."""
+    ws = request.app.state.workspace
+    principal = request.scope.get("principal")
+    if principal is not None and principal.role in AGGREGATE_ONLY_ROLES:
+        return AggregateView(ws)  # type: ignore[return-value] - the same methods, answers withheld
+    return ws
 
 
 async def get_settings(request: Request) -> Settings:

@@ -42,10 +42,12 @@ def dfg_dot(dfg: pd.DataFrame, activities: pd.DataFrame, start: pd.DataFrame, en
             metric: str = "count", min_count: int = 1, title: str | None = None) -> str:
     """DOT text of a DFG: activity boxes (with their event counts), edges labelled with the pair count or a
     time (metric mean/median/p90), a start circle feeding the start activities and an end circle fed by the
-    end activities. Edge width grows with the log of the count. Pairs below `min_count` are left out."""
+    end activities. Edge width grows with the log of the count. Pairs, activities and start/end arrows below
+    `min_count` are left out."""
     if metric not in METRICS:
         raise InputError(f"graph metric {metric!r}: choose one of {', '.join(METRICS)}")
     edges = dfg[dfg["count"] >= min_count]
+    activities, start, end = (t[t["count"] >= min_count] for t in (activities, start, end))
     top = max([1, *edges["count"].tolist(), *start["count"].tolist(), *end["count"].tolist()])
     ids = {a: f"a{i}" for i, a in enumerate(activities["activity"])}
 

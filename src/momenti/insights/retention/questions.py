@@ -10,6 +10,7 @@ import pandas as pd
 
 from momenti.core.errors import InputError
 from momenti.insights.base import WorkspaceQuestions
+from momenti.insights.disclosure import withhold_small_groups
 from momenti.insights.retention import data as rd
 
 
@@ -70,9 +71,10 @@ class RetentionQuestions(WorkspaceQuestions):
         return _rt().cox(frame, covs, self.settings.confidence)
 
     def survival_plot(self, path: str | Path | None = None, by: str | None = "nps_category", fmt: str | None = None,
-                      **options: object) -> bytes:
+                      min_group: int = 0, **options: object) -> bytes:
         """Kaplan-Meier curves as PNG or SVG (from ``fmt`` or the file's suffix); written to ``path`` when given.
-        Returns the bytes."""
+        Returns the bytes. ``min_group``: groups smaller than this are left out and each curve stops where
+        fewer are at risk (insights/disclosure.py; the table of numbers at risk is then left out too)."""
         from momenti.insights.retention.plot import FORMATS, km_figure
 
         fmt = fmt or (Path(path).suffix.lstrip(".").lower() if path is not None else "svg")
@@ -81,7 +83,11 @@ class RetentionQuestions(WorkspaceQuestions):
         frame = self._retention_frame(by, **options)  # type: ignore[arg-type]
         curves = _rt().km_curves(frame, self.settings.confidence)
         summary = _rt().summary(frame, self.settings.confidence, self.settings.min_n)
-        data = km_figure(curves, summary, fmt, title=f"Retention by {by}" if by else "Retention", frame=frame)
+        if min_group > 0:
+            summary = withhold_small_groups(summary, min_group).dropna(subset=["events"])
+            curves = withhold_small_groups(curves[curves["group"].isin(summary["group"])], min_group)
+        data = km_figure(curves, summary, fmt, title=f"Retention by {by}" if by else "Retention",
+                         frame=None if min_group > 0 else frame)
         if path is not None:
             Path(path).write_bytes(data)
         return data

@@ -39,10 +39,15 @@ UtcTime = Annotated[dt.datetime, PlainSerializer(_utc_text, return_type=str, whe
                                    mode="serialization")]
 
 
+_WITHHELD = Field(None, description="Only for a reader of aggregates only (the viewer role): true when the group "
+                  "is under MOMENTI_MIN_N, its measures then null (rows counted in `count` are left out instead)")
+
+
 class Row(BaseModel):
     """A table row whose columns are all known: an unknown one is an error (a test then says to document it)."""
 
     model_config = ConfigDict(extra="forbid")
+    withheld: bool | None = _WITHHELD
 
 
 class OpenRow(BaseModel):
@@ -52,6 +57,7 @@ class OpenRow(BaseModel):
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"description": "Group columns first (one per "
                                                                 "`by` dimension and `period`), then these."})
+    withheld: bool | None = _WITHHELD
 
     @model_serializer(mode="wrap")
     # No return annotation: pydantic would take it as the serialized schema and /docs would lose the fields.

@@ -26,7 +26,6 @@ from momenti.server.web.dashboard.pages import Page, Panel
 from momenti.workspace import Workspace
 
 FILTER_DIMS = ("journey", "touchpoint", "channel")
-KEEP_WHEN_WITHHELD = {"n", "small_sample", "withheld"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,21 +64,6 @@ def panel_query(panel: Panel, filters: Filters, wanted: QueryFilters | None = No
     return doc
 
 
-def _withhold(rows: list[dict[str, Any]], min_n: int) -> int:
-    """Blank the numbers of groups under the minimum size; returns how many were withheld."""
-    count = 0
-    for row in rows:
-        n = row.get("n")
-        small = bool(row.get("small_sample")) or (isinstance(n, (int, float)) and n < min_n)
-        if small:
-            count += 1
-            for k in list(row):
-                if k not in KEEP_WHEN_WITHHELD and isinstance(row[k], (int, float)) and not isinstance(row[k], bool):
-                    row[k] = None
-            row["withheld"] = True
-    return count
-
-
 def page_data(ws: Workspace, page: Page, filters: Filters, principal: Principal, lang: str) -> dict[str, Any]:
     allowed = [p for p in page.panels if principal.allows(p.permission)]
     wanted = filters.query_filters()
@@ -94,7 +78,7 @@ def page_data(ws: Workspace, page: Page, filters: Filters, principal: Principal,
             item.update(query=doc, rows=[], columns=[], error=str(answer))
         else:
             rows = records(answer)
-            withheld = _withhold(rows, ws.settings.min_n) if aggregate_only else 0
+            withheld = int(answer.attrs.get("withheld", 0))  # an aggregate-only reader's view withholds
             meta = answer.attrs.get("query", {})  # the normalised parameters, as the protocol parsed them
             item.update(query={"kind": panel.kind, **meta.get("parameters", {})}, rows=rows,
                         columns=[str(c) for c in answer.columns], withheld=withheld, n=plain(meta.get("n")),

@@ -41,7 +41,7 @@ def serve_page(request: Request, ws: Any, principal: Any, page: Page, lang: str,
         panel = next((p for p in data["panels"] if p["key"] == key), None)
         if panel is None:
             raise NotFoundError(f"panel {key!r}: choose one of {', '.join(p['key'] for p in data['panels'])}")
-        columns = panel["columns"] + (["withheld"] if any("withheld" in r for r in panel["rows"]) else [])
+        columns = panel["columns"]  # a viewer's answers carry their `withheld` column already
         return table_download(pd.DataFrame(panel["rows"], columns=columns), f"{page.key}-{panel['key']}", fmt)
     specs = {p.key: p for p in page.panels}
     charts = {p["key"]: Markup(svg.chart(specs[p["key"]], p["rows"], lang)) for p in data["panels"]}
