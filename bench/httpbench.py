@@ -30,6 +30,13 @@ def free_port() -> int:
 def momenti_server(data: Path, **env: str) -> Iterator[int]:
     """`momenti serve` on the data directory `data` (extra environment `env`); yields its port once
     /api/v1/health answers. Stopped with SIGINT: graceful, the pending warehouse sync is flushed."""
+    with momenti_process(data, **env) as (port, _):
+        yield port
+
+
+@contextmanager
+def momenti_process(data: Path, **env: str) -> Iterator[tuple[int, subprocess.Popen]]:
+    """momenti_server, yielding the port and the server's process (to read its memory, say)."""
     port = free_port()
     server = subprocess.Popen([str(Path(sys.executable).parent / "momenti"), "serve", "--port", str(port)],
                               env={**os.environ, "MOMENTI_DATA_DIR": str(data), **env},
@@ -41,7 +48,7 @@ def momenti_server(data: Path, **env: str) -> Iterator[int]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        yield port
+        yield port, server
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)

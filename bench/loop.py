@@ -295,7 +295,7 @@ def _pcts(times: list[float]) -> tuple[float, float]:
 
 
 def part_queue(m: int, repeat: int = 30) -> float:
-    from pages import PASSWORD, _get, _sign_in
+    from pages import PASSWORD, _get, sign_in
     from sqlalchemy import create_engine, select
 
     import momenti
@@ -335,7 +335,7 @@ def part_queue(m: int, repeat: int = 30) -> float:
         worst_default = 0.0
         with serving(app) as base:
             port = int(base.rsplit(":", 1)[1])
-            cookie = _sign_in(port)
+            cookie = sign_in(port)
             print(f"{'page':42} {'rows':>6} {'p50':>8} {'p95':>8} {'bare p50':>9} {'bare p95':>9} {'ratio':>7} "
                   f"{'size':>9}")
             for path, team in (("/cases", None), ("/cases?team=Rete%20filiali&sla=breached", "Rete filiali")):

@@ -38,7 +38,8 @@ def _get(port: int, path: str, cookie: str) -> tuple[int, bytes, float]:
     return r.status, body, elapsed
 
 
-def _sign_in(port: int) -> str:
+def sign_in(port: int) -> str:
+    """The session cookie of bench@example.com signed in through the /login form."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("GET", "/login")
     r = conn.getresponse()
@@ -71,7 +72,7 @@ def run(data_dir: Path) -> None:
     app = create_app(get_settings(data_dir=data_dir))
     with serving(app) as base:
         port = int(base.rsplit(":", 1)[1])
-        cookie = _sign_in(port)
+        cookie = sign_in(port)
         print(f"{'page':11s} {'cold (baseline)':>16s} {'warm p50':>9s} {'warm p95':>9s} {'ratio':>7s} {'size':>9s}")
         worst = 0.0
         for page in PAGES:
