@@ -133,9 +133,7 @@ def warehouse(url: str) -> SparkWarehouse:
     with _LOCK:
         found = _OPEN.get(root)
         if found is None:
-            with warnings.catch_warnings():  # "PySpark does not yet fully support pandas >= 3.0.0": it runs here
-                warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
-                found = _OPEN[root] = SparkWarehouse(root, _base_session(root).newSession())
+            found = _OPEN[root] = SparkWarehouse(root, _base_session(root).newSession())
         return found
 
 
