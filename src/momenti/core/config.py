@@ -141,6 +141,8 @@ class Settings(BaseSettings):
     @cached_property
     def warehouse(self) -> str:
         if self.warehouse_url:
+            if self.warehouse_url.rstrip("/") == "pyspark://local":  # a local Spark session: tables in the data dir
+                return f"pyspark://local{(self.data_dir / 'spark-warehouse').resolve()}"
             return self.warehouse_url
         return f"duckdb://{(self.data_dir / 'warehouse.duckdb').resolve()}"
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import ibis
@@ -22,12 +23,27 @@ from ibis.backends import BaseBackend
 from momenti.core.sql import sql_literal
 from momenti.warehouse.schema import TABLES
 
+if TYPE_CHECKING:
+    from momenti.warehouse.spark import SparkWarehouse
+
+SPARK_SCHEME = "pyspark://"
+
 
 class WarehouseConnection:
-    def __init__(self, backend: BaseBackend, is_duckdb: bool, url: str = "") -> None:
+    """One operation's warehouse. Beside the Ibis backend (`.ibis`), the few statements Ibis does not cover
+    (deletes, updates, layout changes, raw reads), each written once per engine: DuckDB, a SQL server such as
+    PostgreSQL, and Spark (`.spark`, momenti.warehouse.spark: Parquet tables without DELETE or UPDATE)."""
+
+    def __init__(self, backend: BaseBackend, is_duckdb: bool, url: str = "",
+                 spark: SparkWarehouse | None = None) -> None:
         self.ibis = backend
         self.is_duckdb = is_duckdb
         self.url = url  # which warehouse: part of the key of what is cached about its questions
+        self.spark = spark
+
+    @property
+    def is_spark(self) -> bool:
+        return self.spark is not None
 
     @property
     def duck(self):  # noqa: ANN201 - the raw duckdb connection
@@ -37,7 +53,21 @@ class WarehouseConnection:
         return self.ibis.table(name)
 
     def tables(self) -> set[str]:
+        if self.spark is not None:
+            return self.spark.tables()
         return set(self.ibis.list_tables())
+
+    def create_table(self, name: str, schema: ibis.Schema) -> None:
+        if self.spark is not None:
+            self.spark.create(name)
+        else:
+            self.ibis.create_table(name, schema=schema)
+
+    def drop_table(self, name: str) -> None:
+        if self.spark is not None:
+            self.spark.drop(name)
+        else:
+            self.ibis.drop_table(name)
 
     def insert(self, name: str, data: pa.Table) -> None:
         if not data.num_rows:
@@ -47,15 +77,39 @@ class WarehouseConnection:
             self.duck.register("_incoming", data)
             self.duck.execute(f'INSERT INTO "{name}" SELECT * FROM _incoming')
             self.duck.unregister("_incoming")
+        elif self.spark is not None:
+            self.spark.append(name, data.cast(TABLES[name].to_pyarrow()))
         else:
             self.ibis.insert(name, ibis.memtable(data.cast(TABLES[name].to_pyarrow())))
 
     def sql(self, statement: str) -> None:
         if self.is_duckdb:
             self.duck.execute(statement)
+        elif self.spark is not None:
+            self.spark.sql(statement)
         else:
             with self.ibis.raw_sql(statement):
                 pass
+
+    def delete_rows(self, name: str, where: str | None = None) -> None:
+        """DELETE FROM name [WHERE where]: `where` is SQL over the table's own columns (no subquery; for one,
+        `delete_in`)."""
+        if self.spark is not None:
+            if where is None:
+                self.spark.delete_all(name)
+            else:
+                self.spark.delete_where(name, where)
+            return
+        self.sql(f'DELETE FROM "{name}"' + (f" WHERE {where}" if where is not None else ""))
+
+    def delete_in(self, name: str, columns: list[str], query: str) -> None:
+        """DELETE FROM name WHERE (columns) IN (query): the rows whose columns equal one of the query's rows
+        (a row with a NULL among them is kept, as by IN)."""
+        if self.spark is not None:
+            self.spark.delete_in(name, columns, query)
+            return
+        cols = ", ".join(f'"{c}"' for c in columns)
+        self.sql(f'DELETE FROM "{name}" WHERE {cols if len(columns) == 1 else f"({cols})"} IN ({query})')
 
     def delete_keys(self, name: str, column: str, keys: pa.Array | pa.ChunkedArray) -> None:
         """Delete the rows of `name` whose `column` is one of `keys` (rows about to be replaced)."""
@@ -63,6 +117,9 @@ class WarehouseConnection:
             self.duck.register("_changed", pa.table({column: keys}))
             self.duck.execute(f'DELETE FROM "{name}" WHERE "{column}" IN (SELECT "{column}" FROM _changed)')
             self.duck.unregister("_changed")
+            return
+        if self.spark is not None:
+            self.spark.delete_keys(name, column, keys)
             return
         values = keys.to_pylist()
         for i in range(0, len(values), 2000):  # bounded statements
@@ -73,8 +130,35 @@ class WarehouseConnection:
         """Rows of a small SQL query, without Ibis's compile step (a few ms that every question would pay)."""
         if self.is_duckdb:
             return self.duck.execute(sql).fetchall()
+        if self.spark is not None:
+            return self.spark.rows(sql)
         with self.ibis.raw_sql(sql) as cur:
             return list(cur.fetchall())
+
+    def arrow(self, sql: str) -> pa.Table:
+        """The rows of a query as Arrow (DuckDB and Spark)."""
+        if self.spark is not None:
+            return self.spark.arrow(sql)
+        return self.duck.execute(sql).to_arrow_table()
+
+    def present_columns(self) -> dict[str, set[str]]:
+        """Per table, the columns it has (what an older layout lacks is the rest)."""
+        if self.spark is not None:
+            return self.spark.present_columns()
+        rows = self.ibis.sql("SELECT table_name, column_name FROM information_schema.columns "
+                             "WHERE table_schema = current_schema()").to_pyarrow().to_pylist()
+        present: dict[str, set[str]] = {}
+        for row in rows:
+            present.setdefault(row["table_name"], set()).add(row["column_name"])
+        return present
+
+    def add_column(self, name: str, column: str, dtype: ibis.DataType) -> None:
+        """ALTER TABLE ADD COLUMN. Spark needs none: its tables are registered with the layout's columns, and a
+        Parquet file without one reads it as NULL."""
+        if self.spark is not None:
+            return
+        mapper = self.ibis.compiler.type_mapper
+        self.sql(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {mapper.from_ibis(dtype).sql(self.ibis.name)}')
 
     def scalar(self, expr: ibis.Expr) -> object:
         return expr.execute()
@@ -168,6 +252,12 @@ def open_warehouse(url: str, wait_s: float = 120.0) -> Iterator[WarehouseConnect
         finally:
             if shared is not None:
                 shared.release(path.resolve())
+        return
+    if url.startswith(SPARK_SCHEME):  # one session per process and directory, kept open (momenti.warehouse.spark)
+        from momenti.warehouse.spark import warehouse
+
+        spark = warehouse(url)
+        yield WarehouseConnection(spark.ibis, False, url, spark)
         return
     conn = WarehouseConnection(ibis.connect(url), False, url)
     try:

@@ -16,5 +16,5 @@ def marks(wh: WarehouseConnection, *keys: str) -> tuple[int, list[str | None]]:
 
 
 def set_meta(wh: WarehouseConnection, key: str, value: object) -> None:
-    wh.sql(f'DELETE FROM "_meta" WHERE key = {sql_literal(key)}')
+    wh.delete_rows("_meta", f"key = {sql_literal(key)}")
     wh.insert("_meta", pa.table({"key": [key], "value": [str(value)]}))

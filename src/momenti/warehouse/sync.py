@@ -135,19 +135,14 @@ def _add_missing_columns(wh: WarehouseConnection, have: set[str]) -> set[tuple[s
     """Additive layout changes (a new column on an existing table) applied in place, so a warehouse made by an
     earlier version keeps its data; the readers of a new column check their own freshness markers. The
     (table, column) pairs added."""
-    rows = wh.ibis.sql("SELECT table_name, column_name FROM information_schema.columns "
-                       "WHERE table_schema = current_schema()").to_pyarrow().to_pylist()
-    present: dict[str, set[str]] = {}
-    for row in rows:
-        present.setdefault(row["table_name"], set()).add(row["column_name"])
-    mapper = wh.ibis.compiler.type_mapper
+    present = wh.present_columns()
     added = set()
     for name, schema in TABLES.items():
         if name not in have:
             continue
         for column, dtype in schema.items():
             if column not in present.get(name, set()):
-                wh.sql(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {mapper.from_ibis(dtype).sql(wh.ibis.name)}')
+                wh.add_column(name, column, dtype)
                 added.add((name, column))
     return added
 
@@ -164,7 +159,7 @@ def ensure_schema(wh: WarehouseConnection, rebuild: bool = False) -> bool:
     if rebuild or (have and meta.get("schema_version") != str(SCHEMA_VERSION)):
         for name in TABLES:
             if name in have:
-                wh.ibis.drop_table(name)
+                wh.drop_table(name)
         have = set()
         rebuild = True
     layout = layout_fingerprint()
@@ -172,7 +167,7 @@ def ensure_schema(wh: WarehouseConnection, rebuild: bool = False) -> bool:
         refold_rollup(wh)  # its old rows carry no language: counted again from the answers, which hold them all
     for name, schema in TABLES.items():
         if name not in have:
-            wh.ibis.create_table(name, schema=schema)
+            wh.create_table(name, schema)
     if "_meta" not in have:
         wh.insert("_meta", pa.table({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}))
     if meta.get("layout") != layout:
@@ -208,9 +203,11 @@ def _replace_rollup(wh: WarehouseConnection, folded: ibis.Table) -> None:
             wh.duck.execute("DELETE FROM score_daily")
             wh.duck.execute("INSERT INTO score_daily SELECT * FROM _folded")
             wh.duck.execute("DROP TABLE _folded")
+    elif wh.spark is not None:  # written beside the table, then in its place (it reads the table)
+        wh.spark.replace("score_daily", wh.spark.session.sql(str(wh.ibis.compile(folded))))
     else:
         data = folded.to_pyarrow()
-        wh.sql('DELETE FROM "score_daily"')
+        wh.delete_rows("score_daily")
         wh.insert("score_daily", data)
 
 
@@ -227,9 +224,9 @@ def append_shaped(wh: WarehouseConnection, tables: dict[str, pa.Table]) -> None:
 
 def replace_dimensions(wh: WarehouseConnection, dims: Dimensions) -> None:
     with wh.transaction():
-        wh.sql('DELETE FROM "touchpoints"')
+        wh.delete_rows("touchpoints")
         wh.insert("touchpoints", dims.touchpoints.drop_columns(["touchpoint_id"]))
-        wh.sql('DELETE FROM "questions"')
+        wh.delete_rows("questions")
         wh.insert("questions", dims.questions.drop_columns(["question_id"]))
 
 

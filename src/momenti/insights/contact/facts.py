@@ -61,12 +61,12 @@ def refresh(wh: WarehouseConnection) -> bool:
         ev = wh.table("events")
         with wh.transaction():
             if upto is None:  # first build, or the warehouse was rebuilt: start over
-                wh.sql(f'DELETE FROM "{TABLE}"')
+                wh.delete_rows(TABLE)
                 source = None
             else:
                 touched = (f'SELECT customer_id, reason FROM "events" WHERE id > {upto} '
                            'AND reason IS NOT NULL AND customer_id IS NOT NULL')
-                wh.sql(f'DELETE FROM "{TABLE}" WHERE (customer_id, reason) IN ({touched})')
+                wh.delete_in(TABLE, ["customer_id", "reason"], touched)
                 new = ev.filter((ev.id > upto) & ev.reason.notnull() & ev.customer_id.notnull())
                 pairs = new.select("customer_id", "reason").distinct()
                 source = ev.semi_join(pairs, ["customer_id", "reason"])

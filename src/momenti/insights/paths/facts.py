@@ -47,12 +47,21 @@ def build_steps(ev: ibis.Table) -> ibis.Table:
                     channel=t.channel, touchpoint=t.touchpoint)
 
 
-def build_cases(steps: ibis.Table, names: ibis.Table | None = None) -> ibis.Table:
+def in_order(values: ibis.Column, order: ibis.Column, ordered: bool = True) -> ibis.ArrayValue:
+    """The values of a group as an array, in `order` (unique within the group). `ordered`: with an ordered
+    aggregation (DuckDB, PostgreSQL); else (Spark has none) as (order, value) pairs collected, sorted and
+    mapped back to their values."""
+    if ordered:
+        return values.collect(order_by=order)
+    return ibis.struct({"o": order, "v": values}).collect().sort().map(lambda pair: pair["v"])
+
+
+def build_cases(steps: ibis.Table, names: ibis.Table | None = None, ordered: bool = True) -> ibis.Table:
     """One row per case: customer (of its first event), start/end, n_events, first/last activity, variant key
     and duration in seconds. The variant key is the activity *names* in order, joined by VARIANT_SEP: grouping
     on it costs the same as on codes, and reading a variant back is then a plain split (no per-step lookups,
     which dominate the time of listing tens of thousands of variants). `names`: the code -> name dictionary
-    when `act` holds codes."""
+    when `act` holds codes. `ordered`: the engine has ordered aggregations (not Spark: see `in_order`)."""
     s = steps
     label = s.act
     if names is not None:
@@ -62,7 +71,8 @@ def build_cases(steps: ibis.Table, names: ibis.Table | None = None) -> ibis.Tabl
         customer_id=s.customer_id.min(where=s.pos == 0), start_ts=s.ts.min(), end_ts=s.ts.max(),
         n_events=s.count().cast("int64"), first_act=s.act.min(where=s.pos == 0),
         last_act=s.act.min(where=s.next_act.isnull()),
-        variant=label.cast("string").group_concat(VARIANT_SEP, order_by=s.pos))
+        variant=label.cast("string").group_concat(VARIANT_SEP, order_by=s.pos) if ordered
+        else in_order(label.cast("string"), s.pos, ordered=False).join(VARIANT_SEP))
     return c.mutate(duration_s=c.end_ts.delta(c.start_ts, unit="microsecond").cast("float64") / 1e6)
 
 
@@ -119,13 +129,13 @@ def refresh(wh: WarehouseConnection) -> None:
         # 2. The cases touched by new events are rebuilt whole (a late event can change every position).
         src = ev.filter(ev.case_id.notnull())
         if upto == 0:
-            wh.sql('DELETE FROM "journey_steps"')
-            wh.sql('DELETE FROM "journey_cases"')
+            wh.delete_rows("journey_steps")
+            wh.delete_rows("journey_cases")
             touched = None
         else:
             changed = f'SELECT case_id FROM "events" WHERE id > {upto} AND case_id IS NOT NULL'
-            wh.sql(f'DELETE FROM "journey_steps" WHERE case_id IN ({changed})')
-            wh.sql(f'DELETE FROM "journey_cases" WHERE case_id IN ({changed})')
+            wh.delete_in("journey_steps", ["case_id"], changed)
+            wh.delete_in("journey_cases", ["case_id"], changed)
             touched = new.filter(new.case_id.notnull()).select("case_id").distinct()
             src = src.semi_join(touched, "case_id")
         coded = src.join(acts, "activity").select(
@@ -135,7 +145,7 @@ def refresh(wh: WarehouseConnection) -> None:
         steps = wh.table("journey_steps")
         if touched is not None:
             steps = steps.semi_join(touched, "case_id")
-        cases = build_cases(steps, acts)
+        cases = build_cases(steps, acts, ordered=not wh.is_spark)
         _insert(wh, "journey_cases", cases)
         meta.set_meta(wh, WATERMARK_KEY, top)
         if touched is None:
@@ -162,12 +172,12 @@ def rebuild_rollups(wh: WarehouseConnection) -> None:
     whole log then reads a few hundred pairs and one row per variant instead of grouping every step and case."""
     steps = wh.table("journey_steps")
     s = steps.filter(steps.next_act.notnull())
-    wh.sql('DELETE FROM "journey_dfg"')
+    wh.delete_rows("journey_dfg")
     _insert(wh, "journey_dfg", s.group_by(source=s.act, target=s.next_act).aggregate(
         count=s.count().cast("int64"), mean_s=s.delta_s.mean(), median_s=s.delta_s.quantile(0.5),
         p90_s=s.delta_s.quantile(0.9)))
     c = wh.table("journey_cases")
-    wh.sql('DELETE FROM "journey_activity_counts"')
+    wh.delete_rows("journey_activity_counts")
     events = steps.group_by(code=steps.act).aggregate(events=steps.count().cast("int64"))
     starts = c.group_by(code=c.first_act).aggregate(starts=c.count().cast("int64"))
     ends = c.group_by(code=c.last_act).aggregate(ends=c.count().cast("int64"))
@@ -175,12 +185,12 @@ def rebuild_rollups(wh: WarehouseConnection) -> None:
     _insert(wh, "journey_activity_counts", counts.select(
         code=counts.code, events=counts.events, starts=counts.starts.fill_null(0),
         ends=counts.ends.fill_null(0)))
-    wh.sql('DELETE FROM "journey_variants"')
+    wh.delete_rows("journey_variants")
     v = c.group_by("variant").aggregate(count=c.count().cast("int64"), median_duration_s=c.duration_s.median(),
                                         _case=c.case_id.min())
     # Each variant's codes, from one of its cases (all its cases have the same sequence).
     rep = steps.semi_join(v.select(case_id=v._case), "case_id")
-    paths = rep.group_by("case_id").aggregate(codes=rep.act.collect(order_by=rep.pos))
+    paths = rep.group_by("case_id").aggregate(codes=in_order(rep.act, rep.pos, ordered=not wh.is_spark))
     v = v.join(paths, v._case == paths.case_id)
     # Ranked once here (most frequent first, ties by name), so reading them in order needs no string sort.
     v = v.mutate(rank=ibis.row_number().over(order_by=[ibis.desc(v["count"]), v.variant]).cast("int64"))

@@ -71,6 +71,8 @@ def execute(wh: WarehouseConnection, expr: ibis.Expr) -> pd.DataFrame:
     sql = _compiled(wh, expr)
     if wh.is_duckdb:
         return wh.duck.execute(sql).to_arrow_table().to_pandas()
+    if wh.is_spark:
+        return wh.arrow(sql).to_pandas()
     with wh.ibis.raw_sql(sql) as cur:
         rows = cur.fetchall()
         cols = [d[0] for d in cur.description]
@@ -78,7 +80,9 @@ def execute(wh: WarehouseConnection, expr: ibis.Expr) -> pd.DataFrame:
 
 
 def _arrow(wh: WarehouseConnection, expr: ibis.Expr) -> pa.Table:
-    """`execute` as Arrow (DuckDB only): for results that stay columnar."""
+    """`execute` as Arrow (DuckDB and Spark): for results that stay columnar."""
+    if wh.is_spark:
+        return wh.arrow(_compiled(wh, expr))
     return wh.duck.execute(_compiled(wh, expr)).to_arrow_table()
 
 
@@ -255,7 +259,7 @@ def _dynamic(wh: WarehouseConnection, q: JourneyQuery) -> tuple[ibis.Table, ibis
         e = e.mutate(case_id=e.case_id + "~" + (e._g + 1).cast("string")).drop("_pos", "_end", "_g", "_first",
                                                                                   "_closed")
     steps = jf.build_steps(e)
-    return steps, jf.build_cases(steps)
+    return steps, jf.build_cases(steps, ordered=not wh.is_spark)
 
 
 def journeys(wh: WarehouseConnection, q: JourneyQuery) -> Journeys:
@@ -403,7 +407,7 @@ def variants(j: Journeys, top: int | None = None) -> pd.DataFrame:
     else:
         v = c.group_by("variant").aggregate(count=c.count(), median_duration_s=c.duration_s.median())
         v = v.order_by([ibis.desc("count"), "variant"])  # the warehouse sorts tens of thousands of rows fastest
-    if j.wh.is_duckdb:
+    if j.wh.is_duckdb or j.wh.is_spark:
         return _variants_frame(_arrow(j.wh, v), top, j.names)
     df = execute(j.wh, v)
     return _variants_frame(pa.Table.from_pandas(df, preserve_index=False) if not df.empty else None, top, j.names)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from momenti.core.scratch import scratch
 from momenti.store.raw import RawConnection
@@ -100,7 +101,7 @@ def shape(changed: pa.Table, touchpoints: pa.Table) -> tuple[pa.Table, pa.Table]
 def _delete_items(wh: WarehouseConnection, keys: pa.Array | pa.ChunkedArray, everything: bool) -> None:
     for name in ("text_results", "text_topics"):
         if everything:
-            wh.sql(f'DELETE FROM "{name}"')
+            wh.delete_rows(name)
         else:
             wh.delete_keys(name, "item_key", keys)
 
@@ -142,6 +143,15 @@ def mask_copies(wh: WarehouseConnection, results: pa.Table) -> None:
                 wh.duck.execute(statement)
         finally:
             wh.duck.unregister("_masked")
+        return
+    if wh.spark is not None:  # no UPDATE: each table written again with the masked text in (if any changes)
+        for kind, table, keys, column in (("feedback", "feedback", {"id": "item_id"}, "text"),
+                                          ("answer", "answers", {"response_id": "item_id", "question": "question"},
+                                           "value_text")):
+            mine = batch.filter(pc.equal(batch["kind"], kind))
+            if mine.num_rows:
+                values = pa.table({**{k: mine[v] for k, v in keys.items()}, "value": mine["masked_text"]})
+                wh.spark.update_from(table, list(keys), column, values)
         return
     rows = batch.to_pylist()
     if wh.ibis.name != "postgres":  # another Ibis backend (untested): one literal statement per item
