@@ -38,6 +38,11 @@ def _momenti(env: dict[str, str], *args: str, **kwargs: Any) -> subprocess.Popen
                             stderr=subprocess.STDOUT, text=True, start_new_session=True, **kwargs)
 
 
+def _apply_journey(env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "momenti.cli.main", "journey", "apply", str(BANK)], env=env, check=True,
+                   capture_output=True)
+
+
 def _store_counts(db: Path) -> tuple[int, int, int]:
     """(responses, distinct response ids, answers) in the SQLite store, read while nothing writes."""
     with sqlite3.connect(db) as con:
@@ -72,8 +77,7 @@ def _calibrate(env: dict[str, str], workdir: Path, m: int) -> tuple[float, float
     times = []
     for rows in (1000, m):
         probe_env = {**env, "MOMENTI_DATA_DIR": str(workdir / f"probe-{rows}")}
-        subprocess.run([sys.executable, "-m", "momenti.cli.main", "journey", "apply", str(BANK)], env=probe_env,
-                       check=True, capture_output=True)
+        _apply_journey(probe_env)
         csv = write_file(rows, workdir / f"probe-{rows}.csv")
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "momenti.cli.main", "import", "responses", str(csv)], env=probe_env,
@@ -91,8 +95,7 @@ def crash_run(n: int, kills: int, workdir: Path, seed: int = 7, chunk_rows: int 
     env = {**os.environ, "MOMENTI_DATA_DIR": str(data), "PYTHONPATH": str(ROOT / "src")}
     if chunk_rows:
         env["MOMENTI_IMPORT_CHUNK_ROWS"] = str(chunk_rows)
-    subprocess.run([sys.executable, "-m", "momenti.cli.main", "journey", "apply", str(BANK)], env=env, check=True,
-                   capture_output=True)
+    _apply_journey(env)
     csv = write_file(n, workdir / "responses.csv")
     # The command's length on this machine, from clean runs elsewhere of 1,000 rows (mostly start-up) and of a
     # tenth of the file: kills then land anywhere from the start-up to the warehouse sync of what is left.

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-import momenti
 from auth_helpers import add_user, csrf_of, sign_in
+from conftest import demo_workspace
 from momenti.core.config import get_settings
 from momenti.insights.disclosure import is_size, withhold_small_groups
 from momenti.server.app import create_app
@@ -51,14 +51,8 @@ def test_withholding_rule_on_a_worked_example() -> None:
 
 @pytest.fixture(scope="module")
 def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, TestClient]]:
-    from momenti.demo import generate
-
-    data = generate(size="small", seed=7)
     path = Path(tmp_path_factory.mktemp("disclosure")) / "data"
-    with momenti.open(path) as ws:
-        ws.apply_journey(data.journey)
-        for kind, table in data.tables().items():
-            ws.import_table(kind, table, source=f"demo:{kind}")
+    with demo_workspace(path, seed=7) as ws:
         for role in ("viewer", "analyst"):
             add_user(ws, f"{role}@example.com", role)
     app = create_app(get_settings(data_dir=path, min_n=MIN_N, login_rate_per_minute=100_000))

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-import momenti
 from auth_helpers import add_user, csrf_of, make_token, sign_in
+from conftest import demo_workspace
 from momenti.cli import main as cli_main
 from momenti.core.config import get_settings
 from momenti.core.errors import InputError
@@ -45,14 +45,8 @@ MATRIX: dict[str, set[str]] = {
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from momenti.demo import generate
-
-    data = generate(size="small", seed=42)
     path = Path(tmp_path_factory.mktemp("perm")) / "data"
-    with momenti.open(path) as ws:
-        ws.apply_journey(data.journey)
-        for kind, table in data.tables().items():
-            ws.import_table(kind, table, source=f"demo:{kind}")
+    with demo_workspace(path, seed=42) as ws:
         for role in ROLES:
             add_user(ws, f"{role}@example.com", role, team="Contact center" if role in ("agent", "team_lead") else None)
     return path

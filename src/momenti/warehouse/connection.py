@@ -26,6 +26,7 @@ from momenti.warehouse.schema import TABLES
 if TYPE_CHECKING:
     from momenti.warehouse.spark import SparkWarehouse
 
+# momenti.warehouse.spark.SCHEME, not imported from there: that module loads on the first Spark warehouse only
 SPARK_SCHEME = "pyspark://"
 
 
@@ -136,9 +137,11 @@ class WarehouseConnection:
             return list(cur.fetchall())
 
     def arrow(self, sql: str) -> pa.Table:
-        """The rows of a query as Arrow (DuckDB and Spark)."""
+        """The rows of a query as Arrow (DuckDB and Spark; another engine's rows come through `rows`)."""
         if self.spark is not None:
             return self.spark.arrow(sql)
+        if not self.is_duckdb:
+            raise NotImplementedError(f"{self.url}: Arrow results from DuckDB and Spark only")
         return self.duck.execute(sql).to_arrow_table()
 
     def present_columns(self) -> dict[str, set[str]]:

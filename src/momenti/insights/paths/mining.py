@@ -69,9 +69,7 @@ def _compiled(wh: WarehouseConnection, expr: ibis.Expr) -> str:
 def execute(wh: WarehouseConnection, expr: ibis.Expr) -> pd.DataFrame:
     """Run an expression built on `table(...)` in the warehouse; a DataFrame of its (aggregated) rows."""
     sql = _compiled(wh, expr)
-    if wh.is_duckdb:
-        return wh.duck.execute(sql).to_arrow_table().to_pandas()
-    if wh.is_spark:
+    if wh.is_duckdb or wh.is_spark:
         return wh.arrow(sql).to_pandas()
     with wh.ibis.raw_sql(sql) as cur:
         rows = cur.fetchall()
@@ -81,9 +79,7 @@ def execute(wh: WarehouseConnection, expr: ibis.Expr) -> pd.DataFrame:
 
 def _arrow(wh: WarehouseConnection, expr: ibis.Expr) -> pa.Table:
     """`execute` as Arrow (DuckDB and Spark): for results that stay columnar."""
-    if wh.is_spark:
-        return wh.arrow(_compiled(wh, expr))
-    return wh.duck.execute(_compiled(wh, expr)).to_arrow_table()
+    return wh.arrow(_compiled(wh, expr))
 
 
 def parse_duration(value: str | float | int | dt.timedelta | None, what: str = "gap") -> float | None:

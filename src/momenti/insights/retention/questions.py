@@ -10,7 +10,7 @@ import pandas as pd
 
 from momenti.core.errors import InputError
 from momenti.insights.base import WorkspaceQuestions
-from momenti.insights.disclosure import withhold_small_groups
+from momenti.insights.disclosure import small_rows, withhold_small_groups
 from momenti.insights.retention import data as rd
 
 
@@ -84,7 +84,7 @@ class RetentionQuestions(WorkspaceQuestions):
         curves = _rt().km_curves(frame, self.settings.confidence)
         summary = _rt().summary(frame, self.settings.confidence, self.settings.min_n)
         if min_group > 0:
-            summary = withhold_small_groups(summary, min_group).dropna(subset=["events"])
+            summary = summary[~small_rows(summary, min_group)]
             curves = withhold_small_groups(curves[curves["group"].isin(summary["group"])], min_group)
         data = km_figure(curves, summary, fmt, title=f"Retention by {by}" if by else "Retention",
                          frame=None if min_group > 0 else frame)
