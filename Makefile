@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-peers install-models demo serve test lint bench clean-demo architecture i18n audit lock fuzz
+.PHONY: install install-peers install-models install-spark demo serve test lint bench clean-demo architecture i18n audit lock fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,10 @@ install-peers: install
 install-models: install
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev,models]'
+
+# The optional Spark warehouse (MOMENTI_WAREHOUSE_URL=pyspark://local; needs Java 17+): pyspark, ~450 MB.
+install-spark: install
+	$(BIN)/pip install -q -e '.[dev,spark]'
 
 demo: install
 	$(BIN)/momenti demo
@@ -44,9 +48,10 @@ lint: install
 audit: install
 	bash .ci/audit
 
-# Re-pin requirements.lock from the CI environment (after make install install-peers install-models).
+# Re-pin requirements.lock from the CI environment (after make install install-peers install-models install-spark).
 lock: install
-	{ sed -n '1,2p' requirements.lock; $(BIN)/pip freeze --exclude-editable | grep -v '^#'; } > requirements.lock.new
+	{ sed -n '1,2p' requirements.lock; $(BIN)/pip freeze --exclude-editable | grep -v '^#' \
+	  | sed -E 's/^([A-Za-z0-9_.-]+) @ file:.*\/[A-Za-z0-9_.]+-([0-9][^-]*)\.tar\.gz.*/\1==\2/'; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
 # The long hostile-input run: schemathesis over the OpenAPI, 90 examples per operation and mode (> 10,000 cases).

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", 600))
 RESPONDENTS, READERS, WRITERS = 4, 2, 4
+WAREHOUSE_MEMORY = re.compile(rb"^momenti_warehouse_memory_bytes ([0-9.e+]+)$", re.M)
 PAGES = ["/", "/moments", "/trends", "/contact", "/voice", "/paths"]
 
 
@@ -41,6 +43,7 @@ class Samples:
         self.errors: list[str] = []
         self.acked: set[str] = set()
         self.rss: list[tuple[float, int]] = []
+        self.warehouse: list[tuple[float, float]] = []  # the server's own DuckDB accounting, MB (GET /metrics)
 
     def add(self, kind: str, seconds: float) -> None:
         self.by_minute[kind, int((time.perf_counter() - self.start) // 60)].append(seconds)
@@ -119,30 +122,41 @@ async def writer(port: int, token: str, k: int, s: Samples, deadline: float) -> 
             s.error(f"POST /api/v1/responses {status} {text[:100]!r}")
 
 
-async def watch(pid: int, s: Samples, deadline: float) -> None:
+async def watch(port: int, pid: int, reader_token: str, s: Samples, deadline: float) -> None:
     while time.perf_counter() < deadline:
         s.rss.append((time.perf_counter() - s.start, rss_kb(pid)))
+        # a new connection per scrape: one idle for 5 s is past the server's keep-alive
+        conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {reader_token}"})
+        _, _, text, _ = await conn.request("GET", "/metrics")
+        assert conn.writer is not None
+        conn.writer.close()
+        m = WAREHOUSE_MEMORY.search(text)
+        if m:  # absent while no request holds the warehouse open
+            s.warehouse.append((time.perf_counter() - s.start, float(m[1]) / 2**20))
         await asyncio.sleep(5)
 
 
-async def soak(port: int, pid: int, cookie: str, token: str) -> Samples:
+async def soak(port: int, pid: int, cookie: str, token: str, reader_token: str) -> Samples:
     s = Samples()
     deadline = s.start + SECONDS
     await asyncio.gather(*(respondent(port, k, s, deadline) for k in range(RESPONDENTS)),
                          *(reader(port, cookie, k, s, deadline) for k in range(READERS)),
                          *(writer(port, token, k, s, deadline) for k in range(WRITERS)),
-                         watch(pid, s, deadline))
+                         watch(port, pid, reader_token, s, deadline))
     return s
 
 
 def report(s: Samples, stored: int) -> list[str]:
     minutes = max(m for _, m in s.by_minute) + 1
     kinds = sorted({k for k, _ in s.by_minute})
-    print(f"{'minute':>6s} " + " ".join(f"{k + ' p99':>24s}" for k in kinds) + f" {'server RSS':>11s}")
+    print(f"{'minute':>6s} " + " ".join(f"{k + ' p99':>24s}" for k in kinds) + f" {'server RSS':>11s}"
+          f" {'DuckDB':>8s}")
     for m in range(minutes):
         rss = [kb for t, kb in s.rss if m * 60 <= t < (m + 1) * 60]
         cells = [f"{pct(s.by_minute.get((k, m), [0.0]), 0.99):21.0f} ms" for k in kinds]
-        print(f"{m + 1:6d} " + " ".join(cells) + f" {max(rss, default=0) / 1024:8.0f} MB")
+        duck = [mb for t, mb in s.warehouse if m * 60 <= t < (m + 1) * 60]
+        print(f"{m + 1:6d} " + " ".join(cells) + f" {max(rss, default=0) / 1024:8.0f} MB"
+              f" {max(duck, default=0):5.0f} MB")
     problems = []
     last = minutes - 1 if minutes > 1 and len(s.by_minute.get((kinds[0], minutes - 1), [])) > 50 else minutes - 2
     for k in kinds:
@@ -184,12 +198,13 @@ def main() -> int:
             apply_survey(ws, SURVEY)
             add_user(ws, "bench@example.com", "admin", PASSWORD)
             token = make_token(ws, "ingest")
+            reader_token = make_token(ws, "read")
         print(f"demo built in {time.perf_counter() - t0:.0f} s; {SECONDS:.0f} s of load: {RESPONDENTS} respondents, "
               f"{READERS} dashboard readers, {WRITERS} REST writers")
         with momenti_process(data, MOMENTI_RATE_IP_BURST="1000000000",
                              MOMENTI_RATE_IP_PER_MINUTE="1000000000") as (port, proc):
             cookie = sign_in(port)
-            s = asyncio.run(soak(port, proc.pid, cookie, token))
+            s = asyncio.run(soak(port, proc.pid, cookie, token, reader_token))
         with momenti.open(data) as ws, ws.session() as session:
             stored = session.scalar(select(func.count()).select_from(Response)
                                     .where(Response.external_id.like("soak-%")))

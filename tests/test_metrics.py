@@ -40,3 +40,14 @@ def test_metrics_count_answers_and_read_the_queue(api: Api) -> None:
     assert ("momenti_jobs_queued", ()) in after and ("momenti_jobs_failed", ()) in after
     assert ("momenti_events_undelivered", (("subscriber", "warehouse"),)) in after
     assert after[("momenti_sync_failing", ())] == 0
+    assert after[("process_resident_memory_bytes", ())] > 10_000_000  # the process's own figures, one process
+
+
+def test_warehouse_memory_is_read_while_the_warehouse_is_open(api: Api) -> None:
+    from momenti.warehouse.connection import duckdb_memory_bytes, open_warehouse
+
+    # (the server's background sync may hold it open too: only what is read while it is open is asserted)
+    with open_warehouse(api.ws.settings.warehouse) as wh:
+        wh.rows('SELECT count(*) FROM "responses"')
+        used = duckdb_memory_bytes()
+    assert used is not None and used > 0

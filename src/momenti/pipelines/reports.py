@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import re
-import smtplib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -28,7 +27,7 @@ from typing import Any
 
 from momenti.core.clock import utcnow
 from momenti.core.errors import InputError
-from momenti.domains.surveys.smtp import Mail, SendResult, SmtpSender, build_message
+from momenti.domains.surveys.smtp import Mail, SmtpSender, build_message
 
 log = logging.getLogger("momenti.reports")
 SENT_FILE = "reports-sent.json"
@@ -114,26 +113,6 @@ def _sent_book(settings: Any) -> Iterator[dict[str, Any]]:
             os.replace(tmp, path)
 
 
-class _ReportSender(SmtpSender):
-    """The project's SMTP sender, sending a message built here: Mail has no attachments."""
-
-    def send_message(self, msg: EmailMessage) -> SendResult:
-        message_id = str(msg["Message-ID"])
-        if self._conn is None:
-            return SendResult(False, message_id, self._error or "not connected")
-        try:
-            refused = self._conn.send_message(msg)
-        except smtplib.SMTPServerDisconnected as exc:
-            self._conn = None
-            self._error = f"connection lost: {exc}"
-            return SendResult(False, message_id, self._error)
-        except (OSError, smtplib.SMTPException) as exc:
-            return SendResult(False, message_id, f"{type(exc).__name__}: {exc}")
-        if refused:
-            return SendResult(False, message_id, "; ".join(f"{k}: {v}" for k, v in refused.items()))
-        return SendResult(True, message_id)
-
-
 def _languages(ws: Any, emails: list[str]) -> dict[str, str]:
     """A recipient who is a user gets the report in their language; anyone else in Italian."""
     from sqlalchemy import func, select
@@ -170,7 +149,7 @@ def send_due(ws: Any, today: dt.date | None = None) -> dict[str, int]:
             return counts
         langs = _languages(ws, sorted({i.email for i in items}))
         pages: dict[tuple[str, str], tuple[str, str]] = {}  # one build per period and language
-        with _ReportSender(ws.settings) as smtp:
+        with SmtpSender(ws.settings) as smtp:
             for item in items:
                 lang = langs.get(item.email, "it")
                 if (item.period, lang) not in pages:

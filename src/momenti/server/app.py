@@ -90,10 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the job consumer's catch-up runs share its lock; elsewhere (a follower, or a separate `momenti worker`)
     # each debounced signal queues one dispatch job for whoever consumes the queue.
     leader = Leadership(settings.data_dir)
-    role = {"leads": True}  # decided at start (lifespan); an app used without one does its own work, as before
 
     def run_dispatch() -> object:
-        if settings.jobs_embedded and role["leads"]:
+        if settings.jobs_embedded and app.state.leads:
             return ws.sync_written()
         return jobs.enqueue_dispatch()
 
@@ -104,13 +103,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Only a process that would run the jobs competes to lead (a follower of `--workers` does not).
-        role["leads"] = settings.jobs_embedded and leader.acquire_leadership()
-        _app.state.leads = role["leads"]
+        _app.state.leads = settings.jobs_embedded and leader.acquire_leadership()
         _app.state.known_questions.update(writes.known_question_keys(ws))  # the ingest path then asks the store nothing
         writer.start()
         syncer.start()
         syncer.touch()  # catch up with anything written while no server ran
-        if settings.jobs_embedded and role["leads"]:
+        if _app.state.leads:
             jobs.start()
         # The objects made so far (modules, the app, the text engines) live as long as the process: a full
         # garbage collection walking them all paused every request of the process by ~100-200 ms under load
@@ -138,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.syncer = syncer
     app.state.writer = writer
     app.state.jobs = jobs
-    app.state.leads = True
+    app.state.leads = True  # decided at start (lifespan); an app used without one does its own work, as before
     app.state.token_cache = {}  # server/auth.py
     # server/web/auth_pages.py: MOMENTI_LOGIN_RATE_PER_MINUTE attempts per IP at once, then that many a minute;
     # the bucket is in the store, shared by every server process

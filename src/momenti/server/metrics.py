@@ -6,6 +6,8 @@
 - Read from the store when scraped: `momenti_jobs_queued`, `momenti_jobs_failed` (dead-lettered jobs),
   `momenti_events_undelivered{subscriber}` (the sync's lag is the `warehouse` subscriber's), and
   `momenti_sync_failing` (1 when this process's last sync or dispatch signal failed).
+- Memory: `momenti_warehouse_memory_bytes` (what the embedded DuckDB warehouse holds in memory, when this
+  process has it open) and, for one process, prometheus_client's `process_resident_memory_bytes` and friends.
 
 With `--workers` the supervisor points PROMETHEUS_MULTIPROC_DIR at `DATA_DIR/metrics/` before it starts the
 processes (server/workers.py): each process writes its counters there and a scrape, whichever process answers
@@ -21,13 +23,21 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from momenti.pipelines import events
+from momenti.warehouse.connection import duckdb_memory_bytes
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 FAST_ROUTES = {"/api/v1/responses", "/api/v1/events", "/api/v1/feedback"}  # answered by server/fast_ingest.py
@@ -92,6 +102,10 @@ class _StoreGauges(Collector):
         failing = 1 if self.state.syncer.last_error else 0
         yield GaugeMetricFamily("momenti_sync_failing", "1 when this process's last sync (or dispatch signal) "
                                 "failed", value=failing)
+        used = duckdb_memory_bytes()
+        if used is not None:
+            yield GaugeMetricFamily("momenti_warehouse_memory_bytes", "Memory the embedded DuckDB warehouse "
+                                    "uses in this process (buffer pool, data not yet checkpointed)", value=used)
 
 
 def _exposition(state: Any) -> bytes:
@@ -100,8 +114,9 @@ def _exposition(state: Any) -> bytes:
         from prometheus_client import multiprocess
 
         multiprocess.MultiProcessCollector(registry)
-    else:
+    else:  # per-process figures would not add up across a --workers group: one process only
         registry.register(_RegistryView())
+        ProcessCollector(registry=registry)
     registry.register(_StoreGauges(state))
     return generate_latest(registry)
 

@@ -220,6 +220,21 @@ class _SharedDuckDB:
                 self.con.close()
 
 
+def duckdb_memory_bytes() -> int | None:
+    """Memory the DuckDB databases this process holds open use now (buffer pool, data not yet checkpointed:
+    DuckDB's own `duckdb_memory()` accounting), or None while none is open. For monitoring (GET /metrics)."""
+    with _SharedDuckDB.lock:  # a release cannot close a database while it is asked
+        total = None
+        for shared in _SharedDuckDB.open.values():
+            cur = shared.con.cursor()
+            try:
+                (used,) = cur.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchone()
+            finally:
+                cur.close()
+            total = (total or 0) + int(used)
+        return total
+
+
 def _connect_duckdb(path: Path | None, wait_s: float) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file, retrying while another process holds its lock."""
     if path is not None:

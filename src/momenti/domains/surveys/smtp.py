@@ -87,7 +87,10 @@ class SmtpSender:
             self._conn = None
 
     def send(self, mail: Mail) -> SendResult:
-        msg = build_message(mail, self.settings.smtp_from)
+        return self.send_message(build_message(mail, self.settings.smtp_from))
+
+    def send_message(self, msg: EmailMessage) -> SendResult:
+        """A message built by the caller (one with attachments: a report), on the open connection."""
         message_id = str(msg["Message-ID"])
         if self._conn is None:
             return SendResult(False, message_id, self._error or "not connected")
