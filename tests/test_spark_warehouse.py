@@ -89,6 +89,13 @@ QUESTIONS = {
     "variants, 80 % coverage": lambda w: w.variants(coverage=0.8),
     "fcr by reason": lambda w: w.fcr(by=["reason"]),
     "fcr by channel, month": lambda w: w.fcr(by=["channel"], period="month"),
+    "funnel": lambda w: w.funnel(["login app", "bonifico"]),
+    "funnel, directly, by segment": lambda w: w.funnel(["login app", "conferma OTP"], mode="directly",
+                                                       by="segment:segment"),
+    "drivers (relative weights)": lambda w: w.drivers(bootstrap=50, seed=1),
+    "penalty and reward": lambda w: w.penalty_reward(),
+    "topics": lambda w: w.topics(),
+    "topics by touchpoint, month": lambda w: w.topics(by=["touchpoint"], period="month"),
 }
 
 
@@ -108,3 +115,50 @@ def test_tables_outlive_the_process(pair) -> None:  # noqa: ANN001
                          timeout=600, check=True)
     assert int(out.stdout.strip().splitlines()[-1]) == int(duck.dfg()["count"].sum())
     assert (spark.settings.data_dir / "spark-warehouse" / "events").is_dir()
+
+
+def test_incremental_sync_matches(pair) -> None:  # noqa: ANN001
+    """New events and responses reach the Spark replica by an ordinary (incremental) sync, not a rebuild, and both
+    warehouses answer alike again."""
+    duck, spark = pair
+    import pyarrow as pa
+
+    t0 = pd.Timestamp("2026-11-20 09:00")
+    events = pa.table({
+        "customer_id": ["SPK-1"] * 3 + ["SPK-2"] * 2,
+        "case_id": ["spk-a"] * 3 + ["spk-b"] * 2,
+        "activity": ["login app", "bonifico", "logout", "login app", "bonifico"],
+        "timestamp": [t0 + pd.Timedelta(minutes=m) for m in (0, 3, 9, 1, 2)],
+        "channel": ["app"] * 5,
+    })
+    before = int(spark.dfg()["count"].sum())
+    spark.import_table("events", events, source="spark-test")
+    responses = pa.table({"customer_id": ["SPK-1", "SPK-2"], "touchpoint": ["app-login", "app-login"],
+                          "submitted_at": ["2026-11-20T10:00:00Z", "2026-11-20T10:05:00Z"], "nps": [2, 10]})
+    spark.import_table("responses", responses, source="spark-test")
+    report = spark.sync()
+    assert not report.rebuilt
+    duck.sync()
+    assert int(spark.dfg()["count"].sum()) == before + 3  # two pairs of case a, one of case b
+    for name in ("nps by touchpoint, month", "dfg", "variants", "fcr by reason"):
+        assert_same_rows(QUESTIONS[name](duck), QUESTIONS[name](spark), f"{name}, after an incremental sync")
+
+
+def test_erase_leaves_nothing_on_spark(pair) -> None:  # noqa: ANN001
+    """`privacy erase` on a Spark warehouse: the replica is rebuilt without the customer and the search finds
+    nothing in it. The data directory also holds the DuckDB warehouse of the other workspace (as after a move
+    from DuckDB to Spark): the erasure names that file as still holding the customer, and erasing there too
+    leaves nothing anywhere; both warehouses then answer alike."""
+    duck, spark = pair
+    report = spark.privacy_erase("SPK-1")
+    assert report["rows"]["events"] == 3 and report["rows"]["responses"] == 1
+    assert report["left"]["where"] == ["file warehouse.duckdb: 5 occurrence(s)"], report["left"]
+    assert report["left"]["unread"] == []
+    with spark.warehouse() as wh:
+        ev = wh.table("events")
+        assert int(ev.filter(ev.customer_id == "SPK-1").count().execute()) == 0
+    again = duck.privacy_erase("SPK-1")  # the store is shared: this one finds the rows gone, rebuilds its replica
+    if not again["ok"]:
+        pytest.fail(f"the erasure left something: {again}")
+    for name in ("nps by touchpoint, month", "dfg", "variants"):
+        assert_same_rows(QUESTIONS[name](duck), QUESTIONS[name](spark), f"{name}, after an erasure")

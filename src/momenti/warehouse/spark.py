@@ -42,6 +42,7 @@ from momenti.warehouse.schema import TABLES
 
 SCHEME = "pyspark://"
 MASTER = "local[2]"
+APPEND_ROWS = 1_000_000  # rows per Arrow transfer to the JVM (see SparkWarehouse.append)
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.timestampType": "TIMESTAMP_NTZ",
@@ -214,9 +215,13 @@ class SparkWarehouse:
     # -- writing -----------------------------------------------------------------------------------------
 
     def append(self, name: str, data: pa.Table) -> None:
-        """Arrow rows (the layout's columns, in its order) appended to the table."""
+        """Arrow rows (the layout's columns, in its order) appended to the table, APPEND_ROWS at a time: the
+        JVM reads each Arrow stream whole into its heap (1 GB by default), and 10 M events at once exhausted
+        it (bench/process.py on Spark)."""
         struct = spark_struct(TABLES[name])
-        self.session.createDataFrame(data, schema=struct).write.insertInto(self._qualified(name))
+        for start in range(0, max(data.num_rows, 1), APPEND_ROWS):
+            part = data.slice(start, APPEND_ROWS)
+            self.session.createDataFrame(part, schema=struct).write.insertInto(self._qualified(name))
 
     def replace(self, name: str, df) -> None:  # noqa: ANN001 - a pyspark DataFrame
         """The table's rows := `df`'s (which may read the table itself): written into a new directory, which then

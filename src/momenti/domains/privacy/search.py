@@ -99,10 +99,11 @@ def search_store(engine: Engine, subject: Subject, report: SearchReport) -> None
 
 def search_warehouse(wh: Any, subject: Subject, report: SearchReport) -> None:
     names = sorted(wh.tables())
+    cast = "STRING" if wh.is_spark else "VARCHAR"  # Spark's VARCHAR needs a length
     for t in names:
         try:
             cols = list(wh.table(t).columns)
-            where = _where(cols, subject, "VARCHAR")
+            where = _where(cols, subject, cast)
             quoted = ", ".join(f'"{c}"' for c in cols)
             rows = wh.rows(f'SELECT {quoted} FROM "{t}" WHERE {where}')
         except Exception as exc:  # noqa: BLE001 - reported, as in the store
