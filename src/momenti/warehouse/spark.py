@@ -137,6 +137,18 @@ def warehouse(url: str) -> SparkWarehouse:
         return found
 
 
+def external_backend(url: str):  # noqa: ANN201 - an Ibis PySpark backend
+    """An Ibis backend on a session of its own for the company's tables in the process's Spark catalog (an external,
+    read-only warehouse): momenti's session settings, and no database or table of momenti's made."""
+    root = spark_root(url)
+    assert root is not None
+    with _LOCK:
+        session = _base_session(root).newSession()
+    for key, value in SESSION_CONF.items():
+        session.conf.set(key, value)
+    return ibis.pyspark.connect(session)
+
+
 def spark_struct(schema: ibis.Schema):  # noqa: ANN201 - a pyspark StructType
     """The layout's columns as Spark types; a timestamp is TIMESTAMP_NTZ (DuckDB's TIMESTAMP)."""
     from ibis.backends.pyspark.datatypes import PySparkType
