@@ -218,6 +218,32 @@ class TestPostgres:
         finally:
             ws.close()
 
+    def test_server(self, company: dict, tmp_path: Path) -> None:
+        """`momenti serve` works: its background sync does nothing, questions answer, what needs momenti's own
+        tables is a 409 naming the question and what is missing (never a 500)."""
+        from api_helpers import make_api
+
+        path = write_mapping(tmp_path / "mapping.yaml", {"events": EVENTS_MAPPING, "responses": WIDE_MAPPING})
+        over = {"warehouse_url": company["url"], "warehouse_mapping": path}
+        ws = momenti.open(tmp_path / "data", **over)
+        before = pg_objects(company["engine"])
+        try:
+            assert ws.sync_written().skipped
+            for api in make_api(ws, **over):
+                r = api.client.post("/api/v1/query", json={"kind": "nps", "by": "touchpoint"})
+                assert r.status_code == 200, r.text
+                assert sum(row["n"] for row in r.json()["rows"]) == sum(v[4] is not None for v in company["wide"])
+                r = api.client.post("/api/v1/query", json={"kind": "topics"})
+                assert r.status_code == 409, r.text
+                assert "topics" in r.text and "text_results" in r.text
+                health = api.client.get("/api/v1/health")
+                assert health.status_code == 200, health.text
+                assert health.json()["last_sync_error"] is None
+            assert ws.warehouse_counts()["events"] == len(company["events"])
+        finally:
+            ws.close()
+        assert pg_objects(company["engine"]) == before
+
     def test_cli_sync_refused(self, company: dict, tmp_path: Path) -> None:
         path = write_mapping(tmp_path / "mapping.yaml", {"events": EVENTS_MAPPING})
         result = CliRunner().invoke(app, ["warehouse", "sync"], env={

@@ -246,7 +246,7 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         results = events.dispatch(self)
         report = results["warehouse"]
         assert isinstance(report, SyncReport)
-        if not self.settings.text_auto:
+        if not self.settings.text_auto or report.skipped:  # skipped: an external warehouse, no text tables there
             return report
         if "text" not in results and (report.rebuilt or self._text_behind):
             self.text_analyze()
