@@ -281,6 +281,40 @@ class TestPostgres:
         assert code == 1 and "events" in out and "case_id" in out
 
 
+# -- DuckDB (no server needed) ------------------------------------------------------------------------
+
+def test_duckdb_file(tmp_path: Path) -> None:
+    """A company DuckDB file: the same reading, and the file's tables unchanged."""
+    import duckdb
+
+    rng = random.Random(5)
+    events, answers = make_events(rng, 40), make_long(rng, 80)
+    path = tmp_path / "azienda.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE eventi_contatto (id_pratica VARCHAR, attivita VARCHAR, istante TIMESTAMP, "
+                "cliente VARCHAR, canale VARCHAR)")
+    con.executemany("INSERT INTO eventi_contatto VALUES (?, ?, ?, ?, ?)", events)
+    con.execute("CREATE TABLE risposte_lunghe (id_risposta BIGINT, cliente VARCHAR, punto_contatto VARCHAR, "
+                "inviata_il TIMESTAMP, domanda VARCHAR, valore DOUBLE, testo VARCHAR)")
+    con.executemany("INSERT INTO risposte_lunghe VALUES (?, ?, ?, ?, ?, ?, ?)", answers)
+    con.close()
+    ws = open_external(tmp_path, f"duckdb://{path}", {"events": EVENTS_MAPPING, "responses": LONG_MAPPING})
+    try:
+        assert observed_process(ws) == expected_process(events)
+        want = expected_nps([(r[2], r[5]) for r in answers if r[4] == "NPS_01"])
+        got = ws.nps(by="touchpoint")
+        assert {r.touchpoint: (int(r.n), round(float(r.nps), 9)) for r in got.itertuples()} == {
+            tp: (n, round(v, 9)) for tp, (n, v) in want.items()}
+        with pytest.raises(ExternalWarehouseError, match="nothing to sync"):
+            ws.sync(strict=True)
+    finally:
+        ws.close()
+    con = duckdb.connect(str(path), read_only=True)
+    assert sorted(r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()) == [
+        "eventi_contatto", "risposte_lunghe"]
+    con.close()
+
+
 # -- Spark ---------------------------------------------------------------------------------------------
 
 @pytest.mark.spark
