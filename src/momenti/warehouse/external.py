@@ -121,7 +121,7 @@ class Views:
     def _questions(self) -> ibis.Table:
         r = self._mapped_responses()
         rows = [(key, q.kind, *q.bounds()) for key, q in r.questions.items()]
-        return self.empty("questions", rows)
+        return self.literal("questions", rows)
 
     def _score_daily(self) -> ibis.Table:
         # The rollup momenti keeps at sync, as a group-by over the answers (each question asks it again).
@@ -138,7 +138,7 @@ class Views:
         assert r is not None
         return r
 
-    def empty(self, name: str, rows: list[tuple] | None = None) -> ibis.Table:
+    def literal(self, name: str, rows: list[tuple] | None = None) -> ibis.Table:
         """The replica table `name` with these literal rows (default none)."""
         return self.backend.sql(_literal_sql(TABLES[name], rows or []), schema=TABLES[name], dialect="duckdb")
 
@@ -151,7 +151,7 @@ class Views:
         """The replica table `name` as an expression: derived from the mapping, or empty."""
         hit = self._tables.get(name)
         if hit is None:
-            hit = getattr(self, f"_{name}")() if self.mapped(name) else self.empty(name)
+            hit = getattr(self, f"_{name}")() if self.mapped(name) else self.literal(name)
             self._tables[name] = hit
         return hit
 

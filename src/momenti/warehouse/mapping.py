@@ -38,7 +38,9 @@ EVENT_REQUIRED = ("case_id", "activity", "timestamp")
 RESPONSE_REQUIRED = ("id", "submitted_at")
 LONG_REQUIRED = ("question",)
 # Columns a `long` responses table may map: the response's own and the answer's.
-LONG_COLUMNS = tuple(dict.fromkeys([*TABLES["responses"].names, *TABLES["answers"].names]))
+# (`id` names the response: the answers' response_id is the same column.)
+LONG_COLUMNS = tuple(c for c in dict.fromkeys([*TABLES["responses"].names, *TABLES["answers"].names])
+                     if c != "response_id")
 
 
 class _Strict(BaseModel):
