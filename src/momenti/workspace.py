@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from momenti.core.args import FilterArg, as_date, parse_filters
 from momenti.core.config import Settings, get_settings
-from momenti.core.errors import MomentiError
+from momenti.core.errors import READ_ONLY_MESSAGE, ExternalWarehouseError, InputError, MomentiError
 from momenti.domains.journey_map.apply import (
     ApplySummary,
     apply_document,
@@ -47,7 +47,8 @@ from momenti.insights.text.questions import TextQuestions
 from momenti.pipelines.text.questions import TextPipelineQuestions
 from momenti.store.db import is_sqlite, make_engine, migrate
 from momenti.store.raw import AdbcConnection, DbapiConnection, RawConnection
-from momenti.warehouse.connection import WarehouseConnection, open_warehouse
+from momenti.warehouse.connection import WarehouseConnection, external_backend, open_warehouse, split_external
+from momenti.warehouse.external_check import CheckReport, check_mapping_file
 from momenti.warehouse.sync import SyncReport, ensure_schema, lag, sync, table_counts
 
 DateLike = dt.date | str | None
@@ -104,7 +105,7 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         server's workspace (bulk=False) leaves this to its background sync, which catches up at start."""
         with open_warehouse(self.settings.warehouse) as wh:
             ensure_schema(wh)
-            behind = self.bulk and self._behind(wh)
+            behind = self.bulk and not wh.read_only and self._behind(wh)
         self._warehouse_ready = True
         if self.bulk:
             mark_interrupted_runs(self.engine)
@@ -199,7 +200,8 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
                 sync: bool = True) -> ImportSummary:
         summary = import_source(self.engine, kind, src, source, rejects=rejects, dry_run=dry_run,
                                 chunk_rows=self.settings.import_chunk_rows, progress=progress,
-                                warehouse_url=self.settings.warehouse if sync and not dry_run else None,
+                                warehouse_url=self.settings.warehouse if sync and not dry_run
+                                and not self.settings.warehouse_external else None,
                                 connect=self.raw,
                                 strict=strict)
         started = time.perf_counter() - summary.seconds
@@ -220,7 +222,15 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
 
     # -- warehouse ----------------------------------------------------------------------------
 
-    def sync(self, rebuild: bool = False, progress: Progress | None = None, compact: bool = False) -> SyncReport:
+    def sync(self, rebuild: bool = False, progress: Progress | None = None, compact: bool = False,
+             strict: bool = False) -> SyncReport:
+        """Bring the warehouse up to date with the store. On an external, read-only warehouse
+        (MOMENTI_WAREHOUSE_MAPPING) there is nothing to sync: the automatic syncs (after writes, in the server)
+        do nothing and say so in the report; `strict` (`momenti warehouse sync`) raises ExternalWarehouseError."""
+        if self.settings.warehouse_external:
+            if strict:
+                raise ExternalWarehouseError(READ_ONLY_MESSAGE)
+            return SyncReport(skipped=READ_ONLY_MESSAGE)
         return sync(self.raw, self.settings.warehouse, rebuild=rebuild, progress=progress, compact=compact)
 
     def sync_written(self) -> SyncReport:
@@ -236,7 +246,7 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         results = events.dispatch(self)
         report = results["warehouse"]
         assert isinstance(report, SyncReport)
-        if not self.settings.text_auto:
+        if not self.settings.text_auto or report.skipped:  # skipped: an external warehouse, no text tables there
             return report
         if "text" not in results and (report.rebuilt or self._text_behind):
             self.text_analyze()
@@ -278,10 +288,13 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
 
     def _answer(self, query: Query, marks: tuple[int, ...]) -> pd.DataFrame:
         # The settings that change an answer (confidence, min_n) are per workspace, so not in the key.
-        if not query.cacheable:
-            return query.calculate(Context(self)).attach()
-        return self.results.get_or_compute((query.cache_key(), marks),
-                                           lambda: query.calculate(Context(self))).attach()
+        try:
+            if not query.cacheable:
+                return query.calculate(Context(self)).attach()
+            return self.results.get_or_compute((query.cache_key(), marks),
+                                               lambda: query.calculate(Context(self))).attach()
+        except ExternalWarehouseError as exc:  # name the question that an external warehouse cannot answer
+            raise ExternalWarehouseError(f"{query.kind}: {exc}") from None
 
     def run_many(self, docs: list[Query | dict]) -> list[pd.DataFrame | MomentiError]:
         """Answer several queries on one warehouse connection and one read of the watermarks (a dashboard
@@ -374,6 +387,30 @@ class Workspace(ProcessQuestions, ContactQuestions, DriverQuestions, LoyaltyQues
         if frame.empty:
             return pd.DataFrame(columns=survival.SUMMARY_COLUMNS)
         return survival.summary(frame, self.settings.confidence, self.settings.min_n)
+
+
+def check_warehouse_mapping(path: str | Path | None = None, settings: Settings | None = None) -> CheckReport:
+    """Check a mapping file (default: MOMENTI_WAREHOUSE_MAPPING) against the warehouse at MOMENTI_WAREHOUSE_URL:
+    every table and column it names exists there with a usable type (`momenti warehouse check-mapping`)."""
+    settings = settings or get_settings()
+    path = Path(path) if path is not None else settings.warehouse_mapping
+    if path is None:
+        raise InputError("name the mapping file, or set MOMENTI_WAREHOUSE_MAPPING")
+    # settings of their own for this file (a copy would carry the cached `warehouse` of the old ones)
+    external = split_external(type(settings)(**{**settings.model_dump(), "warehouse_mapping": path}).warehouse)
+    assert external is not None
+    backends: list = []
+
+    def backend() -> object:
+        backends.append(external_backend(external[0]))
+        return backends[-1]
+
+    try:
+        return check_mapping_file(path, backend)
+    finally:
+        for b in backends:
+            if b.name != "pyspark":  # the Spark session stays for the process
+                b.disconnect()
 
 
 def open(target: str | Path | None = None, **overrides: object) -> Workspace:  # noqa: A001

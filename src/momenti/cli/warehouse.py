@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
 
 import momenti
-from momenti.cli.output import console
+from momenti.cli.output import Format, console
+from momenti.workspace import check_warehouse_mapping
 
 app = typer.Typer(help="The analytical replica (DuckDB by default).", no_args_is_help=True)
 
@@ -14,7 +18,7 @@ app = typer.Typer(help="The analytical replica (DuckDB by default).", no_args_is
 def sync(rebuild: bool = typer.Option(False, "--rebuild", help="Drop the replica and copy everything again")) -> None:
     """Bring the warehouse up to date with the store (incremental, resumable, idempotent)."""
     with momenti.open() as ws:
-        report = ws.sync(rebuild=rebuild)
+        report = ws.sync(rebuild=rebuild, strict=True)  # refused on an external warehouse, with the reason
     added = ", ".join(f"{k} +{v:,}" for k, v in report.added.items())
     console.print(f"{'rebuilt' if report.rebuilt else 'synced'}: {added} in {report.seconds:.1f}s")
 
@@ -37,3 +41,23 @@ def status() -> None:
     if behind:
         console.print("the warehouse is behind the store: `momenti warehouse sync` (or any question) catches up",
                       highlight=False)
+
+
+@app.command("check-mapping")
+def check_mapping(
+    file: Path | None = typer.Argument(None, help="The mapping file; default: MOMENTI_WAREHOUSE_MAPPING"),
+    fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+) -> None:
+    """Check a mapping to an external warehouse (MOMENTI_WAREHOUSE_URL): every table and column it names exists
+    with a usable type. One line per problem; exit code 1 when there is any."""
+    report = check_warehouse_mapping(file)
+    if fmt == Format.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        for problem in report.problems:
+            console.print(problem.line(), highlight=False, markup=False)
+        for section, n in report.rows.items():
+            console.print(f"{section}: {n:,} rows", highlight=False)
+        console.print(f"{len(report.problems)} problems", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)

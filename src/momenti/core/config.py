@@ -8,6 +8,13 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from momenti.core.errors import InputError
+
+# `Settings.warehouse` of an external warehouse: the company's URL and the mapping file in one string, so that every
+# caller of momenti.warehouse.connection.open_warehouse(settings.warehouse) opens it read-only through the mapping.
+EXTERNAL_PREFIX = "external:"
+EXTERNAL_MARK = "#mapping="
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MOMENTI_", extra="ignore")
@@ -19,6 +26,10 @@ class Settings(BaseSettings):
     warehouse_url: str | None = Field(
         default=None, description="Ibis connection URL of the warehouse; default: DuckDB file in data dir"
     )
+    warehouse_mapping: Path | None = Field(
+        default=None, description="Mapping file (YAML) from the company's own warehouse tables to momenti's: the "
+        "warehouse at MOMENTI_WAREHOUSE_URL is then external and read-only (no sync, nothing written there; "
+        "docs/deployment.md, \"An external, read-only warehouse\")")
     min_n: int = Field(default=30, description="Groups with fewer responses are flagged small_sample")
     confidence: float = Field(default=0.95, description="Confidence level of every interval")
     query_cache_size: int = Field(default=128, ge=0, description="Query results kept per workspace (0: no cache)")
@@ -138,8 +149,21 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'momenti.db').resolve()}"
 
+    @property
+    def warehouse_external(self) -> bool:
+        """The warehouse is the company's own, read through MOMENTI_WAREHOUSE_MAPPING."""
+        return self.warehouse_mapping is not None
+
     @cached_property
     def warehouse(self) -> str:
+        """What momenti.warehouse.connection.open_warehouse opens: an Ibis URL, or (with a mapping) an external one."""
+        if self.warehouse_mapping is not None:
+            if not self.warehouse_url:
+                raise InputError("MOMENTI_WAREHOUSE_MAPPING needs MOMENTI_WAREHOUSE_URL: the company's warehouse")
+            url = self.warehouse_url
+            if url.rstrip("/") == "pyspark://local":
+                url = f"pyspark://local{(self.data_dir / 'spark-warehouse').resolve()}"
+            return f"{EXTERNAL_PREFIX}{url}{EXTERNAL_MARK}{self.warehouse_mapping.resolve()}"
         if self.warehouse_url:
             if self.warehouse_url.rstrip("/") == "pyspark://local":  # a local Spark session: tables in the data dir
                 return f"pyspark://local{(self.data_dir / 'spark-warehouse').resolve()}"

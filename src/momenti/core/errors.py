@@ -35,3 +35,11 @@ class ForbiddenError(MomentiError):
 
 class RateLimitError(MomentiError):
     status_code = 429
+
+
+class ExternalWarehouseError(ConflictError):
+    """The warehouse is the company's own, read through a mapping (MOMENTI_WAREHOUSE_MAPPING): momenti never writes
+    there, and a question needing what only a sync would build there cannot be answered."""
+
+
+READ_ONLY_MESSAGE = "the warehouse is external and read-only (MOMENTI_WAREHOUSE_MAPPING): nothing to sync"

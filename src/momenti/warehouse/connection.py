@@ -20,10 +20,13 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from momenti.core.config import EXTERNAL_MARK, EXTERNAL_PREFIX
+from momenti.core.errors import ExternalWarehouseError
 from momenti.core.sql import sql_literal
 from momenti.warehouse.schema import TABLES
 
 if TYPE_CHECKING:
+    from momenti.warehouse.external import Views
     from momenti.warehouse.spark import SparkWarehouse
 
 # momenti.warehouse.spark.SCHEME, not imported from there: that module loads on the first Spark warehouse only
@@ -34,6 +37,8 @@ class WarehouseConnection:
     """One operation's warehouse. Beside the Ibis backend (`.ibis`), the few statements Ibis does not cover
     (deletes, updates, layout changes, raw reads), each written once per engine: DuckDB, a SQL server such as
     PostgreSQL, and Spark (`.spark`, momenti.warehouse.spark: Parquet tables without DELETE or UPDATE)."""
+
+    read_only = False  # True: the company's own warehouse, read through a mapping (ExternalWarehouse)
 
     def __init__(self, backend: BaseBackend, is_duckdb: bool, url: str = "",
                  spark: SparkWarehouse | None = None) -> None:
@@ -52,6 +57,10 @@ class WarehouseConnection:
 
     def table(self, name: str) -> ibis.Table:
         return self.ibis.table(name)
+
+    def require(self, *names: str) -> None:
+        """A question about to read these tables through SQL text says so: nothing here; an external warehouse
+        refuses when its mapping cannot give one (ExternalWarehouse)."""
 
     def tables(self) -> set[str]:
         if self.spark is not None:
@@ -136,6 +145,14 @@ class WarehouseConnection:
         with self.ibis.raw_sql(sql) as cur:
             return list(cur.fetchall())
 
+    def records(self, sql: str) -> tuple[list[tuple], list[str]]:
+        """The rows of a query and its column names (any engine)."""
+        if self.is_duckdb or self.spark is not None:
+            t = self.arrow(sql)
+            return [tuple(r.values()) for r in t.to_pylist()], t.column_names
+        with self.ibis.raw_sql(sql) as cur:
+            return list(cur.fetchall()), [d[0] for d in cur.description]
+
     def arrow(self, sql: str) -> pa.Table:
         """The rows of a query as Arrow (DuckDB and Spark; another engine's rows come through `rows`)."""
         if self.spark is not None:
@@ -178,6 +195,129 @@ class WarehouseConnection:
         except BaseException:
             self.duck.execute("ROLLBACK")
             raise
+
+
+class ExternalWarehouse(WarehouseConnection):
+    """The company's own warehouse, read through a mapping file (MOMENTI_WAREHOUSE_MAPPING): every replica table
+    an insight asks for is an expression over the company's tables (momenti.warehouse.external.Views), SQL text
+    naming replica tables gets them as WITH definitions, and every write is refused, so momenti never creates,
+    writes or drops anything there."""
+
+    read_only = True
+
+    def __init__(self, backend: BaseBackend, url: str, views: Views) -> None:
+        super().__init__(backend, False, url)
+        self.views = views
+
+    @property
+    def is_spark(self) -> bool:  # Spark's SQL has no ordered aggregation: the insights take the other road
+        return self.ibis.name == "pyspark"
+
+    @property
+    def duck(self):  # noqa: ANN201
+        raise ExternalWarehouseError("the external warehouse is read through Ibis only")
+
+    def table(self, name: str) -> ibis.Table:
+        return self.views.table(name)
+
+    def tables(self) -> set[str]:
+        return set(TABLES)
+
+    def require(self, *names: str) -> None:
+        for name in names:
+            self.views.table(name)
+
+    def present_columns(self) -> dict[str, set[str]]:
+        return {name: set(schema.names) for name, schema in TABLES.items()}
+
+    def _refuse(self, name: str) -> ExternalWarehouseError:
+        return ExternalWarehouseError(
+            f"the warehouse is external and read-only (MOMENTI_WAREHOUSE_MAPPING): momenti does not write "
+            f"{name!r} there, and a question needing it (kept at sync) is not answered in external mode")
+
+    def create_table(self, name: str, schema: ibis.Schema) -> None:
+        raise self._refuse(name)
+
+    def drop_table(self, name: str) -> None:
+        raise self._refuse(name)
+
+    def insert(self, name: str, data: pa.Table) -> None:
+        raise self._refuse(name)
+
+    def sql(self, statement: str) -> None:
+        raise self._refuse(statement.split("(")[0][:60])
+
+    def delete_rows(self, name: str, where: str | None = None) -> None:
+        raise self._refuse(name)
+
+    def delete_in(self, name: str, columns: list[str], query: str) -> None:
+        raise self._refuse(name)
+
+    def delete_keys(self, name: str, column: str, keys: pa.Array | pa.ChunkedArray) -> None:
+        raise self._refuse(name)
+
+    def add_column(self, name: str, column: str, dtype: ibis.DataType) -> None:
+        raise self._refuse(name)
+
+    def _sql(self, sql: str) -> str:
+        return self.views.with_ctes(sql, "`" if self.is_spark else '"')
+
+    def records(self, sql: str) -> tuple[list[tuple], list[str]]:
+        sql = self._sql(sql)
+        if self.is_spark:
+            df = self.ibis._session.sql(sql)
+            return [tuple(r) for r in df.collect()], list(df.columns)
+        if self.ibis.name == "duckdb":
+            cur = self.ibis.con.cursor()
+            try:
+                rows = cur.execute(sql).fetchall()
+                return rows, [d[0] for d in cur.description]
+            finally:
+                cur.close()
+        with self.ibis.raw_sql(sql) as cur:
+            return list(cur.fetchall()), [d[0] for d in cur.description]
+
+    def rows(self, sql: str) -> list[tuple]:
+        return self.records(sql)[0]
+
+    def arrow(self, sql: str) -> pa.Table:
+        if self.is_spark:
+            return self.ibis._session.sql(self._sql(sql)).toArrow()
+        rows, columns = self.records(sql)
+        return pa.Table.from_pylist([dict(zip(columns, r, strict=True)) for r in rows]) if rows else pa.table(
+            {c: pa.array([], pa.null()) for c in columns})
+
+
+def split_external(url: str) -> tuple[str, Path] | None:
+    """(the company's warehouse URL, the mapping file) of a URL the settings made for MOMENTI_WAREHOUSE_MAPPING."""
+    if not url.startswith(EXTERNAL_PREFIX):
+        return None
+    inner, _, path = url[len(EXTERNAL_PREFIX):].rpartition(EXTERNAL_MARK)
+    return inner, Path(path)
+
+
+def external_backend(url: str) -> BaseBackend:
+    """The Ibis backend of a company warehouse URL (Spark: a session of its own, no database made)."""
+    if url.startswith(SPARK_SCHEME):
+        from momenti.warehouse.spark import external_backend as spark_backend
+
+        return spark_backend(url)
+    return ibis.connect(url)
+
+
+@contextmanager
+def _open_external(url: str) -> Iterator[WarehouseConnection]:
+    from momenti.warehouse.external import Views
+    from momenti.warehouse.mapping import load_mapping
+
+    inner, path = split_external(url)  # type: ignore[misc]
+    mapping = load_mapping(path)
+    backend = external_backend(inner)
+    try:
+        yield ExternalWarehouse(backend, url, Views(backend, mapping))
+    finally:
+        if not inner.startswith(SPARK_SCHEME):  # the Spark session stays for the process, as momenti's own
+            backend.disconnect()
 
 
 def duckdb_path(url: str) -> Path | None:
@@ -255,6 +395,10 @@ def _connect_duckdb(path: Path | None, wait_s: float) -> duckdb.DuckDBPyConnecti
 
 @contextmanager
 def open_warehouse(url: str, wait_s: float = 120.0) -> Iterator[WarehouseConnection]:
+    if url.startswith(EXTERNAL_PREFIX):
+        with _open_external(url) as conn:
+            yield conn
+        return
     if url.startswith("duckdb://"):
         path = duckdb_path(url)
         shared = _SharedDuckDB.acquire(path.resolve(), wait_s) if path is not None else None

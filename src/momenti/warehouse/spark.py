@@ -86,6 +86,7 @@ def spark_root(url: str) -> Path | None:
 _LOCK = threading.Lock()
 _BASE: list = []  # the process's SparkSession, made on first use
 _OPEN: dict[Path, SparkWarehouse] = {}
+_EXTERNAL: dict[Path, object] = {}  # Ibis backends on the company's catalog (external_backend)
 
 
 def _base_session(root: Path):  # noqa: ANN202 - a pyspark.sql.SparkSession
@@ -123,6 +124,7 @@ def _base_session(root: Path):  # noqa: ANN202 - a pyspark.sql.SparkSession
 def _stop() -> None:
     with _LOCK:
         _OPEN.clear()
+        _EXTERNAL.clear()
         if _BASE:
             _BASE.pop().stop()
 
@@ -136,6 +138,21 @@ def warehouse(url: str) -> SparkWarehouse:
         if found is None:
             found = _OPEN[root] = SparkWarehouse(root, _base_session(root).newSession())
         return found
+
+
+def external_backend(url: str):  # noqa: ANN201 - an Ibis PySpark backend
+    """An Ibis backend on a session of its own for the company's tables in the process's Spark catalog (an external,
+    read-only warehouse): momenti's session settings, and no database or table of momenti's made."""
+    root = spark_root(url)
+    assert root is not None
+    with _LOCK:  # one per directory and process, like momenti's own warehouse: a session per question would pile up
+        backend = _EXTERNAL.get(root)
+        if backend is None:
+            session = _base_session(root).newSession()
+            for key, value in SESSION_CONF.items():
+                session.conf.set(key, value)
+            backend = _EXTERNAL[root] = ibis.pyspark.connect(session)
+        return backend
 
 
 def spark_struct(schema: ibis.Schema):  # noqa: ANN201 - a pyspark StructType

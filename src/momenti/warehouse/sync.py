@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import ibis
 import pyarrow as pa
 
+from momenti.core.config import EXTERNAL_PREFIX
+from momenti.core.errors import READ_ONLY_MESSAGE, ExternalWarehouseError
 from momenti.core.scratch import scratch
 from momenti.store.raw import RawConnection
 from momenti.warehouse.connection import WarehouseConnection, open_warehouse, sql_literal
@@ -58,6 +60,7 @@ class SyncReport:
     added: dict[str, int] = field(default_factory=dict)
     rebuilt: bool = False
     seconds: float = 0.0
+    skipped: str | None = None  # why nothing was done (an external, read-only warehouse)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -149,7 +152,9 @@ def _add_missing_columns(wh: WarehouseConnection, have: set[str]) -> set[tuple[s
 
 def ensure_schema(wh: WarehouseConnection, rebuild: bool = False) -> bool:
     """Create missing tables and columns; drop and recreate everything when asked or when the layout changed
-    incompatibly (SCHEMA_VERSION)."""
+    incompatibly (SCHEMA_VERSION). Nothing on an external warehouse: its tables are the company's."""
+    if wh.read_only:
+        return False
     have = wh.tables()
     meta: dict[str, str] = {}
     if "_meta" in have:
@@ -295,7 +300,10 @@ def _sync_outcomes(wh: WarehouseConnection, store: RawConnection) -> int:
 
 def sync(connect: Callable[[], RawConnection], warehouse_url: str, rebuild: bool = False,
          progress: Progress | None = None, compact: bool = False) -> SyncReport:
-    """Bring the warehouse up to date. `compact`: also fold the rollup (after pushes by an import)."""
+    """Bring the warehouse up to date. `compact`: also fold the rollup (after pushes by an import). Refused on an
+    external warehouse (MOMENTI_WAREHOUSE_MAPPING): momenti never writes there."""
+    if warehouse_url.startswith(EXTERNAL_PREFIX):
+        raise ExternalWarehouseError(READ_ONLY_MESSAGE)
     with WAREHOUSE_LOCK:
         return _sync(connect, warehouse_url, rebuild, progress, compact)
 
@@ -338,6 +346,8 @@ def push(warehouse_url: str, kind: str, facts: pa.Table, answers: pa.Table | Non
     first = int(facts["id"][0].as_py())
 
     def _do(conn: WarehouseConnection) -> bool:
+        if conn.read_only:
+            return False
         ensure_schema(conn)
         if _max(conn, kind, "id") != first - 1:
             return False
@@ -368,8 +378,18 @@ def lag(store: RawConnection, wh: WarehouseConnection) -> dict[str, tuple[int, i
 
 
 def table_counts(warehouse_url: str) -> dict[str, int]:
+    """Rows per warehouse table (on an external warehouse: the tables its mapping gives)."""
+    out = {}
     with open_warehouse(warehouse_url) as wh:
-        return {name: int(wh.table(name).count().execute()) for name in TABLES if name in wh.tables()}
+        have = wh.tables()
+        for name in TABLES:
+            if name not in have:
+                continue
+            try:
+                out[name] = int(wh.table(name).count().execute())
+            except ExternalWarehouseError:  # kept by momenti's sync only: not on an external warehouse
+                continue
+    return out
 
 
 __all__ = ["sync", "push", "Dimensions", "shape", "ensure_schema", "table_counts", "lag", "ibis"]

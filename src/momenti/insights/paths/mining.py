@@ -71,9 +71,7 @@ def execute(wh: WarehouseConnection, expr: ibis.Expr) -> pd.DataFrame:
     sql = _compiled(wh, expr)
     if wh.is_duckdb or wh.is_spark:
         return wh.arrow(sql).to_pandas()
-    with wh.ibis.raw_sql(sql) as cur:
-        rows = cur.fetchall()
-        cols = [d[0] for d in cur.description]
+    rows, cols = wh.records(sql)
     return pd.DataFrame.from_records(rows, columns=cols)
 
 
@@ -260,6 +258,7 @@ def _dynamic(wh: WarehouseConnection, q: JourneyQuery) -> tuple[ibis.Table, ibis
 
 def journeys(wh: WarehouseConnection, q: JourneyQuery) -> Journeys:
     """The journeys a query selects, filters applied (whole journeys are kept or dropped)."""
+    wh.require("events", *(["customer_attributes"] if any(d.startswith("segment:") for d in q.filters) else []))
     facts_fresh, rollups_fresh = jf.freshness(wh) if q.materialised else (False, False)
     materialised = q.materialised and facts_fresh
     if materialised:
