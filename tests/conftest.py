@@ -155,3 +155,10 @@ def api(ws_any: momenti.Workspace) -> Iterator[Api]:
 @pytest.fixture
 def api_sqlite(workspace: momenti.Workspace) -> Iterator[Api]:
     yield from make_api(workspace)
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder per test module for the files hypothesis examples write (they do not mix with the
+    function-scoped tmp_path)."""
+    return Path(tmp_path_factory.mktemp("parser-properties"))
