@@ -2,8 +2,8 @@
 can be mailed, archived and opened offline years later and look the same; `@media print` and page breaks make
 it print (and become a PDF, pdf.py) one section per page.
 
-The words are in `WORDS`, Italian and English side by side (the analysts' pages and e-mails carry both
-languages in their own files; the gettext catalogs are for the respondents' pages). Numbers are written in the
+The words are in `WORDS` (English msgids in the gettext catalogs' "report" context, Italian in locales/it, like
+every interface string); month names come from Babel's locale data. Numbers are written in the
 report's language (a decimal comma in Italian); the key figures also carry their exact values in `data-*`
 attributes, which is what a program (or a test) should read.
 """
@@ -15,115 +15,126 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel.dates import get_month_names
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from momenti.core.i18n import NP_, pgettext
 from momenti.domains.report import svg
 from momenti.domains.report.build import Report
 
 TEMPLATES = Path(__file__).parent / "templates"
-_MONTH_NAMES = {
-    "it": ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre",
-           "novembre", "dicembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-}
 SCALES = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)}  # the axis of each metric's charts
 
-WORDS: dict[str, dict[str, str]] = {
-    "it": {
-        "title": "Report per la riunione di direzione", "period": "Periodo", "previous": "confrontato con",
-        "generated": "Generato il", "how_to_read": "Come leggere",
-        "legend": "Ogni cifra porta il suo n (risposte, casi o commenti) e l'intervallo di confidenza al {conf} %. "
-                  "* campione piccolo (n sotto {min_n}): da leggere con cautela. Una variazione è «significativa» "
-                  "quando p < {alpha}.",
-        "overview": "1. Sintesi", "moments": "2. Momenti della verità",
-        "changes": "3. Tendenze: le variazioni significative", "voice": "4. La voce del cliente",
-        "loop": "5. Chiusura del cerchio", "reviews": "6. Revisioni settimanali",
-        "not_available": "Non disponibile", "metric": "Metrica", "value": "Valore", "interval": "Intervallo",
-        "n": "n", "before": "Prima", "now": "Ora", "delta": "Variazione", "p": "p", "significant": "Significativa",
-        "yes": "sì", "no": "no", "small": "campione piccolo", "touchpoint": "Touchpoint", "team": "Team",
-        "target": "Obiettivo", "status": "Rispetto all'obiettivo", "above": "sopra", "below": "sotto",
-        "within": "incerto", "unknown": "nessun dato",
-        "status_note": "Sopra o sotto: l'intero intervallo è sopra o sotto l'obiettivo; incerto: l'obiettivo è "
-                       "dentro l'intervallo e il periodo non basta a dirlo.",
-        "trend_title": "NPS mese per mese (ultimi {k} mesi), con l'intervallo",
-        "moments_chart": "{metric} dei momenti della verità nel periodo",
-        "no_moments": "Nessun touchpoint è segnato come momento della verità nella mappa del percorso.",
-        "tested": "{k} confronti fatti (ogni touchpoint su NPS, CSAT e CES): al {conf} % circa {chance} possono "
-                  "risultare significativi per caso.",
-        "no_changes": "Nessuna variazione significativa tra i due periodi.",
-        "mot": "momento della verità", "comments": "commenti analizzati", "topic": "Tema",
-        "mentions": "Menzioni", "share": "Quota %", "positive": "Pos.", "neutral": "Neutri", "negative": "Neg.",
-        "net": "Sentiment netto", "topics_chart": "Quota dei commenti che citano ogni tema (%)",
-        "no_topics": "Nessun commento analizzato nel periodo.", "examples": "Alcuni commenti (mascherati)",
-        "withheld": "Esempi non mostrati: troppo pochi commenti per proteggere chi scrive.",
-        "sentiment_negative": "negativo", "sentiment_positive": "positivo",
-        "cases": "Casi aperti nel periodo", "close_loop": "Cerchio chiuso (contatto entro 48 h)",
-        "close_loop_short": "Contatto entro 48 h",
-        "sla": "SLA rispettato", "recovery": "Clienti recuperati", "recovery_nps": "NPS dopo il recupero",
-        "reopen": "Casi riaperti (%)", "first_contact": "Primo contatto, ore lavorative (mediana / p90)",
-        "resolution": "Risoluzione, ore lavorative (mediana / p90)", "root_causes": "Cause alla radice",
-        "cause": "Causa", "cumulative": "Cumulata %", "causes_chart": "Cause alla radice dei casi risolti (%)",
-        "by_team": "Per team", "by_touchpoint": "Per touchpoint", "no_cases": "Nessun caso aperto nel periodo.",
-        "week": "Settimana", "activities": "Attività", "customer_activities": "Per il cliente",
-        "customer_share": "% per il cliente", "value_r": "Valore", "ease": "Facilità",
-        "pleasantness": "Piacevolezza", "improvements": "Miglioramenti",
-        "share_chart": "Quota delle attività svolte per il cliente, tutti i team (%)",
-        "no_reviews": "Nessuna revisione settimanale registrata nel periodo.",
-        "what": "Cosa", "after": "Dopo", "no_improvements": "Nessun miglioramento registrato nel periodo.",
-        "improvements_note": "Metrica del touchpoint nelle settimane prima e dopo il miglioramento.",
-        "all_teams": "Tutti i team, settimana per settimana", "each_team": "Ogni team nel periodo",
-        "weeks": "settimane",
-        "footer": "momenti: i momenti della verità, misurati onestamente.",
-    },
-    "en": {
-        "title": "Report for the management meeting", "period": "Period", "previous": "compared with",
-        "generated": "Generated on", "how_to_read": "How to read it",
-        "legend": "Every figure carries its n (answers, cases or comments) and its {conf} % confidence interval. "
-                  "* small sample (n below {min_n}): read with care. A change is \u201csignificant\u201d when "
-                  "p < {alpha}.",
-        "overview": "1. Overview", "moments": "2. Moments of truth",
-        "changes": "3. Trends: the significant changes", "voice": "4. Voice of the customer",
-        "loop": "5. Closed loop", "reviews": "6. Weekly reviews",
-        "not_available": "Not available", "metric": "Metric", "value": "Value", "interval": "Interval",
-        "n": "n", "before": "Before", "now": "Now", "delta": "Change", "p": "p", "significant": "Significant",
-        "yes": "yes", "no": "no", "small": "small sample", "touchpoint": "Touchpoint", "team": "Team",
-        "target": "Target", "status": "Against the target", "above": "above", "below": "below",
-        "within": "uncertain", "unknown": "no data",
-        "status_note": "Above or below: the whole interval is above or below the target; uncertain: the target "
-                       "is inside the interval and the period is not enough to tell.",
-        "trend_title": "NPS month by month (last {k} months), with its interval",
-        "moments_chart": "{metric} of the moments of truth in the period",
-        "no_moments": "No touchpoint is flagged as a moment of truth in the journey map.",
-        "tested": "{k} comparisons made (every touchpoint on NPS, CSAT and CES): at {conf} % about {chance} may "
-                  "come out significant by chance.",
-        "no_changes": "No significant change between the two periods.",
-        "mot": "moment of truth", "comments": "comments analysed", "topic": "Topic",
-        "mentions": "Mentions", "share": "Share %", "positive": "Pos.", "neutral": "Neutral", "negative": "Neg.",
-        "net": "Net sentiment", "topics_chart": "Share of comments mentioning each topic (%)",
-        "no_topics": "No comment analysed in the period.", "examples": "A few comments (masked)",
-        "withheld": "Examples not shown: too few comments to protect their writers.",
-        "sentiment_negative": "negative", "sentiment_positive": "positive",
-        "cases": "Cases opened in the period", "close_loop": "Loop closed (contact within 48 h)",
-        "close_loop_short": "Contact within 48 h",
-        "sla": "SLA met", "recovery": "Customers recovered", "recovery_nps": "NPS after recovery",
-        "reopen": "Cases reopened (%)", "first_contact": "First contact, business hours (median / p90)",
-        "resolution": "Resolution, business hours (median / p90)", "root_causes": "Root causes",
-        "cause": "Cause", "cumulative": "Cumulative %", "causes_chart": "Root causes of the resolved cases (%)",
-        "by_team": "By team", "by_touchpoint": "By touchpoint", "no_cases": "No case opened in the period.",
-        "week": "Week", "activities": "Activities", "customer_activities": "For the customer",
-        "customer_share": "% for the customer", "value_r": "Value", "ease": "Ease",
-        "pleasantness": "Pleasantness", "improvements": "Improvements",
-        "share_chart": "Share of the activities done for the customer, all teams (%)",
-        "no_reviews": "No weekly review recorded in the period.",
-        "what": "What", "after": "After", "no_improvements": "No improvement recorded in the period.",
-        "improvements_note": "The touchpoint's metric in the weeks before and after the improvement.",
-        "all_teams": "All teams, week by week", "each_team": "Each team over the period",
-        "weeks": "weeks",
-        "footer": "momenti: moments of truth, measured honestly.",
-    },
+# Every word of the report, keyed as the templates use it; the text is its English msgid, in the "report"
+# context of the gettext catalogs (Italian in locales/it), like every other interface string.
+WORDS: dict[str, tuple[str, str]] = {
+    'title': NP_("report", "Report for the management meeting"),
+    'period': NP_("report", "Period"),
+    'previous': NP_("report", "compared with"),
+    'generated': NP_("report", "Generated on"),
+    'how_to_read': NP_("report", "How to read it"),
+    'legend': NP_(
+        "report",
+        "Every figure carries its n (answers, cases or comments) and its {level} confidence interval. * "
+        "small sample (n below {min_n}): read with care. A change is “significant” when p < {alpha}.",
+    ),
+    'overview': NP_("report", "1. Overview"),
+    'moments': NP_("report", "2. Moments of truth"),
+    'changes': NP_("report", "3. Trends: the significant changes"),
+    'voice': NP_("report", "4. Voice of the customer"),
+    'loop': NP_("report", "5. Closed loop"),
+    'reviews': NP_("report", "6. Weekly reviews"),
+    'not_available': NP_("report", "Not available"),
+    'metric': NP_("report", "Metric"),
+    'value': NP_("report", "Value"),
+    'interval': NP_("report", "Interval"),
+    'n': NP_("report", "n"),
+    'before': NP_("report", "Before"),
+    'now': NP_("report", "Now"),
+    'delta': NP_("report", "Change"),
+    'p': NP_("report", "p"),
+    'significant': NP_("report", "Significant"),
+    'yes': NP_("report", "yes"),
+    'no': NP_("report", "no"),
+    'small': NP_("report", "small sample"),
+    'touchpoint': NP_("report", "Touchpoint"),
+    'team': NP_("report", "Team"),
+    'target': NP_("report", "Target"),
+    'status': NP_("report", "Against the target"),
+    'above': NP_("report", "above"),
+    'below': NP_("report", "below"),
+    'within': NP_("report", "uncertain"),
+    'unknown': NP_("report", "no data"),
+    'status_note': NP_(
+        "report",
+        "Above or below: the whole interval is above or below the target; uncertain: the target is inside "
+        "the interval and the period is not enough to tell.",
+    ),
+    'trend_title': NP_("report", "NPS month by month (last {k} months), with its interval"),
+    'moments_chart': NP_("report", "{metric} of the moments of truth in the period"),
+    'no_moments': NP_("report", "No touchpoint is flagged as a moment of truth in the journey map."),
+    'tested': NP_(
+        "report",
+        "{k} comparisons made (every touchpoint on NPS, CSAT and CES): at {level} about {chance} may come "
+        "out significant by chance.",
+    ),
+    'no_changes': NP_("report", "No significant change between the two periods."),
+    'mot': NP_("report", "moment of truth"),
+    'comments': NP_("report", "comments analysed"),
+    'topic': NP_("report", "Topic"),
+    'mentions': NP_("report", "Mentions"),
+    'share': NP_("report", "Share %"),
+    'positive': NP_("report", "Pos."),
+    'neutral': NP_("report", "Neutral"),
+    'negative': NP_("report", "Neg."),
+    'net': NP_("report", "Net sentiment"),
+    'topics_chart': NP_("report", "Share of comments mentioning each topic (%)"),
+    'no_topics': NP_("report", "No comment analysed in the period."),
+    'examples': NP_("report", "A few comments (masked)"),
+    'withheld': NP_("report", "Examples not shown: too few comments to protect their writers."),
+    'sentiment_negative': NP_("report", "negative"),
+    'sentiment_positive': NP_("report", "positive"),
+    'cases': NP_("report", "Cases opened in the period"),
+    'close_loop': NP_("report", "Loop closed (contact within 48 h)"),
+    'close_loop_short': NP_("report", "Contact within 48 h"),
+    'sla': NP_("report", "SLA met"),
+    'recovery': NP_("report", "Customers recovered"),
+    'recovery_nps': NP_("report", "NPS after recovery"),
+    'reopen': NP_("report", "Cases reopened (%)"),
+    'first_contact': NP_("report", "First contact, business hours (median / p90)"),
+    'resolution': NP_("report", "Resolution, business hours (median / p90)"),
+    'root_causes': NP_("report", "Root causes"),
+    'cause': NP_("report", "Cause"),
+    'cumulative': NP_("report", "Cumulative %"),
+    'causes_chart': NP_("report", "Root causes of the resolved cases (%)"),
+    'by_team': NP_("report", "By team"),
+    'by_touchpoint': NP_("report", "By touchpoint"),
+    'no_cases': NP_("report", "No case opened in the period."),
+    'week': NP_("report", "Week"),
+    'activities': NP_("report", "Activities"),
+    'customer_activities': NP_("report", "For the customer"),
+    'customer_share': NP_("report", "Share for the customer (%)"),
+    'value_r': NP_("report", "Value"),
+    'ease': NP_("report", "Ease"),
+    'pleasantness': NP_("report", "Pleasantness"),
+    'improvements': NP_("report", "Improvements"),
+    'share_chart': NP_("report", "Share of the activities done for the customer, all teams (%)"),
+    'no_reviews': NP_("report", "No weekly review recorded in the period."),
+    'what': NP_("report", "What"),
+    'after': NP_("report", "After"),
+    'no_improvements': NP_("report", "No improvement recorded in the period."),
+    'improvements_note': NP_("report", "The touchpoint's metric in the weeks before and after the improvement."),
+    'all_teams': NP_("report", "All teams, week by week"),
+    'each_team': NP_("report", "Each team over the period"),
+    'weeks': NP_("report", "weeks"),
+    'footer': NP_("report", "momenti: moments of truth, measured honestly."),
 }
+
+
+def words(lang: str) -> dict[str, str]:
+    """The report's words in `lang` (an unknown language gets the English ones)."""
+    return {key: pgettext(lang, context, msgid) for key, (context, msgid) in WORDS.items()}
 
 
 def _missing(v: Any) -> bool:
@@ -181,7 +192,7 @@ def period_title(report: Report, which: str = "period") -> str:
     p = report.period if which == "period" else report.previous
     spec = p.spec
     if len(spec) == 7 and spec[4] == "-" and spec[:4].isdigit() and spec[5:].isdigit():
-        return f"{_MONTH_NAMES[report.lang][int(spec[5:]) - 1]} {spec[:4]}"
+        return f"{get_month_names('wide', locale=report.lang)[int(spec[5:])]} {spec[:4]}"
     return p.label
 
 
@@ -231,14 +242,14 @@ def _times100(v: Any) -> float | None:
 
 def render(report: Report) -> str:
     """The report as a self-contained HTML document."""
-    w = WORDS[report.lang]
+    w = words(report.lang)
     f = Formats(report.lang)
     conf = f.num(100 * report.confidence, 0)
     alpha = f.num(round(1 - report.confidence, 4), 2)
     context = {
         "r": report, "s": report.sections, "w": w, "f": f, "lang": report.lang,
         "period_title": period_title(report), "previous_title": period_title(report, "previous"),
-        "legend": w["legend"].format(conf=conf, min_n=report.min_n, alpha=alpha), "conf": conf,
+        "legend": w["legend"].format(level=f"{conf} %", min_n=report.min_n, alpha=alpha), "level": f"{conf} %",
         "charts": _charts(report, f, w), "generated": report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
     }
     return _env().get_template("report.html").render(context)
