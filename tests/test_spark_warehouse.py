@@ -82,6 +82,8 @@ QUESTIONS = {
     "nps by touchpoint, month": lambda w: w.nps(by=["touchpoint"], period="month"),
     "csat by channel, quarter": lambda w: w.csat(by=["channel"], period="quarter"),
     "nps by stage": lambda w: w.nps(by=["stage"]),
+    "nps by touchpoint and segment, month": lambda w: w.nps(by=["touchpoint", "segment:segment"], period="month"),
+    "csat by segment": lambda w: w.csat(by=["segment:segment"]),
     "dfg": lambda w: w.dfg(),
     "variants": lambda w: w.variants(),
     "activities": lambda w: w.activities(),
@@ -140,7 +142,8 @@ def test_incremental_sync_matches(pair) -> None:  # noqa: ANN001
     assert not report.rebuilt
     duck.sync()
     assert int(spark.dfg()["count"].sum()) == before + 3  # two pairs of case a, one of case b
-    for name in ("nps by touchpoint, month", "dfg", "variants", "fcr by reason"):
+    for name in ("nps by touchpoint, month", "nps by touchpoint and segment, month", "dfg", "variants",
+                 "fcr by reason"):
         assert_same_rows(QUESTIONS[name](duck), QUESTIONS[name](spark), f"{name}, after an incremental sync")
 
 
@@ -160,5 +163,5 @@ def test_erase_leaves_nothing_on_spark(pair) -> None:  # noqa: ANN001
     again = duck.privacy_erase("SPK-1")  # the store is shared: this one finds the rows gone, rebuilds its replica
     if not again["ok"]:
         pytest.fail(f"the erasure left something: {again}")
-    for name in ("nps by touchpoint, month", "dfg", "variants"):
+    for name in ("nps by touchpoint, month", "nps by touchpoint and segment, month", "dfg", "variants"):
         assert_same_rows(QUESTIONS[name](duck), QUESTIONS[name](spark), f"{name}, after an erasure")

@@ -9,8 +9,11 @@ their attributes, or fewer answers than counted (an erase rebuilt the warehouse)
 made from is written in `_meta` (`segment_daily:<attr>` -> answers' largest response id and count, customers'
 largest seq, attribute rows), under the warehouse lock, so two questions do not add the same answers twice.
 
-DuckDB only: the rollup is rebuilt by statements that run in one transaction there. On a server warehouse the
-raw answers are joined as before.
+Kept on DuckDB, where it is brought up to date in one transaction, and on a local Spark session (one process by
+design: `momenti serve --workers` refuses it), where there is no transaction: there the `_meta` entry is removed
+before the rollup is touched and written after, so a crash in between makes the next question count again
+rather than add twice. On a server warehouse (PostgreSQL), which several server processes may share, the raw
+answers are joined as before: the lock here is per process.
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ def rollup_attribute(by: list[str], filters: dict[str, list[str]], plain: set[st
 
 def segment_counts(wh: WarehouseConnection, attr: str, question: str) -> ibis.Table | None:
     """(ts, touchpoint, channel, language, segment_<attr>, score, n) for `question`, from the attribute's rollup
-    brought up to date; None where the rollup is not kept (not DuckDB)."""
-    if not wh.is_duckdb or TABLE not in wh.tables():
+    brought up to date; None where the rollup is not kept (neither DuckDB nor Spark)."""
+    if not (wh.is_duckdb or wh.is_spark) or TABLE not in wh.tables():
         return None
     check_attribute(wh, attr)  # an outcomes column asked for as a segment: say where it has to be imported
     with WAREHOUSE_LOCK:
@@ -82,11 +85,17 @@ def _refresh(wh: WarehouseConnection, attr: str) -> None:
     old = made.split(":") if made else None
     grown = old is not None and old[2:] == now.split(":")[2:] and int(old[0]) <= top and int(old[1]) <= int(
         now.split(":")[1])
+    since = int(old[0]) if grown else 0  # type: ignore[index] - grown: only the answers since, added
+    key = f"{TABLE}:{attr}"
+    if not wh.is_duckdb:  # Spark: no transaction; without its _meta entry an interrupted refresh is counted again
+        wh.delete_rows("_meta", f"key = {sql_literal(key)}")
+        if not grown:
+            wh.delete_rows(TABLE, f"attr = {sql_literal(attr)}")
+        wh.insert(TABLE, wh.arrow(_counts_sql(attr, since)).select(TABLES[TABLE].names))
+        set_meta(wh, key, now)
+        return
     with wh.transaction():
-        if grown:  # only new answers since: add their counts
-            since = int(old[0])  # type: ignore[index]
-        else:  # first time, or customers changed, or answers went away: count again
+        if not grown:  # first time, or customers changed, or answers went away: count again
             wh.duck.execute(f"DELETE FROM {TABLE} WHERE attr = {sql_literal(attr)}")
-            since = 0
         wh.duck.execute(f"INSERT INTO {TABLE} ({columns}) SELECT {columns} FROM ({_counts_sql(attr, since)})")
-        set_meta(wh, f"{TABLE}:{attr}", now)
+        set_meta(wh, key, now)
