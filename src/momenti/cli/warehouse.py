@@ -9,7 +9,6 @@ import typer
 
 import momenti
 from momenti.cli.output import Format, console
-from momenti.workspace import check_warehouse_mapping
 
 app = typer.Typer(help="The analytical replica (DuckDB by default).", no_args_is_help=True)
 
@@ -50,6 +49,8 @@ def check_mapping(
 ) -> None:
     """Check a mapping to an external warehouse (MOMENTI_WAREHOUSE_URL): every table and column it names exists
     with a usable type. One line per problem; exit code 1 when there is any."""
+    from momenti.workspace import check_warehouse_mapping  # lazily: the CLI starts without pandas
+
     report = check_warehouse_mapping(file)
     if fmt == Format.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
