@@ -93,12 +93,7 @@ def check_sources(backend: ibis.BaseBackend, mapping: Mapping) -> CheckReport:
 
 def check_mapping_file(path: str | Path, backend_for: object) -> CheckReport:
     """Read and validate the file, then (when it parses) check it against the backend `backend_for()` opens."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return CheckReport([Problem("", str(path), "", f"cannot read: {exc.strerror or exc}")])
-    mapping, problems = mapping_problems(text, str(path))
+    mapping, problems = mapping_problems(path)
     if mapping is None:
         return CheckReport([Problem(key or "(file)", "", "", message) for key, message in problems])
     return check_sources(backend_for(), mapping)  # type: ignore[operator]

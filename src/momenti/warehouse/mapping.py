@@ -22,9 +22,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from momenti.core.documents import read_yaml
 from momenti.core.errors import InputError
 from momenti.warehouse.schema import TABLES
 
@@ -134,12 +134,14 @@ def _check_columns(section: str, columns: dict[str, str], known: tuple[str, ...]
         raise ValueError(f"{section}: map the required columns {', '.join(missing)}")
 
 
-def mapping_problems(text: str, origin: str) -> tuple[Mapping | None, list[tuple[str, str]]]:
-    """The mapping in `text`, or None and its problems as (mapping key, message) pairs."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        return None, [("", f"{origin}: not YAML: {exc}")]
+def _read(path: str | Path) -> object:
+    """The file's YAML, read as every YAML document is (core.documents: unreadable, not UTF-8, not YAML, each an
+    InputError naming the file)."""
+    doc, _ = read_yaml(Path(path), None, "MOMENTI_WAREHOUSE_MAPPING")
+    return doc
+
+
+def _validate(doc: object) -> tuple[Mapping | None, list[tuple[str, str]]]:
     try:
         return Mapping.model_validate(doc if doc is not None else {}), []
     except ValidationError as exc:
@@ -147,14 +149,18 @@ def mapping_problems(text: str, origin: str) -> tuple[Mapping | None, list[tuple
                       for e in exc.errors()]
 
 
+def mapping_problems(path: str | Path) -> tuple[Mapping | None, list[tuple[str, str]]]:
+    """The mapping file at `path`, or None and its problems as (mapping key, message) pairs ("": the file)."""
+    try:
+        doc = _read(path)
+    except InputError as exc:
+        return None, [("", str(exc))]
+    return _validate(doc)
+
+
 def load_mapping(path: str | Path) -> Mapping:
     """The mapping file at `path`; InputError naming the file and each problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"MOMENTI_WAREHOUSE_MAPPING: cannot read {path}: {exc.strerror or exc}") from None
-    mapping, problems = mapping_problems(text, str(path))
+    mapping, problems = _validate(_read(path))
     if mapping is None:
         raise InputError(f"{path}: " + "; ".join(f"{k}: {m}" if k else m for k, m in problems))
     return mapping
