@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Fixed scales of the standard score questions: value -> must be an integer in [lo, hi].
-SCORE_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+from momenti.store.question_kinds import SCORE_SCALES  # noqa: F401 - the validators and surveys read them here
+
 # Longest values the store's columns hold (PostgreSQL enforces them; checked here so that SQLite agrees and
 # a long value is a rejected row, not a failed import).
 ID_MAX_LEN = 200  # external ids and customer keys

@@ -26,10 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from momenti.core.documents import read_yaml
 from momenti.core.errors import InputError
+from momenti.store.question_kinds import SCORE_SCALES
 from momenti.warehouse.schema import TABLES
 
-# The standard score questions' scales (as momenti.ingest.specs.SCORE_SCALES: the warehouse may not import ingest).
-SCORE_SCALES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 KINDS = ("nps", "csat", "ces", "rating", "choice", "text")
 NUMERIC_KINDS = ("nps", "csat", "ces", "rating")
 
