@@ -157,18 +157,14 @@ class Settings(BaseSettings):
     @cached_property
     def warehouse(self) -> str:
         """What momenti.warehouse.connection.open_warehouse opens: an Ibis URL, or (with a mapping) an external one."""
+        url = self.warehouse_url
+        if url and url.rstrip("/") == "pyspark://local":  # a local Spark session: tables in the data dir
+            url = f"pyspark://local{(self.data_dir / 'spark-warehouse').resolve()}"
         if self.warehouse_mapping is not None:
-            if not self.warehouse_url:
+            if not url:
                 raise InputError("MOMENTI_WAREHOUSE_MAPPING needs MOMENTI_WAREHOUSE_URL: the company's warehouse")
-            url = self.warehouse_url
-            if url.rstrip("/") == "pyspark://local":
-                url = f"pyspark://local{(self.data_dir / 'spark-warehouse').resolve()}"
             return f"{EXTERNAL_PREFIX}{url}{EXTERNAL_MARK}{self.warehouse_mapping.resolve()}"
-        if self.warehouse_url:
-            if self.warehouse_url.rstrip("/") == "pyspark://local":  # a local Spark session: tables in the data dir
-                return f"pyspark://local{(self.data_dir / 'spark-warehouse').resolve()}"
-            return self.warehouse_url
-        return f"duckdb://{(self.data_dir / 'warehouse.duckdb').resolve()}"
+        return url or f"duckdb://{(self.data_dir / 'warehouse.duckdb').resolve()}"
 
     @property
     def jobs_file(self) -> Path:
