@@ -45,8 +45,9 @@ def rollup_attribute(by: list[str], filters: dict[str, list[str]], plain: set[st
 
 def segment_counts(wh: WarehouseConnection, attr: str, question: str) -> ibis.Table | None:
     """(ts, touchpoint, channel, language, segment_<attr>, score, n) for `question`, from the attribute's rollup
-    brought up to date; None where the rollup is not kept (neither DuckDB nor Spark)."""
-    if not (wh.is_duckdb or wh.is_spark) or TABLE not in wh.tables():
+    brought up to date; None where the rollup is not kept (neither DuckDB nor momenti's own Spark warehouse; an
+    external, read-only one keeps nothing)."""
+    if wh.read_only or not (wh.is_duckdb or wh.is_spark) or TABLE not in wh.tables():
         return None
     check_attribute(wh, attr)  # an outcomes column asked for as a segment: say where it has to be imported
     with WAREHOUSE_LOCK:
