@@ -22,7 +22,7 @@ from ibis.backends.sql.datatypes import DuckDBType
 from momenti.core.errors import ExternalWarehouseError
 from momenti.core.sql import sql_literal
 from momenti.warehouse.mapping import Mapping, Responses, Source
-from momenti.warehouse.schema import SCORE_KINDS, TABLES
+from momenti.warehouse.schema import SCORE_KINDS, TABLES, rollup_from_answers
 
 # Replica tables derived from the mapping (the rest read as empty; `table()` refuses those an insight would
 # otherwise mistake for "no data": see Views.table).
@@ -126,12 +126,7 @@ class Views:
     def _score_daily(self) -> ibis.Table:
         # The rollup momenti keeps at sync, as a group-by over the answers (each question asks it again).
         scores = [k for k, q in self._mapped_responses().questions.items() if q.kind in SCORE_KINDS]
-        a = self.table("answers")
-        a = a.filter(a.value_num.notnull() & (a.question.isin(scores) if scores else ibis.literal(False)))
-        g = a.group_by(day=a.submitted_at.cast("date"), touchpoint=a.touchpoint, channel=a.channel,
-                       question=a.question, score=a.value_num, language=a.language).aggregate(
-            n=a.count().cast("int64"))
-        return g.select(*TABLES["score_daily"].names)
+        return rollup_from_answers(self.table("answers"), scores)
 
     def _mapped_responses(self) -> Responses:
         r = self.mapping.responses

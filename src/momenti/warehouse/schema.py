@@ -61,6 +61,18 @@ TABLES["segment_daily"] = ibis.schema({
 
 # Questions whose answers feed the score rollup.
 SCORE_KINDS = ("nps", "csat", "ces")
+ROLLUP_KEYS = ["day", "touchpoint", "channel", "language", "question", "score"]
+
+
+def rollup_from_answers(answers: ibis.Table, scores: ibis.Column | list[str]) -> ibis.Table:
+    """`score_daily`'s rows counted from `answers` (the score answers: `scores` holds their question keys), in the
+    table's column order: what the sync refolds an old rollup with, and what an external warehouse reads."""
+    a = answers
+    among = a.question.isin(scores) if not isinstance(scores, list) or scores else ibis.literal(False)
+    a = a.filter(a.value_num.notnull() & among)
+    a = a.select(day=a.submitted_at.cast("date"), touchpoint=a.touchpoint, channel=a.channel, language=a.language,
+                 question=a.question, score=a.value_num)
+    return a.group_by(ROLLUP_KEYS).aggregate(n=a.count().cast("int64")).select(*TABLES["score_daily"].names)
 
 # --- journey facts (src/momenti/insights/paths/facts.py) -----------------------------------------------
 # The event log pre-shaped for process mining under the default case notion (the log's case_id), maintained at

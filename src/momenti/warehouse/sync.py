@@ -23,7 +23,7 @@ from momenti.warehouse.connection import WarehouseConnection, open_warehouse, sq
 from momenti.warehouse.feeds import FeedContext, registered
 from momenti.warehouse.lock import WAREHOUSE_LOCK  # noqa: F401 - re-exported for callers that lock
 from momenti.warehouse.meta import set_meta
-from momenti.warehouse.schema import SCHEMA_VERSION, SCORE_KINDS, TABLES
+from momenti.warehouse.schema import ROLLUP_KEYS, SCHEMA_VERSION, SCORE_KINDS, TABLES, rollup_from_answers
 
 Progress = Callable[[str, int, int], None]
 BATCH_IDS = 2_000_000
@@ -180,9 +180,6 @@ def ensure_schema(wh: WarehouseConnection, rebuild: bool = False) -> bool:
     return rebuild
 
 
-ROLLUP_KEYS = ["day", "touchpoint", "channel", "language", "question", "score"]
-
-
 def compact_rollup(wh: WarehouseConnection) -> None:
     """Fold the counts each sync appended into one row per key (readers sum either way; this keeps it small)."""
     t = wh.table("score_daily")
@@ -192,12 +189,8 @@ def compact_rollup(wh: WarehouseConnection) -> None:
 def refold_rollup(wh: WarehouseConnection) -> None:
     """The rollup counted again from `answers` (every score answer is kept there: retention never purges
     scores, an erase rebuilds everything): for a rollup of an older layout, which lacked a key."""
-    a, q = wh.table("answers"), wh.table("questions")
-    scores = q.filter(q.kind.isin(SCORE_KINDS)).select("question")
-    a = a.filter(a.value_num.notnull() & a.question.isin(scores.question))
-    a = a.select(day=a.submitted_at.cast("date"), touchpoint=a.touchpoint, channel=a.channel, language=a.language,
-                 question=a.question, score=a.value_num)
-    _replace_rollup(wh, a.group_by(ROLLUP_KEYS).aggregate(n=a.count().cast("int64")))
+    q = wh.table("questions")
+    _replace_rollup(wh, rollup_from_answers(wh.table("answers"), q.filter(q.kind.isin(SCORE_KINDS)).question))
 
 
 def _replace_rollup(wh: WarehouseConnection, folded: ibis.Table) -> None:
