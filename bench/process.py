@@ -91,14 +91,15 @@ def generate_chunks(n_events: int, chunk: int):  # noqa: ANN201
     """The log of `n_events` as a sequence of tables of at most `chunk` events, each chunk its own cases
     (numbered after the previous chunk's) and its own seed: a 100 M-event log as one Arrow table of Python
     strings would need ~15 GB, while chunks of 10 M stay near 1.5 GB. Arrival order interleaves cases within a
-    chunk, not across chunks (as a log exported month by month)."""
+    chunk, not across chunks (as a log exported month by month). Yields (chunk, its number of cases)."""
     done, cases, seed = 0, 0, 7
     while done < n_events:
         part = generate_log(min(chunk, n_events - done), seed=seed, case_offset=cases)
-        cases += int(pa.compute.count_distinct(part["case_id"]).as_py())
+        n_cases = int(pa.compute.count_distinct(part["case_id"]).as_py())
+        cases += n_cases
         done += part.num_rows
         seed += 1
-        yield part
+        yield part, n_cases
 
 
 def events_rows(log: pa.Table, first_id: int = 1) -> pa.Table:
@@ -206,10 +207,10 @@ def run_chunked(n: int, chunk: int) -> None:
         ws = momenti.open(Path(tmp) / "data")
         started, first_id, cases = time.perf_counter(), 1, 0
         with ws.warehouse() as wh:
-            for part in generate_chunks(n, chunk):
+            for part, n_cases in generate_chunks(n, chunk):
                 wh.insert("events", events_rows(part, first_id))
                 first_id += part.num_rows
-                cases += int(pa.compute.count_distinct(part["case_id"]).as_py())
+                cases += n_cases
         load = time.perf_counter() - started
         with ws.warehouse() as wh:
             started = time.perf_counter()
