@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from browser_helpers import free_port
+from conftest import _empty_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 MOMENTI = str(Path(sys.executable).parent / "momenti")
@@ -46,6 +47,7 @@ def _same(a: list[tuple], b: list[tuple]) -> bool:
 
 def test_demo_and_server_on_postgres_store_and_warehouse(tmp_path: Path, pg_url: str,
                                                          pg_warehouse_url: str) -> None:
+    _empty_postgres(pg_url)  # the session's store database: an earlier test's rows would make the demo refuse
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("MOMENTI_")}
     default = {**base_env, "MOMENTI_DATA_DIR": str(tmp_path / "default")}
     pg = {**base_env, "MOMENTI_DATA_DIR": str(tmp_path / "pg"), "MOMENTI_DATABASE_URL": pg_url,

@@ -27,6 +27,8 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.api import PeriodicTask, Task, TaskWrapper
 from huey.registry import Message
 
+from momenti.pipelines.debounce import DebouncedSync
+
 log = logging.getLogger("momenti.jobs")
 DEAD_KEY = "momenti:dead-letters"
 
@@ -64,16 +66,17 @@ def make_huey(settings: Any, name: str = "momenti") -> Huey:
 
 class JobRunner:
     """The jobs of one workspace on one queue. `ws` is the workspace (duck-typed: this layer does not import it);
-    `lock` serialises the dispatcher with the server's own debounced run of it (server/syncer.py); `signal`
-    asks for a dispatch soon (the server debounces it; elsewhere a dispatch job is queued)."""
+    `lock` is held by every dispatch run here, and by the server around its imports. `sync` is the debounced
+    dispatcher (pipelines/debounce.py): `signal()` asks it for a dispatch soon; a `dispatch` job, wherever it
+    was queued, signals the debouncer of the process that consumes it."""
 
-    def __init__(self, ws: Any, lock: threading.Lock | None = None, signal: Callable[[], None] | None = None,
-                 huey: Huey | None = None) -> None:
+    def __init__(self, ws: Any, lock: threading.Lock | None = None, huey: Huey | None = None) -> None:
         self.ws = ws
         self.settings = ws.settings
         self.lock = lock or threading.Lock()
         self.huey = huey or make_huey(self.settings)
-        self.signal = signal or self.enqueue_dispatch
+        self.sync = DebouncedSync(self._dispatch_now, self.settings.sync_debounce_s, self.lock)
+        self.signal = self.sync.touch
         self.tasks: dict[str, TaskWrapper] = {}
         self._dead_lock = threading.Lock()
         self._consumer: Any = None
@@ -95,7 +98,9 @@ class JobRunner:
 
     def _register(self) -> None:
         every = max(1, int(self.settings.jobs_dispatch_every_min))
-        self.task(self._dispatch, "dispatch")
+        self.task(self.sync.touch, "dispatch")
+        # The debouncer's timer; it retries by itself (its state is this process's), so no retries here.
+        self.task(self.sync.run_due, "sync_due", retries=0)
         self.task(self._catch_up, "dispatch_catch_up", periodic=crontab(minute=f"*/{every}"))
         self.task(self._sweep_surveys, "survey_sweep", periodic=crontab(minute="*"))
         if self.settings.jobs_remind_after:
@@ -118,14 +123,12 @@ class JobRunner:
         self.task(lambda: abuse.cleanup(self.ws), "rate_bucket_cleanup", periodic=crontab(minute="7"))
         self.huey.post_execute()(self._after)
 
-    def _dispatch(self) -> None:
-        with self.lock:
-            self.ws.sync_written()
+    def _dispatch_now(self) -> None:
+        self.ws.sync_written()  # the debouncer holds self.lock around it
 
     def _catch_up(self) -> None:
-        # Through the signal, not a dispatch here: in `momenti serve` the debounced runner then stays the only
-        # dispatcher of the process (one run at a time, after the writes of the last moment); in a worker the
-        # signal queues a `dispatch` job.
+        # Through the debouncer, not a dispatch here: it stays the only dispatcher of the process (one run at a
+        # time, after the writes of the last moment).
         self.signal()
 
     def _sweep_surveys(self) -> dict[str, int]:
@@ -145,6 +148,21 @@ class JobRunner:
 
     def enqueue_dispatch(self) -> None:
         self.tasks["dispatch"]()
+
+    def _schedule(self, name: str, seconds: float) -> None:
+        task = self.tasks[name]
+        if seconds <= 0:
+            task()
+        else:
+            task.schedule(delay=seconds)
+
+    def attach_remote(self) -> None:
+        """This process runs no consumer (a follower of `--workers`, a server whose jobs run in `momenti
+        worker`): its debouncer queues `dispatch` jobs for the process that does."""
+        self.sync.attach(lambda seconds: self._schedule("dispatch", seconds), local=False)
+
+    def _attach_local(self) -> None:
+        self.sync.attach(lambda seconds: self._schedule("sync_due", seconds), local=True)
 
     # -- dead letters ----------------------------------------------------------------------------------
 
@@ -210,16 +228,23 @@ class JobRunner:
         for _, worker in consumer.worker_threads:
             worker.start()
         self._consumer = consumer
+        self._attach_local()
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Stop the consumer, then run a dispatch still pending here (the queue would hold it till next start)."""
         if self._consumer is None:
             return
         self._consumer.shutdown_timeout = timeout
         self._consumer.stop(graceful=True)
         self._consumer = None
+        self.sync.close(timeout)
 
     def run_forever(self, workers: int | None = None) -> None:
         """`momenti worker`: the consumer in the foreground until Ctrl-C or SIGTERM."""
         consumer = self.huey.create_consumer(workers=workers or self.settings.jobs_workers, worker_type="thread",
                                              periodic=True)
-        consumer.run()
+        self._attach_local()
+        try:
+            consumer.run()
+        finally:
+            self.sync.close()

@@ -38,7 +38,6 @@ from momenti.server.auth import authorize
 from momenti.server.leader import Leadership
 from momenti.server.route_permissions import undeclared
 from momenti.server.schemas import CREATE_MODELS
-from momenti.server.syncer import DebouncedSync
 from momenti.server.web import (
     admin_audit,
     admin_loop,
@@ -85,19 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # empty schema makes a fresh server answer "no data" instead.
     with open_warehouse(settings.warehouse) as wh:
         ensure_schema(wh)
-    # The debounced signal of the event dispatcher (pipelines/events.py): many writes, one run. In the process
-    # that leads (server/leader.py: the only one, or one of `--workers N`) with embedded jobs, it runs here and
-    # the job consumer's catch-up runs share its lock; elsewhere (a follower, or a separate `momenti worker`)
-    # each debounced signal queues one dispatch job for whoever consumes the queue.
+    # The debounced signal of the event dispatcher (pipelines/events.py, pipelines/debounce.py): many writes,
+    # one run. In the process that leads (server/leader.py: the only one, or one of `--workers N`) with
+    # embedded jobs, the consumer runs here and so does the dispatch; elsewhere (a follower, or a separate
+    # `momenti worker`) the debouncer queues dispatch jobs for whoever consumes the queue.
     leader = Leadership(settings.data_dir)
-
-    def run_dispatch() -> object:
-        if settings.jobs_embedded and app.state.leads:
-            return ws.sync_written()
-        return jobs.enqueue_dispatch()
-
-    syncer = DebouncedSync(run_dispatch, settings.sync_debounce_s)
-    jobs = JobRunner(ws, lock=syncer.lock, signal=syncer.touch)
+    jobs = JobRunner(ws)
+    syncer = jobs.sync
     writer = GroupWriter(ws)
 
     @asynccontextmanager
@@ -106,10 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _app.state.leads = settings.jobs_embedded and leader.acquire_leadership()
         _app.state.known_questions.update(writes.known_question_keys(ws))  # the ingest path then asks the store nothing
         writer.start()
-        syncer.start()
-        syncer.touch()  # catch up with anything written while no server ran
         if _app.state.leads:
             jobs.start()
+        else:
+            jobs.attach_remote()
+        syncer.touch()  # catch up with anything written while no server ran
         # The objects made so far (modules, the app, the text engines) live as long as the process: a full
         # garbage collection walking them all paused every request of the process by ~100-200 ms under load
         # (bench/http_ingest.py). Frozen, collections walk only what requests allocate.
@@ -119,8 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             writer.close()  # answer every queued write first
-            jobs.stop()
-            syncer.close()  # flush pending API writes to the warehouse (or queue their dispatch) before exit
+            jobs.stop()  # then the dispatch still pending runs here
+            syncer.close()  # (a follower: queue it now) before exit
             leader.release()
             ws.close()
 

@@ -8,6 +8,12 @@ each request with its own counts. Under load, N concurrent requests cost one tra
 Records go the quick way (ingest/quick.py: checked in Python, inserted directly) when they are plain; a
 batch with anything to report or decide (an error, a new answer key, an unusual value) goes through the bulk
 import path, which words every error the same way a file import does.
+
+Why a thread and not a job: this is not background work but the request path itself — every request
+waits on its records' commit before it answers, so the hand-over must cost microseconds (a job queue costs
+a storage write and a poll per hand-over, and would put the queue between the client and its 201). The
+thread holds nothing a crash could lose: a request is answered only after its transaction committed, and
+what a killed process had queued was never acknowledged (tests/test_crash_http.py).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,15 @@ from typing import Any
 from sqlalchemy import inspect, text
 
 from momenti.core.errors import InputError
-from momenti.domains.privacy.search import SearchReport, database_files, like_any, search, search_warehouse
+from momenti.domains.privacy.search import (
+    SearchReport,
+    data_files,
+    database_files,
+    job_rows,
+    like_any,
+    search,
+    search_warehouse,
+)
 from momenti.domains.privacy.subject import Subject
 from momenti.domains.privacy.tables import ANONYMISE_DROP, ANONYMISE_KEEP, CUSTOMER_ROWS, ID_COLUMNS
 from momenti.warehouse.connection import rewrite_duckdb_file
@@ -123,42 +132,30 @@ def _redact_store(conn: Any, subject: Subject, report: EraseReport) -> None:
 
 
 def _redact_files(data_dir: Path, settings: Any, subject: Subject, report: EraseReport) -> None:
-    skip = database_files(data_dir, settings)
-    for root, _, files in os.walk(data_dir):
-        for f in files:
-            p = Path(root, f).resolve()
-            if p in skip or p.is_symlink():
-                continue
-            try:
-                blob = p.read_bytes()
-            except OSError as exc:
-                report.not_removed.append(f"file {p.name}: {exc}")
-                continue
-            content = blob.decode("utf-8", errors="replace")
-            if not subject.found_in(content):
-                continue
-            if p.suffix.lower() not in TEXT_SUFFIXES:
-                report.not_removed.append(f"file {p.relative_to(data_dir.resolve())}: not a text file")
-                continue
-            lines = content.splitlines(keepends=True)
-            kept = [ln for ln in lines if not subject.found_in(ln)]
-            tmp = p.with_name(p.name + ".erasing")
-            tmp.write_text("".join(kept), encoding="utf-8")
-            os.replace(tmp, p)  # whole or not at all
-            report.redacted[f"file {p.relative_to(data_dir.resolve())}"] = len(lines) - len(kept)
+    for p, content in data_files(data_dir, database_files(data_dir, settings)):
+        if isinstance(content, OSError):
+            report.not_removed.append(f"file {p.name}: {content}")
+            continue
+        if not subject.found_in(content):
+            continue
+        if p.suffix.lower() not in TEXT_SUFFIXES:
+            report.not_removed.append(f"file {p.relative_to(data_dir.resolve())}: not a text file")
+            continue
+        lines = content.splitlines(keepends=True)
+        kept = [ln for ln in lines if not subject.found_in(ln)]
+        tmp = p.with_name(p.name + ".erasing")
+        tmp.write_text("".join(kept), encoding="utf-8")
+        os.replace(tmp, p)  # whole or not at all
+        report.redacted[f"file {p.relative_to(data_dir.resolve())}"] = len(lines) - len(kept)
 
 
 def _redact_jobs(path: Path, subject: Subject, report: EraseReport) -> None:
     if not path.exists():
         return
-    import sqlite3
-
     con = sqlite3.connect(path)
     try:
-        for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
-            rows = con.execute(f'SELECT rowid, * FROM "{t}"').fetchall()
-            gone = [r[0] for r in rows if any(subject.found_in(v.decode("utf-8", "replace") if isinstance(v, bytes)
-                                                               else str(v)) for v in r[1:] if v is not None)]
+        for t, _, rows in list(job_rows(con)):
+            gone = [r[0] for r in rows if any(subject.found_in(str(v)) for v in r[1:] if v is not None)]
             for rid in gone:  # a queued job quoting the customer (none of momenti's jobs carries personal data)
                 con.execute(f'DELETE FROM "{t}" WHERE rowid = ?', (rid,))
             if gone:

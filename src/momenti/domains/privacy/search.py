@@ -10,6 +10,8 @@ needle's substring elsewhere ("7731" in an amount) is not reported.
 from __future__ import annotations
 
 import os
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,42 +129,52 @@ def database_files(data_dir: Path, settings: Any) -> set[Path]:
     return out
 
 
-def search_files(data_dir: Path, subject: Subject, skip: set[Path], report: SearchReport) -> None:
-    n = 0
+def data_files(data_dir: Path, skip: set[Path]) -> Iterator[tuple[Path, str | OSError]]:
+    """Every file of the data directory but its databases (`skip`) and symlinks, with its content decoded as
+    UTF-8 (undecodable bytes replaced: a pickled or binary file is searched for the text it carries), or the
+    error that kept it from being read. Walked once by the search and once by the erasure."""
     for root, _, files in os.walk(data_dir):
         for f in files:
             p = Path(root, f).resolve()
             if p in skip or p.is_symlink():
                 continue
-            n += 1
             try:
-                blob = p.read_bytes()
+                yield p, p.read_bytes().decode("utf-8", errors="replace")
             except OSError as exc:
-                report.unread.append(f"file {p.name}: {exc}")
-                continue
-            textual = blob.decode("utf-8", errors="replace")
-            count = sum(len(pat.findall(textual)) for pat in subject.patterns())
-            if count:
-                report.hits.append(Hit("file", str(p.relative_to(data_dir.resolve())), "", count))
+                yield p, exc
+
+
+def search_files(data_dir: Path, subject: Subject, skip: set[Path], report: SearchReport) -> None:
+    n = 0
+    for p, content in data_files(data_dir, skip):
+        n += 1
+        if isinstance(content, OSError):
+            report.unread.append(f"file {p.name}: {content}")
+            continue
+        count = sum(len(pat.findall(content)) for pat in subject.patterns())
+        if count:
+            report.hits.append(Hit("file", str(p.relative_to(data_dir.resolve())), "", count))
     report.searched["files"] = n
 
 
+def job_rows(con: sqlite3.Connection) -> Iterator[tuple[str, list[str], list[tuple]]]:
+    """The job queue's SQLite file (Huey), table by table: its columns (`rowid` first) and its rows, bytes
+    decoded — a pickled job's strings are in its bytes, so the bytes are searched as text."""
+    for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        cols = ["rowid", *(r[1] for r in con.execute(f'PRAGMA table_info("{t}")'))]
+        rows = con.execute(f'SELECT {", ".join(chr(34) + c + chr(34) if c != "rowid" else c for c in cols)} '
+                           f'FROM "{t}"').fetchall()
+        yield t, cols, [tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in r) for r in rows]
+
+
 def search_jobs(path: Path, subject: Subject, report: SearchReport) -> None:
-    """The job queue's SQLite file (Huey), when there is one: its queued payloads are pickled, searched as
-    bytes."""
+    """The job queue's SQLite file, when there is one (a Redis queue holds ids only)."""
     if not path.exists():
         return
-    import sqlite3
-
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for t in tables:
-            cols = [r[1] for r in con.execute(f'PRAGMA table_info("{t}")')]
-            rows = con.execute(f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{t}"').fetchall()
-            decoded = [tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in r) for r in rows]
-            # a pickled job: its strings are in the bytes, so the bytes are searched as text
-            for c, k in _check(decoded, cols, subject).items():
+        for t, cols, rows in job_rows(con):
+            for c, k in _check([r[1:] for r in rows], cols[1:], subject).items():
                 report.hits.append(Hit("store", f"{path.name}:{t}", c, k))
     except sqlite3.Error as exc:
         report.unread.append(f"{path.name}: {exc}")
