@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     leader = Leadership(settings.data_dir)
     jobs = JobRunner(ws)
     syncer = jobs.sync
-    writer = GroupWriter(ws)
+    writer = GroupWriter(ws, on_written=syncer.touch)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

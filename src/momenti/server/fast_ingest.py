@@ -79,8 +79,6 @@ class FastIngest:
         summary = await state.writer.write_async(kind, records)
         if summary.rejected:  # nothing was written: the route writes nothing either and words the refusal
             return None
-        if summary.added:
-            state.syncer.touch()
         result = WriteResult(added=summary.added, duplicates=summary.duplicates,
                              ids=[r[KINDS[kind].id_field] for r in records])
         return (201 if summary.added else 200), result.model_dump()

@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -53,8 +54,11 @@ class _Job:
 
 
 class GroupWriter:
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, on_written: Callable[[], None] | None = None) -> None:
+        """`on_written`: called in this thread after a group that added rows (the debounced sync's signal), so
+        the request path never waits on it (scheduling the sync writes to the job queue)."""
         self.ws = ws
+        self.on_written = on_written
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.touchpoint_ids: dict[str, int] = {}
@@ -120,8 +124,18 @@ class GroupWriter:
                 size += len(job.records)
             for kind in dict.fromkeys(j.kind for j in jobs):
                 self._write_group(kind, [j for j in jobs if j.kind == kind])
+            self._signal(jobs)
             if stop:
                 return
+
+    def _signal(self, jobs: list[_Job]) -> None:
+        if self.on_written is None:
+            return
+        if any(j.future.exception() is None and j.future.result().added for j in jobs):
+            try:
+                self.on_written()
+            except Exception:  # the outbox keeps the events: the periodic catch-up dispatches them
+                log.warning("could not signal the warehouse sync", exc_info=True)
 
     def _check(self, jobs: list[_Job], now: dt.datetime) -> tuple[list[_Job], list[_Job]]:
         """Split into (quick, bulk) jobs, reloading the store's keys once if something looked unknown."""

@@ -42,8 +42,7 @@ async def ingest(request: Request, ws: Workspace, kind: str, payload: Any,
     if new:
         await run_in_threadpool(_credit, ws, new, token_id)
         request.app.state.known_questions.update(new)
-    if summary.added:
-        request.app.state.syncer.touch()  # the debounced sync then carries them to the warehouse
+    # (the writer signals the debounced sync, which carries them to the warehouse)
     body = WriteResult(added=summary.added, duplicates=summary.duplicates,
                        ids=[r[KINDS[kind].id_field] for r in records])
     return (201 if summary.added else 200), body.model_dump()
