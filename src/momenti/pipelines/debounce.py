@@ -37,7 +37,7 @@ class DebouncedSync:
         # in this process at the same moment could append the same rows again. Imports are serialised too:
         # two imports creating the same new question key at once collide in the store (ingest/run.py).
         self.lock = lock or threading.Lock()
-        self._cond = threading.Condition()
+        self._state = threading.Lock()  # guards the fields below; nobody waits on it
         self._due: float | None = None  # monotonic time at which the next dispatch should start
         self._first_touch: float | None = None  # when the pending work began (bounds the debounce)
         self._eta: float | None = None  # when the job scheduled last is due (None: none outstanding)
@@ -47,7 +47,6 @@ class DebouncedSync:
         self._stop = False
         self._failures = 0
         self.runs = 0  # successful dispatches run here
-        self._attempts = 0
         self.last_error: str | None = None
 
     # -- wiring ----------------------------------------------------------------------------------
@@ -55,7 +54,7 @@ class DebouncedSync:
     def attach(self, schedule: Callable[[float], None], local: bool) -> None:
         """`schedule(seconds)`: run this debouncer's `run_due` in `seconds` on this process's consumer (`local`),
         or queue a dispatch job in `seconds` for another process's consumer (not `local`)."""
-        with self._cond:
+        with self._state:
             self._schedule, self._local, self._stop, self._eta = schedule, local, False, None
 
     # -- public ----------------------------------------------------------------------------------
@@ -63,7 +62,7 @@ class DebouncedSync:
     def touch(self) -> None:
         """Data was written: dispatch `delay` seconds from now (pushing back a dispatch not yet started)."""
         now = time.monotonic()
-        with self._cond:
+        with self._state:
             if self._first_touch is None:
                 self._first_touch = now
             self._due = min(now + self.delay, self._first_touch + self.max_wait)
@@ -72,7 +71,7 @@ class DebouncedSync:
 
     @property
     def pending(self) -> bool:
-        with self._cond:
+        with self._state:
             if self._schedule is not None and not self._local:
                 return self._eta is not None and time.monotonic() < self._eta
             return self._due is not None or self._running
@@ -80,7 +79,7 @@ class DebouncedSync:
     def run_due(self) -> None:
         """The `sync_due` job: dispatch if the time has come, else schedule itself for when it will."""
         now = time.monotonic()
-        with self._cond:
+        with self._state:
             self._eta = None
             if self._stop or self._due is None:
                 return
@@ -93,21 +92,12 @@ class DebouncedSync:
         if wait is not None:
             self._send(wait)
             return
-        ok = False
-        try:
-            ok = self._sync_once()
-        finally:
-            with self._cond:
-                self._running = False
-                self._attempts += 1
-                retry = None if ok else self._after_failure()
-                self._cond.notify_all()
-            self._send(retry)
+        self._dispatch()
 
     def flush(self, timeout: float = 60.0) -> bool:
         """Dispatch what is pending now, in the caller (or queue it now, when remote), and wait for a dispatch
         under way. False when it failed or the lock was not had within `timeout`."""
-        with self._cond:
+        with self._state:
             if self._schedule is not None and not self._local:
                 queued, self._eta, self._due, self._first_touch = self._eta is not None, None, None, None
                 remote = True
@@ -123,24 +113,14 @@ class DebouncedSync:
                 return False
             self.lock.release()
             return True
-        with self._cond:
+        with self._state:
             self._running = True
-        ok = False
-        try:
-            ok = self._sync_once(timeout)
-            return ok
-        finally:
-            with self._cond:
-                self._running = False
-                self._attempts += 1
-                retry = None if ok else self._after_failure()
-                self._cond.notify_all()
-            self._send(retry)
+        return self._dispatch(timeout)
 
     def close(self, timeout: float = 60.0) -> None:
         """Flush, then stop scheduling (server shutdown)."""
         self.flush(timeout)
-        with self._cond:
+        with self._state:
             self._stop = True
             self._schedule = None
 
@@ -155,6 +135,19 @@ class DebouncedSync:
         wait = (self._due - now) if self._local and self._due is not None else self.delay
         self._eta = now + max(0.0, wait)
         return max(0.0, wait)
+
+    def _dispatch(self, timeout: float = -1) -> bool:
+        """Run the dispatch (`_running` already set), then clear `_running` and, after a failure, schedule the
+        retry. The dispatch of `run_due` and of `flush` alike."""
+        ok = False
+        try:
+            ok = self._sync_once(timeout)
+            return ok
+        finally:
+            with self._state:
+                self._running = False
+                retry = None if ok else self._after_failure()
+            self._send(retry)
 
     def _after_failure(self) -> float | None:
         """After a failed dispatch, under the lock: when to retry (backing off), or None (already due, or
@@ -174,7 +167,7 @@ class DebouncedSync:
             schedule(wait)
         except Exception:  # the queue is unavailable: the next write, or the periodic catch-up, tries again
             log.exception("could not schedule the warehouse sync")
-            with self._cond:
+            with self._state:
                 self._eta = None
 
     def _sync_once(self, timeout: float = -1) -> bool:
