@@ -234,3 +234,25 @@ def test_a_batch_of_triggers_opens_one_case_per_customer(workspace: momenti.Work
         assert s.scalar(select(func.count()).where(CaseEntry.kind == "trigger")) == 6
         kinds = [r[0] for r in s.execute(text("SELECT kind FROM outbox WHERE kind LIKE 'case.%' ORDER BY id"))]
     assert kinds.count("case.opened") == 4 and kinds.count("case.updated") == 2
+
+
+def test_the_sla_filter_pages_the_cases_in_that_state(workspace: momenti.Workspace) -> None:
+    """`sla_state` is computed, not stored: the filter reads the clock of every match and pages what is left,
+    newest first, with the same rows as the unfiltered queue."""
+    from momenti.domains.loop.queue import CaseFilter, list_cases
+
+    now = dt.datetime(2026, 12, 7, 10, 0)
+    with workspace.session() as s, s.begin():
+        for k in range(12):  # opened 0 .. 22 days ago: on track, at risk, breached
+            case_ops.open_manual(s, case_ops.SYSTEM, f"C-{k}", f"case {k}", team="Rete filiali",
+                                 now=now - dt.timedelta(days=2 * k, hours=k))
+    with workspace.session() as s:
+        every, total = list_cases(s, case_ops.SYSTEM, CaseFilter(status="all", limit=100), now)
+        assert total == 12 and len({r["sla_state"] for r in every}) >= 2
+        for state in {r["sla_state"] for r in every}:
+            expected = [r for r in every if r["sla_state"] == state]
+            rows, n = list_cases(s, case_ops.SYSTEM, CaseFilter(status="all", sla_state=state, limit=2, offset=1),
+                                 now)
+            assert n == len(expected) and rows == expected[1:3]
+        with pytest.raises(InputError):
+            list_cases(s, case_ops.SYSTEM, CaseFilter(sla_state="late"), now)
