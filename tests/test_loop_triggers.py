@@ -60,6 +60,17 @@ def test_repeat_contacts_and_negative_feedback_open_cases(ws_any: momenti.Worksp
     assert alerts == 1
     detail = json.loads(detail) if isinstance(detail, str) else detail
     assert (detail["contacts"], detail["reason"]) == (3, "carta bloccata")
+    # The batch path reserves ids and writes plain tuples: what it wrote reads back as the ORM writes it, and
+    # a case opened by hand afterwards gets an id of its own (PostgreSQL: the sequence moved past the batch).
+    from momenti.domains.loop.cases import SYSTEM, get_case, open_manual
+
+    with ws.session() as s, s.begin():
+        batch = get_case(s, int(rep["id"]))
+        assert isinstance(batch.opened_at, dt.datetime) and batch.sla_policy["name"] == "standard"
+        assert batch.tags == [] and batch.status == "new"
+        manual = open_manual(s, SYSTEM, "C-HAND", "called in", team="Contact center")
+        assert manual.id > max(int(i) for i in cases["id"])
+    assert len(ws.cases()) == len(cases) + 1
 
 
 def test_a_significant_drop_opens_one_case_per_touchpoint_and_period(workspace: momenti.Workspace) -> None:

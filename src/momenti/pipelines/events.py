@@ -70,17 +70,19 @@ def unsubscribe(name: str) -> None:
     REGISTRY.pop(name, None)
 
 
-def pending(engine: Any, sub: Subscriber, limit: int = BATCH) -> list[Event]:
-    """The subscriber's events not delivered yet, oldest first."""
+def pending(engine: Any, sub: Subscriber, limit: int | None = None, after: int = 0) -> list[Event]:
+    """The subscriber's events not delivered yet, oldest first; only those after event id `after` when given
+    (the next batch of one dispatch run: without it each batch of a long backlog would probe the whole outbox
+    again)."""
     if not sub.kinds:
         return []
     kinds = {f"k{i}": k for i, k in enumerate(sorted(sub.kinds))}
     sql = text(f"""SELECT o.id, o.kind, o.payload FROM outbox o
-                   WHERE o.kind IN ({', '.join(':' + k for k in kinds)})
+                   WHERE o.kind IN ({', '.join(':' + k for k in kinds)}) AND o.id > :after
                    AND NOT EXISTS (SELECT 1 FROM outbox_delivered d WHERE d.subscriber = :s AND d.event_id = o.id)
-                   ORDER BY o.id LIMIT {int(limit)}""")
+                   ORDER BY o.id LIMIT {int(limit or BATCH)}""")
     with engine.connect() as conn:
-        rows = conn.execute(sql, {"s": sub.name, **kinds}).all()
+        rows = conn.execute(sql, {"s": sub.name, "after": int(after), **kinds}).all()
     return [Event(int(r[0]), r[1], r[2] if isinstance(r[2], dict) else json.loads(r[2] or "{}")) for r in rows]
 
 
@@ -99,9 +101,11 @@ def dispatch(ctx: Context, names: Iterable[str] | None = None) -> dict[str, obje
     chosen = [REGISTRY[n] for n in names] if names is not None else list(REGISTRY.values())
     results: dict[str, object] = {}
     for sub in chosen:
-        first = True
+        first, after = True, 0
         while True:
-            events = pending(ctx.engine, sub)
+            # Batches after the first start past the last one: an event committed meanwhile with a lower id
+            # (PostgreSQL hands ids out before commit) is found by the next run's first batch, which starts at 0.
+            events = pending(ctx.engine, sub, after=after)
             if not events and not (first and sub.always):
                 break
             try:
@@ -111,7 +115,7 @@ def dispatch(ctx: Context, names: Iterable[str] | None = None) -> dict[str, obje
                               sub.name, len(events))
                 raise
             mark_delivered(ctx.engine, sub.name, events)
-            first = False
+            first, after = False, events[-1].id if events else after
             if len(events) < BATCH:
                 break
     return results

@@ -53,6 +53,7 @@ def evaluate_rules(ctx: Any, events: list[Any]) -> dict[str, int]:
                 continue  # before the rules were applied, or an upsert batch (customers) naming no rows
             window = triggers.Window(first_id=int(e.payload["first_id"]), last_id=int(e.payload["last_id"]))
             batch: list[Any] = []
+            alerts: list[Any] = []
             for rule in live:
                 if triggers.EVENT_KINDS[rule.on] != e.kind:
                     continue
@@ -60,8 +61,8 @@ def evaluate_rules(ctx: Any, events: list[Any]) -> dict[str, int]:
                     if rule.open_case is not None:
                         batch.append((trig, rule))
                     elif rule.notify is not None and rule.notify.webhooks:
-                        _emit_alert(s, rule, trig)
-                        counts["alerts"] += 1
+                        alerts.append((rule, trig))
+            counts["alerts"] += _emit_alerts(s, alerts)
             for outcome, n in cases.open_many(s, batch, active, now).items():
                 counts[outcome] = counts.get(outcome, 0) + n
     if counts["opened"] or counts["added"]:
@@ -150,21 +151,23 @@ def metric_rules(ws: Any, today: Any = None) -> dict[str, int]:
                                       "AND payload LIKE :r"), {"k": f'%"key":"{trig.key}"%',
                                                                "r": f'%"rule":"{rule.key}"%'}).first()
                 if seen is None:
-                    _emit_alert(s, rule, trig)
-                    counts["alerts"] += 1
+                    counts["alerts"] += _emit_alerts(s, [(rule, trig)])
     return counts
 
 
-def _emit_alert(session: Any, rule: Any, trig: Any) -> None:
-    """The `<on>.alert` event of a notify-only rule's trigger: ids and labels only."""
+def _emit_alerts(session: Any, found: list[tuple[Any, Any]]) -> int:
+    """The `<on>.alert` events of notify-only rules' triggers, one multi-row insert: ids and labels only."""
     from sqlalchemy import text
 
-    from momenti.store.outbox import emit_sql
+    from momenti.store.outbox import EMIT_SQL, emit_sql
 
-    payload = {"rule": rule.key, "source": trig.kind, "source_id": trig.source_id, "touchpoint": trig.touchpoint,
-               "team": trig.team, **({"key": trig.key} if trig.key else {})}
-    sql, params = emit_sql(f"{rule.on}.alert", payload)
-    session.execute(text(sql), params)
+    rows = [emit_sql(f"{rule.on}.alert", {"rule": rule.key, "source": trig.kind, "source_id": trig.source_id,
+                                          "touchpoint": trig.touchpoint, "team": trig.team,
+                                          **({"key": trig.key} if trig.key else {})})[1]
+            for rule, trig in found]
+    if rows:
+        session.execute(text(EMIT_SQL), rows)
+    return len(rows)
 
 
 def _staff(ws: Any, digest: bool) -> dict[str, int]:

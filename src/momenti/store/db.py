@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -90,6 +91,43 @@ def migrate(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def reserve_ids(session: Session, table: str, n: int) -> list[int]:
+    """`n` fresh values of `table`'s integer primary key `id`, for a multi-row insert that needs its ids without
+    RETURNING (SQLite cannot return them in parameter order, so SQLAlchemy sends one INSERT per row).
+    PostgreSQL: taken from the column's sequence, so nobody else gets them. SQLite: after the largest id; a
+    writer that takes one meanwhile makes the insert fail on the primary key (an IntegrityError to retry on),
+    never a row written twice."""
+    if n <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                                    "FROM generate_series(1, :n)"), {"n": n}).scalars()
+        return sorted(int(i) for i in rows)
+    top = int(session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one())
+    return list(range(top + 1, top + 1 + n))
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """A multi-row INSERT of `rows` (dicts with the same keys) through the session's connection, as one
+    executemany of plain tuples. Each value goes through its column type's own bind processor (JSON, dates:
+    stored exactly as an ORM insert stores them); what is skipped is SQLAlchemy's per-row parameter
+    compilation, which costs more than the database's work for tens of thousands of rows (bench/loop.py)."""
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    names = list(rows[0])
+    processors = [table.c[n].type._cached_bind_processor(dialect) for n in names]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+           f"VALUES ({', '.join([mark] * len(names))})")
+    columns = [[r[n] for r in rows] for n in names]
+    values = [col if proc is None else [proc(v) for v in col] for col, proc in zip(columns, processors,
+                                                                                   strict=True)]
+    conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
 
 
 def ensure_postgres_database(url: str) -> None:

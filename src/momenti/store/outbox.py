@@ -61,8 +61,11 @@ def emit_table(conn: RawConnection, table: str, **payload: Any) -> None:
     emit(conn, TABLE_KINDS[table], {"table": table, **payload})
 
 
+EMIT_SQL = "INSERT INTO outbox (kind, payload) VALUES (:kind, :payload)"
+
+
 def emit_sql(kind: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The statement and parameters that insert an event through a SQLAlchemy connection or session."""
-    return ("INSERT INTO outbox (kind, payload) VALUES (:kind, :payload)",
-            {"kind": kind, "payload": json.dumps(payload, separators=(",", ":"), sort_keys=True)})
+    """The statement and parameters that insert an event through a SQLAlchemy connection or session (the
+    payload serialised compactly with sorted keys: a few readers match a key with LIKE)."""
+    return EMIT_SQL, {"kind": kind, "payload": json.dumps(payload, separators=(",", ":"), sort_keys=True)}
 

@@ -21,8 +21,9 @@ from momenti.core.errors import ConflictError, ForbiddenError, InputError, NotFo
 from momenti.domains.loop.rules import PRIORITIES, ActiveRules, Rule
 from momenti.domains.loop.triggers import Trigger
 from momenti.store.access import Team, User
+from momenti.store.db import insert_rows, reserve_ids
 from momenti.store.loop import Case, CaseEntry
-from momenti.store.outbox import emit_sql
+from momenti.store.outbox import EMIT_SQL, emit_sql
 
 STATUSES = ("new", "acknowledged", "contacted", "pending_customer", "resolved", "closed", "reopened")
 OPEN_STATUSES = frozenset({"new", "acknowledged", "contacted", "pending_customer", "reopened"})
@@ -74,17 +75,24 @@ def _emit(session: Session, kind: str, case: Case, **extra: Any) -> None:
     session.execute(text(sql), params)
 
 
-def _case_values(trig: Trigger, rule: Rule, active: ActiveRules, now: dt.datetime, key: str | None
-                 ) -> dict[str, Any]:
+def _rule_columns(rule: Rule, active: ActiveRules) -> dict[str, Any]:
+    """The columns every case of `rule` shares (computed once per rule in a batch)."""
+    spec = rule.open_case
+    assert spec is not None
+    return {"rule_key": rule.key, "rule_version": active.version, "priority": spec.priority, "status": "new",
+            "title": rule.label("en")[:300], "sla_policy": active.document.policy_spec(spec.sla),
+            "escalation_level": 0}
+
+
+def _case_values(trig: Trigger, rule: Rule, active: ActiveRules, now: dt.datetime, key: str | None,
+                 shared: dict[str, Any] | None = None) -> dict[str, Any]:
     """The columns of the case `trig` opens (the one-by-one and the batch path alike)."""
     spec = rule.open_case
     assert spec is not None
-    return {"customer_key": trig.customer_key, "rule_key": rule.key, "rule_version": active.version,
+    return {**(shared or _rule_columns(rule, active)), "customer_key": trig.customer_key,
             "touchpoint": trig.touchpoint, "team": trig.team if spec.team == "owner" else spec.team,
-            "priority": spec.priority, "status": "new", "title": rule.label("en")[:300],
-            "sla_policy": active.document.policy_spec(spec.sla), "opened_at": now, "updated_at": now,
-            "trigger_kind": trig.kind, "trigger_ref": trig.source_ref, "tags": [], "open_key": key,
-            "escalation_level": 0}
+            "opened_at": now, "updated_at": now, "trigger_kind": trig.kind, "trigger_ref": trig.source_ref,
+            "tags": [], "open_key": key}
 
 
 def add_entry(session: Session, case: Case, actor: Actor, kind: str, old: str | None = None, new: str | None = None,
@@ -141,7 +149,7 @@ def open_many(session: Session, items: list[tuple[Trigger, Rule]], active: Activ
     counts = {"opened": 0, "added": 0, "seen": 0}
     if not items:
         return counts
-    from sqlalchemy import bindparam, insert
+    from sqlalchemy import bindparam
 
     keys = list(dict.fromkeys(t.dedup_key for t, _ in items))
     seen: set[str] = set()
@@ -164,6 +172,7 @@ def open_many(session: Session, items: list[tuple[Trigger, Rule]], active: Activ
     new_rows: list[dict[str, Any]] = []
     plan: list[tuple[Trigger, Rule, str | None, int | None]] = []  # trigger, rule, open key, existing case
     planned: set[str] = set()
+    shared: dict[str, dict[str, Any]] = {}
     for trig, rule in todo:
         spec = rule.open_case
         assert spec is not None
@@ -174,15 +183,18 @@ def open_many(session: Session, items: list[tuple[Trigger, Rule]], active: Activ
         if key is not None:
             planned.add(key)
         plan.append((trig, rule, key, None))
-        new_rows.append({**_case_values(trig, rule, active, now, key), "_trigger": trig.dedup_key})
+        if rule.key not in shared:
+            shared[rule.key] = _rule_columns(rule, active)
+        new_rows.append({**_case_values(trig, rule, active, now, key, shared[rule.key]), "_trigger": trig.dedup_key})
     try:
         with session.begin_nested():
             table = Case.__table__
             ids: list[int] = []
-            if new_rows:
-                rows = [{k: v for k, v in r.items() if k != "_trigger"} for r in new_rows]
-                ids = [int(i) for i in session.execute(
-                    insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars()]
+            if new_rows:  # ids reserved first: one executemany instead of an INSERT ... RETURNING per row
+                ids = reserve_ids(session, "cases", len(new_rows))
+                rows = [{**{k: v for k, v in r.items() if k != "_trigger"}, "id": i} for r, i in zip(new_rows, ids,
+                                                                                                    strict=True)]
+                insert_rows(session, table, rows)
             by_trigger = {r["_trigger"]: i for r, i in zip(new_rows, ids, strict=True)}
             by_key = {r["open_key"]: i for r, i in zip(new_rows, ids, strict=True) if r["open_key"]}
             entries: list[dict[str, Any]] = []
@@ -206,8 +218,8 @@ def open_many(session: Session, items: list[tuple[Trigger, Rule]], active: Activ
                 payload = _payload(cid, rule.key, team, trig.touchpoint, spec.priority,
                                    **({} if opened else {"change": "trigger"}))
                 events.append(emit_sql(CASE_OPENED if opened else CASE_UPDATED, payload)[1])
-            session.execute(insert(CaseEntry.__table__), entries)
-            session.execute(text("INSERT INTO outbox (kind, payload) VALUES (:kind, :payload)"), events)
+            insert_rows(session, CaseEntry.__table__, entries)
+            session.execute(text(EMIT_SQL), events)
             if touched:
                 session.execute(update(table).where(table.c.id == bindparam("cid")).values(updated_at=bindparam("u")),
                                 [{"cid": c, "u": now} for c in sorted(touched)])
