@@ -126,6 +126,9 @@ def test_second_call_from_cache_and_sync_invalidates(workspace: momenti.Workspac
     workspace.import_records("responses", [_answer(i, 0) for i in range(5, 10)])  # imports sync
     third = workspace.run({"kind": "nps", "by": "touchpoint"})
     assert len(calls) == 2 and third.loc[0, "n"] == 10 and third.loc[0, "nps"] == 0
+    # The answer at the old watermarks can never be read again: it left the cache when the new one came in.
+    nps_entries = [k for k in workspace.results if k[0] == next(iter(workspace.results))[0]]
+    assert len(workspace.results) == 1 and len(nps_entries) == 1
 
 
 def test_cache_is_bounded(tmp_path: Path) -> None:
@@ -204,3 +207,24 @@ def test_cli_query(demo_ws: momenti.Workspace, monkeypatch: pytest.MonkeyPatch) 
     assert res.exit_code == 2 and "colour" in res.output
     res = runner.invoke(app, ["query", "npz"])
     assert res.exit_code == 2 and "kind" in res.output
+
+
+def test_a_computed_answer_gives_its_working_memory_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache miss trims the allocator once the answer is computed (bench/soak.py: the server's memory
+    followed its largest working set); a hit does not. On glibc the trim itself answers True."""
+    import platform
+
+    from momenti.core import memory
+    from momenti.insights import query
+
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert memory.release_freed_memory() is True
+    trims: list[int] = []
+    monkeypatch.setattr(query, "release_freed_memory", lambda: trims.append(1) or True)
+    ws = momenti.open(tmp_path / "data")
+    try:
+        ws.run({"kind": "nps"})
+        ws.run({"kind": "nps"})
+    finally:
+        ws.close()
+    assert trims == [1]
