@@ -208,23 +208,3 @@ def test_cli_query(demo_ws: momenti.Workspace, monkeypatch: pytest.MonkeyPatch) 
     res = runner.invoke(app, ["query", "npz"])
     assert res.exit_code == 2 and "kind" in res.output
 
-
-def test_a_computed_answer_gives_its_working_memory_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A cache miss trims the allocator once the answer is computed (bench/soak.py: the server's memory
-    followed its largest working set); a hit does not. On glibc the trim itself answers True."""
-    import platform
-
-    from momenti.core import memory
-    from momenti.insights import query
-
-    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
-        assert memory.release_freed_memory() is True
-    trims: list[int] = []
-    monkeypatch.setattr(query, "release_freed_memory", lambda: trims.append(1) or True)
-    ws = momenti.open(tmp_path / "data")
-    try:
-        ws.run({"kind": "nps"})
-        ws.run({"kind": "nps"})
-    finally:
-        ws.close()
-    assert trims == [1]

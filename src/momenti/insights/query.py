@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from momenti.core.errors import InputError
-from momenti.core.memory import release_freed_memory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -229,14 +228,12 @@ def watermarks(wh: WarehouseConnection) -> tuple[int, ...]:
 class ResultCache:
     """In-process LRU of query results keyed by (cache key, watermarks), at most `size` entries and one per
     cache key: a result computed at newer watermarks replaces the older one, which no read can hit again (under
-    constant writes every sync moves the watermarks, and dead entries were what filled the cache and the
-    server's memory in the soak, bench/soak.py). A frame is copied in and out, so a caller changing the frame it
-    got does not change the next answer."""
+    constant writes every sync moves the watermarks, and the dead entries only held memory). A frame is copied
+    in and out, so a caller changing the frame it got does not change the next answer."""
 
     def __init__(self, size: int = 128) -> None:
         self.size = size
         self._items: OrderedDict[tuple[str, tuple[int, ...]], Result] = OrderedDict()
-        self._marks: dict[str, tuple[int, ...]] = {}  # cache key -> the watermarks of its one entry
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -250,24 +247,19 @@ class ResultCache:
                 return _copy(hit)
             self.misses += 1
         result = compute()
-        release_freed_memory()  # the frames the answer was computed from are gone: give their pages back
         if self.size > 0:
             with self._lock:
-                older = self._marks.get(key[0])
-                if older is not None and older != key[1]:
-                    self._items.pop((key[0], older), None)
+                for stale in [k for k in self._items if k[0] == key[0] and k != key]:
+                    del self._items[stale]
                 self._items[key] = _copy(result)
-                self._marks[key[0]] = key[1]
                 self._items.move_to_end(key)
                 while len(self._items) > self.size:
-                    (old_key, _), _ = self._items.popitem(last=False)
-                    self._marks.pop(old_key, None)
+                    self._items.popitem(last=False)
         return result
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
-            self._marks.clear()
 
     def __len__(self) -> int:
         return len(self._items)

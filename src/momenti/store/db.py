@@ -119,7 +119,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     conn = session.connection()
     dialect = conn.dialect
     names = list(rows[0])
-    processors = [table.c[n].type._cached_bind_processor(dialect) for n in names]
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "

@@ -170,6 +170,7 @@ def open_many(session: Session, items: list[tuple[Trigger, Rule]], active: Activ
         existing.update((k, int(v)) for k, v in session.execute(select(Case.open_key, Case.id).where(
             Case.open_key.in_(open_keys[i:i + 900]))))
     new_rows: list[dict[str, Any]] = []
+    new_triggers: list[str] = []  # the dedup key of the trigger that opens each new row's case
     plan: list[tuple[Trigger, Rule, str | None, int | None]] = []  # trigger, rule, open key, existing case
     planned: set[str] = set()
     shared: dict[str, dict[str, Any]] = {}
@@ -185,17 +186,16 @@ def open_many(session: Session, items: list[tuple[Trigger, Rule]], active: Activ
         plan.append((trig, rule, key, None))
         if rule.key not in shared:
             shared[rule.key] = _rule_columns(rule, active)
-        new_rows.append({**_case_values(trig, rule, active, now, key, shared[rule.key]), "_trigger": trig.dedup_key})
+        new_rows.append(_case_values(trig, rule, active, now, key, shared[rule.key]))
+        new_triggers.append(trig.dedup_key)
     try:
         with session.begin_nested():
             table = Case.__table__
             ids: list[int] = []
             if new_rows:  # ids reserved first: one executemany instead of an INSERT ... RETURNING per row
                 ids = reserve_ids(session, "cases", len(new_rows))
-                rows = [{**{k: v for k, v in r.items() if k != "_trigger"}, "id": i} for r, i in zip(new_rows, ids,
-                                                                                                    strict=True)]
-                insert_rows(session, table, rows)
-            by_trigger = {r["_trigger"]: i for r, i in zip(new_rows, ids, strict=True)}
+                insert_rows(session, table, [{**r, "id": i} for r, i in zip(new_rows, ids, strict=True)])
+            by_trigger = dict(zip(new_triggers, ids, strict=True))
             by_key = {r["open_key"]: i for r, i in zip(new_rows, ids, strict=True) if r["open_key"]}
             entries: list[dict[str, Any]] = []
             events: list[dict[str, Any]] = []
